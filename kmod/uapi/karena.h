@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * karena: arena address space in the Go runtime's states, served by a
+ * character device.  This is the whole user/kernel ABI, shared by the
+ * module, libkarena, the eBPF tools and the selftests.
+ *
+ * Model.  Each open of /dev/karena is an arena context.  mmap() of the
+ * file reserves address space: every page of the new mapping starts
+ * Reserved.  Pages then move between the states of Go's mem.go with
+ * madvise-like transitions applied to page-aligned ranges that lie inside
+ * this file's own mappings of the calling process:
+ *
+ *   op                 legal source states          target
+ *   KARENA_OP_RESERVE  None                         Reserved
+ *   KARENA_OP_MAP      Reserved                     Prepared
+ *   KARENA_OP_USED     Prepared                     Ready
+ *   KARENA_OP_UNUSED   Ready                        Prepared (contents dropped)
+ *   KARENA_OP_FAULT    Reserved, Prepared, Ready    Reserved (contents dropped)
+ *   KARENA_OP_FREE     any                          None     (contents dropped)
+ *   KARENA_OP_ALLOC    None, Reserved               Ready
+ *   KARENA_OP_HUGEPAGE, KARENA_OP_NOHUGEPAGE  hint only; any state but None
+ *
+ * Access to a Ready page is backed on first touch (or at once with
+ * KARENA_F_POPULATE) by a zeroed page.  Access to Reserved or None raises
+ * SIGSEGV.  Access to Prepared raises SIGSEGV in strict mode (the default:
+ * it catches use after release) and reads zeros in lenient mode.
+ * A Ready page that went through Unused/Fault/Free reads zeros when it is
+ * next made Ready.
+ *
+ * A single transition is all or nothing: the whole range is checked
+ * before any page changes.  A vector applies its ranges in order and stops
+ * at the first range that fails, reporting how far it got.
+ *
+ * Errors (ioctl returns -1 and sets errno):
+ *   ENOTTY  unknown ioctl command (this includes a command encoded with a
+ *           different struct size)
+ *   EINVAL  size field wrong, nonzero reserved field or unknown flag bit;
+ *           unknown op; start or len not page aligned, len zero, or
+ *           start + len overflowing; a range not wholly inside one of this
+ *           file's mappings in the calling process; an illegal transition
+ *           (a page of the range is not in a legal source state);
+ *           a vector count of zero or over KARENA_VEC_MAX
+ *   EFAULT  a user pointer (the struct, a vector, a query buffer) is bad
+ *   ENOMEM  a limit (max_reserved, max_ready) would be exceeded, or no
+ *           memory for pages or bookkeeping
+ *   EPERM   raising a limit above the module default without
+ *           CAP_SYS_RESOURCE, or changing limits of a file opened by
+ *           another user
+ *   EINTR   a fatal signal arrived during a long transition (vector
+ *           reports progress)
+ */
+#ifndef _UAPI_KARENA_H
+#define _UAPI_KARENA_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define KARENA_DEVICE		"/dev/karena"
+#define KARENA_ABI_VERSION	1
+#define KARENA_IOC_MAGIC	0xB8	/* unallocated in ioctl-number.rst */
+
+/* Page states, as reported by KARENA_IOC_QUERY (low bits of each byte). */
+enum karena_state {
+	KARENA_STATE_NONE	= 0,
+	KARENA_STATE_RESERVED	= 1,
+	KARENA_STATE_PREPARED	= 2,
+	KARENA_STATE_READY	= 3,
+};
+#define KARENA_STATE_MASK	0x03
+#define KARENA_PAGE_RESIDENT	0x80	/* a physical page backs it now */
+#define KARENA_PAGE_HUGE	0x40	/* HUGEPAGE hint set */
+
+enum karena_op {
+	KARENA_OP_RESERVE	= 1,
+	KARENA_OP_MAP		= 2,
+	KARENA_OP_USED		= 3,
+	KARENA_OP_UNUSED	= 4,
+	KARENA_OP_FAULT		= 5,
+	KARENA_OP_FREE		= 6,
+	KARENA_OP_ALLOC		= 7,
+	KARENA_OP_HUGEPAGE	= 8,
+	KARENA_OP_NOHUGEPAGE	= 9,
+	KARENA_OP_MAX		= KARENA_OP_NOHUGEPAGE,
+};
+
+/* karena_range.flags */
+#define KARENA_F_POPULATE	(1U << 0)	/* USED/ALLOC: back pages now */
+#define KARENA_F_ALL		(KARENA_F_POPULATE)
+
+/* KARENA_IOC_INFO: what the module offers. */
+#define KARENA_FEAT_VEC		(1ULL << 0)	/* KARENA_IOC_VEC */
+#define KARENA_FEAT_QUERY	(1ULL << 1)	/* KARENA_IOC_QUERY */
+#define KARENA_FEAT_STATS	(1ULL << 2)	/* KARENA_IOC_STATS */
+#define KARENA_FEAT_LIMITS	(1ULL << 3)	/* KARENA_IOC_LIMITS */
+#define KARENA_FEAT_URING_CMD	(1ULL << 4)	/* io_uring passthrough */
+#define KARENA_FEAT_LENIENT	(1ULL << 5)	/* KARENA_CFG_LENIENT */
+#define KARENA_FEAT_FORK_COW	(1ULL << 6)	/* private view after fork */
+
+#define KARENA_VEC_MAX		1024	/* ranges per vector call */
+
+struct karena_info {
+	__u32 size;		/* in: sizeof(struct karena_info) */
+	__u32 abi_version;	/* out: KARENA_ABI_VERSION */
+	__u32 page_size;	/* out: PAGE_SIZE */
+	__u32 vec_max;		/* out: KARENA_VEC_MAX */
+	__u64 features;		/* out: KARENA_FEAT_* */
+	__u64 max_reserved;	/* out: this file's limit, bytes */
+	__u64 max_ready;	/* out: this file's limit, bytes */
+	__u32 cache_pages;	/* out: per-CPU cache bound, pages */
+	__u32 nr_cpus;		/* out: possible CPUs with a cache */
+	__u64 reserved[4];	/* must be zero */
+};
+
+struct karena_range {
+	__u64 start;		/* user address, page aligned */
+	__u64 len;		/* bytes, page aligned, nonzero */
+	__u32 op;		/* KARENA_OP_* */
+	__u32 flags;		/* KARENA_F_* */
+	__u64 reserved;		/* must be zero */
+};
+
+/* KARENA_IOC_TRANSITION: one range, all or nothing. */
+struct karena_transition {
+	__u32 size;		/* in: sizeof(struct karena_transition) */
+	__u32 reserved0;	/* must be zero */
+	struct karena_range range;
+	__u64 pages;		/* out: pages transitioned */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/* KARENA_IOC_VEC: many ranges in order; stops at the first failure. */
+struct karena_vec {
+	__u32 size;		/* in: sizeof(struct karena_vec) */
+	__u32 range_size;	/* in: sizeof(struct karena_range) */
+	__u64 ranges;		/* in: user pointer to count ranges */
+	__u32 count;		/* in: 1..KARENA_VEC_MAX */
+	__u32 done;		/* out: ranges fully applied */
+	__u64 pages;		/* out: pages transitioned in those */
+	__s32 error;		/* out: 0, or -errno of range 'done' */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/* KARENA_IOC_QUERY: one byte per page, like mincore(). */
+struct karena_query {
+	__u32 size;		/* in: sizeof(struct karena_query) */
+	__u32 reserved0;	/* must be zero */
+	__u64 start;		/* in: page aligned, inside this file's mappings */
+	__u64 len;		/* in: bytes, page aligned, nonzero */
+	__u64 vec;		/* in: user pointer to len / page_size bytes */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/* KARENA_IOC_STATS: this file's counters (in the calling process). */
+struct karena_stats {
+	__u32 size;		/* in: sizeof(struct karena_stats) */
+	__u32 reserved0;	/* must be zero */
+	__u64 reserved_bytes;	/* bytes in each state */
+	__u64 prepared_bytes;
+	__u64 ready_bytes;
+	__u64 resident_bytes;	/* Ready bytes backed by a page now */
+	__u64 faults;		/* Ready faults served */
+	__u64 faults_cache_hit;	/* ... from the per-CPU cache */
+	__u64 faults_cache_miss; /* ... from the page allocator */
+	__u64 faults_sigsegv;	/* faults on Reserved/Prepared/None */
+	__u64 faults_zero;	/* lenient-mode reads of Prepared */
+	__u64 cow_copies;	/* pages copied after fork */
+	__u64 transitions[KARENA_OP_MAX + 1];	/* calls per op */
+	__u64 transition_errors;
+	__u64 reserved[8];	/* zero */
+};
+
+/* KARENA_IOC_LIMITS: read, and optionally set, this file's limits. */
+#define KARENA_LIMIT_SET_RESERVED	(1U << 0)
+#define KARENA_LIMIT_SET_READY		(1U << 1)
+struct karena_limits {
+	__u32 size;		/* in: sizeof(struct karena_limits) */
+	__u32 flags;		/* in: KARENA_LIMIT_SET_* */
+	__u64 max_reserved;	/* in if SET_RESERVED; out: current */
+	__u64 max_ready;	/* in if SET_READY; out: current */
+	__u64 reserved[2];	/* must be zero */
+};
+
+/* KARENA_IOC_CONFIG: per-file behaviour. */
+#define KARENA_CFG_LENIENT	(1U << 0)	/* Prepared reads zeros */
+#define KARENA_CFG_ALL		(KARENA_CFG_LENIENT)
+struct karena_config {
+	__u32 size;		/* in: sizeof(struct karena_config) */
+	__u32 flags;		/* in: KARENA_CFG_*; out: previous flags */
+	__u64 reserved[2];	/* must be zero */
+};
+
+#define KARENA_IOC_INFO		_IOWR(KARENA_IOC_MAGIC, 0x00, struct karena_info)
+#define KARENA_IOC_TRANSITION	_IOWR(KARENA_IOC_MAGIC, 0x01, struct karena_transition)
+#define KARENA_IOC_VEC		_IOWR(KARENA_IOC_MAGIC, 0x02, struct karena_vec)
+#define KARENA_IOC_QUERY	_IOW(KARENA_IOC_MAGIC, 0x03, struct karena_query)
+#define KARENA_IOC_STATS	_IOWR(KARENA_IOC_MAGIC, 0x04, struct karena_stats)
+#define KARENA_IOC_LIMITS	_IOWR(KARENA_IOC_MAGIC, 0x05, struct karena_limits)
+#define KARENA_IOC_CONFIG	_IOWR(KARENA_IOC_MAGIC, 0x06, struct karena_config)
+
+/*
+ * io_uring passthrough (IORING_OP_URING_CMD, sqe->cmd_op below).  The
+ * 16-byte inline payload (sqe->cmd) holds one of:
+ *   KARENA_URING_TRANSITION: struct karena_uring_range (one range)
+ *   KARENA_URING_VEC:        struct karena_uring_vec (pointer + count)
+ * cqe->res is the number of pages transitioned, or -errno; for a vector
+ * that fails part way, -errno and the vector is not rolled back (use
+ * KARENA_IOC_QUERY to see where it stopped).
+ */
+#define KARENA_URING_TRANSITION	0x01
+#define KARENA_URING_VEC	0x02
+
+struct karena_uring_range {	/* 16 bytes: fits the SQE */
+	__u64 start;		/* page aligned */
+	__u32 npages;		/* nonzero */
+	__u8 op;		/* KARENA_OP_* */
+	__u8 flags;		/* KARENA_F_* */
+	__u16 reserved;		/* must be zero */
+};
+
+struct karena_uring_vec {	/* 16 bytes: fits the SQE */
+	__u64 ranges;		/* user pointer to struct karena_range[] */
+	__u32 count;		/* 1..KARENA_VEC_MAX */
+	__u32 reserved;		/* must be zero */
+};
+
+/* Tracepoint event ids as the tools decode them (karena:fault 'kind'). */
+enum karena_fault_kind {
+	KARENA_FAULT_CACHE_HIT	= 0,	/* Ready, page from per-CPU cache */
+	KARENA_FAULT_CACHE_MISS	= 1,	/* Ready, page from the allocator */
+	KARENA_FAULT_SIGSEGV	= 2,	/* Reserved/Prepared(strict)/None */
+	KARENA_FAULT_ZERO	= 3,	/* Prepared in lenient mode */
+	KARENA_FAULT_COW	= 4,	/* write after fork: private copy */
+};
+
+#endif /* _UAPI_KARENA_H */
