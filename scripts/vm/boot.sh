@@ -1,0 +1,35 @@
+#!/bin/sh
+# boot.sh OUTDIR [TIMEOUT]: boot the karena test guest once. OUTDIR must
+# hold cmd.sh; the guest runs it (chrooted into the read-only host root,
+# OUTDIR mounted at /tmp/out) and writes OUTDIR/rc before powering off.
+# The serial console goes to stdout. Exit status: cmd.sh's, or 124 when
+# the guest hung and was killed, or 125 when it died without a result
+# (panic, oops in init, failed boot).
+set -e
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(cd "$1" && pwd)
+tmo=${2:-${KARENA_VM_TIMEOUT:-900}}
+g="$top/build/guest"
+"$top/scripts/vm/fetch-kernel.sh"
+"$top/scripts/vm/mkinitramfs.sh"
+rm -f "$out/rc"
+set +e
+timeout -k 10 "$tmo" qemu-system-x86_64 \
+	-accel tcg -cpu max -m "${KARENA_VM_MEM:-2G}" -smp "${KARENA_VM_CPUS:-2}" \
+	-nographic -monitor none -serial stdio -no-reboot -nic none -vga none \
+	-kernel "$g/vmlinuz" -initrd "$g/initramfs.cpio.gz" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 ${KARENA_VM_APPEND:-}" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$out",mount_tag=out,security_model=none,multidevs=remap \
+	</dev/null
+qrc=$?
+set -e
+if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+	echo "boot.sh: guest did not finish within ${tmo}s: killed" >&2
+	exit 124
+fi
+if [ ! -s "$out/rc" ]; then
+	echo "boot.sh: guest stopped without a result (qemu exit $qrc): panic or boot failure" >&2
+	exit 125
+fi
+exit "$(cat "$out/rc")"

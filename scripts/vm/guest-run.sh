@@ -1,0 +1,41 @@
+#!/bin/sh
+# guest-run.sh 'CMD': boot the test guest (Debian's 6.1 kernel under QEMU
+# TCG, host root shared read-only), insmod kmod/karena.ko, run CMD as root
+# in the repo directory, and exit with CMD's status. Exits non-zero also
+# when the guest hangs (KARENA_VM_TIMEOUT, default 900 s), panics, or the
+# kernel log shows a WARN/BUG/oops (dmesg is kept in the output directory).
+#
+#   KARENA_NO_MODULE=1     do not load the module
+#   KARENA_MOD_PARAMS=...  module parameters for insmod
+#   KARENA_VM_KEEP=1       keep the output directory (printed)
+set -e
+top=$(cd "$(dirname "$0")/../.." && pwd)
+[ $# -ge 1 ] || { echo "usage: guest-run.sh 'COMMAND'" >&2; exit 2; }
+out=$(mktemp -d /tmp/karena-vm.XXXXXX)
+mkdir -p "$out/scratch"
+printf '%s\n' "$1" > "$out/user.sh"
+cat > "$out/cmd.sh" <<EOS
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TOP='$top' KARENA_GUEST=1 KARENA_OUT=/tmp/out/scratch
+export KSFT_INCLUDE='$top/build/ksrc/include' LANG=C.UTF-8
+cd "\$TOP"
+if [ -z '${KARENA_NO_MODULE:-}' ]; then
+	if [ -f kmod/karena.ko ]; then
+		insmod kmod/karena.ko ${KARENA_MOD_PARAMS:-} || echo "guest-run: insmod karena.ko failed"
+	else
+		echo "guest-run: kmod/karena.ko not built (make module); running without it"
+	fi
+fi
+sh /tmp/out/user.sh
+rc=\$?
+dmesg > /tmp/out/dmesg.txt
+echo \$rc > /tmp/out/rc
+EOS
+set +e
+"$top/scripts/vm/boot.sh" "$out"
+rc=$?
+if [ -f "$out/dmesg.txt" ] && ! "$top/scripts/vm/dmesg-check.sh" "$out/dmesg.txt"; then
+	[ "$rc" = 0 ] && rc=3
+fi
+if [ -n "${KARENA_VM_KEEP:-}" ]; then echo "guest-run: output in $out" >&2; else rm -rf "$out"; fi
+exit $rc

@@ -1,0 +1,43 @@
+#!/bin/busybox sh
+# PID 1 of the karena test guest. Loads virtio-9p, mounts the host root
+# read-only and a writable results share, chroots into the host root and
+# runs /out/cmd.sh there. The result is written to /out/rc; the host
+# trusts nothing else (a hang or panic leaves no rc and counts as failure).
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
+	 virtio_pci 9pnet 9pnet_virtio netfs fscache 9p; do
+	insmod /modules/$m.ko || echo "karena-guest: insmod $m failed"
+done
+
+opts=trans=virtio,version=9p2000.L,msize=512000,cache=none
+R=/host
+mkdir -p $R
+mount -t 9p -o ro,$opts hostroot $R || { echo "karena-guest: no host root"; poweroff -f; }
+mount -t tmpfs -o mode=1777 tmp $R/tmp
+mkdir -p $R/tmp/out
+mount -t 9p -o $opts out $R/tmp/out || { echo "karena-guest: no out share"; poweroff -f; }
+mount -t proc proc $R/proc
+mount -t sysfs sys $R/sys
+mount -t devtmpfs dev $R/dev
+mkdir -p $R/dev/pts $R/dev/shm
+mount -t devpts devpts $R/dev/pts
+mount -t tmpfs -o mode=1777 shm $R/dev/shm
+mount -t tmpfs run $R/run
+mount -t debugfs debugfs $R/sys/kernel/debug
+mount -t tracefs tracefs $R/sys/kernel/tracing 2>/dev/null
+mount -t bpf bpf $R/sys/fs/bpf
+mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
+# /root and /var/tmp are read-only on the host share; tools want a HOME.
+mount -t tmpfs roothome $R/root
+mount -t tmpfs vartmp $R/var/tmp
+
+echo "karena-guest: booted $(uname -r), running tests"
+chroot $R /bin/sh /tmp/out/cmd.sh </dev/null >/dev/console 2>&1
+echo "karena-guest: done"
+sync
+poweroff -f
