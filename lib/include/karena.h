@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * karena.h - public API of libkarena, a Go-runtime-style memory allocator.
+ *
+ * libkarena serves the whole C malloc API.  Linked normally (or through
+ * LD_PRELOAD) it exports the libc names (malloc, free, ...).  Every entry
+ * point also exists with a karena_ prefix, declared below; the sanitizer
+ * builds (lib/build-$(SAN)/libkarena_prefixed.a) export only the prefixed
+ * names.
+ *
+ * Pointer alignment: every pointer returned by karena_malloc(n) is aligned
+ * to at least min(16, n rounded up to a power of two) bytes, and to 16 bytes
+ * whenever n >= 16 (objects of 1..7 bytes come from the tiny allocator and
+ * are only aligned to their own rounded size).  Objects larger than 32 KiB
+ * are 8 KiB (page) aligned.
+ *
+ * Environment variables (read once, at the first allocation):
+ *
+ *   KARENA_BACKEND=auto|dev|mmap  OS layer: auto (default) uses /dev/karena
+ *                                 when it opens, else mmap.  dev forces the
+ *                                 device (falls back to mmap with a warning
+ *                                 when unavailable).
+ *   KARENA_STATS=1                print heap statistics to stderr at exit,
+ *                                 including "karena: mallocs=N frees=N".
+ *   KARENA_DEBUG=1                abort with a message on double free,
+ *                                 invalid or foreign pointers (otherwise
+ *                                 they are ignored where detected).
+ *   KARENA_SCAVENGER=0|1          background scavenger thread (default 1).
+ *   KARENA_SCAVENGE_PERCENT=N     retained-memory goal: keep at most
+ *                                 heap_inuse * (100 + N) / 100 bytes of
+ *                                 heap backed by memory (default 10).
+ *   KARENA_SCAVENGE_RATE=MB       rate limit of the background scavenger in
+ *                                 MiB per second (default 256).
+ *   KARENA_HUGEPAGE=0|1           hint transparent huge pages for the heap
+ *                                 (default 0).
+ */
+#ifndef KARENA_H
+#define KARENA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <malloc.h>	/* struct mallinfo2 */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KARENA_VERSION		"1.0.0"
+
+/* Size classes (Go's table): class 0 means "large" (> 32 KiB, own span). */
+#define KARENA_NUM_CLASSES	68
+#define KARENA_MAX_SMALL_SIZE	32768
+#define KARENA_PAGE_SHIFT	13
+#define KARENA_PAGE_SIZE	(1UL << KARENA_PAGE_SHIFT)
+#define KARENA_ARENA_SIZE	(64UL << 20)
+#define KARENA_TINY_MAX		7	/* sizes 1..7 use the tiny allocator */
+
+/* Size class of an allocation request of n bytes (0 for large). */
+int karena_size_class(size_t n);
+/* Object size of class c (0 for c == 0 or out of range). */
+size_t karena_class_size(int c);
+/* Span size in pages of class c (0 for c == 0 or out of range). */
+size_t karena_class_npages(int c);
+
+/* The generated tables themselves (read only). */
+extern const uint32_t karena_class_to_size[KARENA_NUM_CLASSES];
+extern const uint8_t karena_class_to_allocnpages[KARENA_NUM_CLASSES];
+
+/* The malloc API, prefixed. */
+void *karena_malloc(size_t n);
+void karena_free(void *p);
+void *karena_calloc(size_t nmemb, size_t size);
+void *karena_realloc(void *p, size_t n);
+void *karena_reallocarray(void *p, size_t nmemb, size_t size);
+int karena_posix_memalign(void **out, size_t align, size_t n);
+void *karena_aligned_alloc(size_t align, size_t n);
+void *karena_memalign(size_t align, size_t n);
+void *karena_valloc(size_t n);
+void *karena_pvalloc(size_t n);
+size_t karena_malloc_usable_size(void *p);
+int karena_malloc_trim(size_t pad);
+struct mallinfo2 karena_mallinfo2(void);
+void karena_malloc_stats(void);
+
+/*
+ * Return idle free heap pages to the OS at once (what the background
+ * scavenger does gradually).  Returns the number of bytes released.
+ */
+size_t karena_release(void);
+
+/* Per size class counters, like Go's MemStats.BySize. */
+struct karena_class_stats {
+	uint64_t size;		/* object size of the class (0: large) */
+	uint64_t mallocs;	/* objects allocated */
+	uint64_t frees;		/* objects freed */
+};
+
+/* Heap statistics, like Go's runtime.MemStats.  All sizes in bytes. */
+struct karena_heap_stats {
+	uint64_t heap_sys;	/* heap memory obtained from the OS (mapped) */
+	uint64_t heap_alloc;	/* bytes of allocated (live) objects */
+	uint64_t heap_idle;	/* bytes in free (idle) spans */
+	uint64_t heap_inuse;	/* bytes in in-use spans */
+	uint64_t heap_released;	/* idle bytes returned to the OS */
+	uint64_t heap_objects;	/* live objects (mallocs - frees) */
+	uint64_t heap_reserved;	/* address space reserved (arenas) */
+	uint64_t total_alloc;	/* cumulative bytes allocated */
+	uint64_t mallocs;	/* cumulative objects allocated */
+	uint64_t frees;		/* cumulative objects freed */
+	uint64_t large_mallocs;	/* objects > 32 KiB allocated */
+	uint64_t large_frees;	/* objects > 32 KiB freed */
+	uint64_t large_inuse;	/* bytes in live large objects */
+	uint64_t tiny_allocs;	/* allocations served by the tiny allocator */
+	uint64_t spans_inuse;	/* in-use spans */
+	uint64_t scavenged_total; /* cumulative bytes returned to the OS */
+	uint64_t os_ops;	/* OS layer transitions issued */
+	uint64_t nthreads;	/* live per-thread caches */
+	struct karena_class_stats by_size[KARENA_NUM_CLASSES]; /* [0]: large */
+};
+
+/* Fill *st with a consistent-enough snapshot.  Returns 0 (or -1, EINVAL). */
+int karena_stats(struct karena_heap_stats *st);
+/* Print the statistics to stderr (what KARENA_STATS=1 does at exit). */
+void karena_stats_print(void);
+/* Name of the OS backend in use: "mmap" or "dev" (initialises the heap). */
+const char *karena_backend(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KARENA_H */
