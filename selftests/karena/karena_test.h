@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Helpers shared by the karena device selftests: thin wrappers around the
+ * ioctls of kmod/uapi/karena.h that return 0 or an errno value (never -1),
+ * access probes that report the signal an access raised, and /proc readers.
+ *
+ * Every wrapper fills the size field with the size of the struct this
+ * header was compiled against; tests that want a wrong size call ioctl()
+ * themselves.
+ */
+#ifndef KARENA_TEST_H
+#define KARENA_TEST_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "karena.h"
+
+#define KT_STATE(b)	((b) & KARENA_STATE_MASK)
+
+static inline long kt_ps(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * Open the device.  Outside the guest (KARENA_GUEST unset) a missing
+ * device is a reason to skip; inside the guest the module is loaded by the
+ * runner, so a missing device is a failure.
+ */
+static inline bool kt_in_guest(void)
+{
+	const char *g = getenv("KARENA_GUEST");
+
+	return g && !strcmp(g, "1");
+}
+
+static inline int kt_open(void)
+{
+	return open(KARENA_DEVICE, O_RDWR | O_CLOEXEC);
+}
+
+/*
+ * SKIP from a fixture setup: the 6.1 harness runs the test body after a
+ * setup that skipped, so end the test process with the harness's skip
+ * status instead of returning.
+ */
+#define KT_SKIP_SETUP(fmt, ...)	SKIP(_exit(255), fmt, ##__VA_ARGS__)
+
+#define KT_OPEN_OR_SKIP(fdvar) do {					\
+	(fdvar) = kt_open();						\
+	if ((fdvar) < 0 && errno == ENOENT && !kt_in_guest())		\
+		KT_SKIP_SETUP("%s missing (not in the guest)", KARENA_DEVICE); \
+	ASSERT_LE(0, (fdvar)) TH_LOG("open %s: %s", KARENA_DEVICE,	\
+				     strerror(errno));			\
+} while (0)
+
+/*
+ * The mmap flavour the module accepts.  The module serves a shared
+ * mapping of its own pages (DESIGN.md: the fast path), so MAP_SHARED is
+ * the flavour used everywhere; badinput.c checks the other one is refused.
+ */
+#ifndef KT_MAP_FLAVOUR
+#define KT_MAP_FLAVOUR		MAP_SHARED
+#define KT_MAP_OTHER		MAP_PRIVATE
+#endif
+
+static inline void *kt_mmap(int fd, size_t len)
+{
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, KT_MAP_FLAVOUR, fd, 0);
+}
+
+static inline int kt_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? errno : 0;
+}
+
+static inline int kt_info(int fd, struct karena_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	return kt_ioctl(fd, KARENA_IOC_INFO, info);
+}
+
+static inline int kt_trans_pages(int fd, const void *start, size_t len,
+				 unsigned int op, unsigned int flags,
+				 uint64_t *pages)
+{
+	struct karena_transition t;
+	int ret;
+
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	t.range.start = (uintptr_t)start;
+	t.range.len = len;
+	t.range.op = op;
+	t.range.flags = flags;
+	ret = kt_ioctl(fd, KARENA_IOC_TRANSITION, &t);
+	if (pages)
+		*pages = t.pages;
+	return ret;
+}
+
+static inline int kt_trans(int fd, const void *start, size_t len,
+			   unsigned int op)
+{
+	return kt_trans_pages(fd, start, len, op, 0, NULL);
+}
+
+static inline int kt_trans_f(int fd, const void *start, size_t len,
+			     unsigned int op, unsigned int flags)
+{
+	return kt_trans_pages(fd, start, len, op, flags, NULL);
+}
+
+static inline void kt_range(struct karena_range *r, const void *start,
+			    size_t len, unsigned int op, unsigned int flags)
+{
+	memset(r, 0, sizeof(*r));
+	r->start = (uintptr_t)start;
+	r->len = len;
+	r->op = op;
+	r->flags = flags;
+}
+
+static inline int kt_vec(int fd, struct karena_range *r, unsigned int count,
+			 struct karena_vec *out)
+{
+	struct karena_vec v;
+	int ret;
+
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	v.range_size = sizeof(*r);
+	v.ranges = (uintptr_t)r;
+	v.count = count;
+	ret = kt_ioctl(fd, KARENA_IOC_VEC, &v);
+	if (out)
+		*out = v;
+	return ret;
+}
+
+static inline int kt_query(int fd, const void *start, size_t len,
+			   unsigned char *vec)
+{
+	struct karena_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.start = (uintptr_t)start;
+	q.len = len;
+	q.vec = (uintptr_t)vec;
+	return kt_ioctl(fd, KARENA_IOC_QUERY, &q);
+}
+
+static inline int kt_stats(int fd, struct karena_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->size = sizeof(*st);
+	return kt_ioctl(fd, KARENA_IOC_STATS, st);
+}
+
+static inline int kt_limits(int fd, unsigned int flags, uint64_t max_reserved,
+			    uint64_t max_ready, struct karena_limits *out)
+{
+	struct karena_limits l;
+	int ret;
+
+	memset(&l, 0, sizeof(l));
+	l.size = sizeof(l);
+	l.flags = flags;
+	l.max_reserved = max_reserved;
+	l.max_ready = max_ready;
+	ret = kt_ioctl(fd, KARENA_IOC_LIMITS, &l);
+	if (out)
+		*out = l;
+	return ret;
+}
+
+static inline int kt_config(int fd, unsigned int flags, unsigned int *prev)
+{
+	struct karena_config c;
+	int ret;
+
+	memset(&c, 0, sizeof(c));
+	c.size = sizeof(c);
+	c.flags = flags;
+	ret = kt_ioctl(fd, KARENA_IOC_CONFIG, &c);
+	if (prev)
+		*prev = c.flags;
+	return ret;
+}
+
+/*
+ * Check that every page of [start, start + npages pages) is in state 'st'.
+ * Returns -1 when they all are, else the index of the first page that is
+ * not (or -2 when QUERY itself failed; errno tells why).
+ */
+static inline long kt_first_not(int fd, const void *start, size_t npages,
+				unsigned int st)
+{
+	unsigned char *vec = malloc(npages);
+	long bad = -1;
+	size_t i;
+	int ret;
+
+	if (!vec)
+		return -2;
+	ret = kt_query(fd, start, npages * kt_ps(), vec);
+	if (ret) {
+		free(vec);
+		errno = ret;
+		return -2;
+	}
+	for (i = 0; i < npages; i++) {
+		if (KT_STATE(vec[i]) != st) {
+			bad = i;
+			break;
+		}
+	}
+	free(vec);
+	return bad;
+}
+
+static inline int kt_state_of(int fd, const void *page)
+{
+	unsigned char b = 0xff;
+	int ret = kt_query(fd, page, kt_ps(), &b);
+
+	return ret ? -ret : b;
+}
+
+/* Access probes: 0 if the access completed, else the signal it raised. */
+static sigjmp_buf kt_probe_env;
+static volatile sig_atomic_t kt_probe_sig;
+
+static void kt_probe_handler(int sig)
+{
+	kt_probe_sig = sig;
+	siglongjmp(kt_probe_env, 1);
+}
+
+static inline int kt_probe(volatile char *p, bool write, char val, char *out)
+{
+	struct sigaction sa, old_segv, old_bus;
+	int sig = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kt_probe_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	kt_probe_sig = 0;
+	if (sigsetjmp(kt_probe_env, 1) == 0) {
+		if (write)
+			*p = val;
+		else if (out)
+			*out = *p;
+		else
+			(void)*p;
+	} else {
+		sig = kt_probe_sig;
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	return sig;
+}
+
+static inline int kt_probe_read(const void *p, char *out)
+{
+	return kt_probe((volatile char *)p, false, 0, out);
+}
+
+static inline int kt_probe_write(void *p, char val)
+{
+	return kt_probe((volatile char *)p, true, val, NULL);
+}
+
+/* Index of the first nonzero byte in [p, p + len), or -1. */
+static inline long kt_first_nonzero(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (c[i])
+			return i;
+	return -1;
+}
+
+/* Write a per-page pattern: the first and last byte of each page. */
+static inline void kt_fill(void *p, size_t npages, unsigned char seed)
+{
+	long ps = kt_ps();
+	size_t i;
+
+	for (i = 0; i < npages; i++) {
+		((volatile unsigned char *)p)[i * ps] = (unsigned char)(seed + i);
+		((volatile unsigned char *)p)[i * ps + ps - 1] =
+			(unsigned char)(seed ^ i);
+	}
+}
+
+/* Index of the first page not holding kt_fill()'s pattern, or -1. */
+static inline long kt_check(const void *p, size_t npages, unsigned char seed)
+{
+	const volatile unsigned char *c = p;
+	long ps = kt_ps();
+	size_t i;
+
+	for (i = 0; i < npages; i++)
+		if (c[i * ps] != (unsigned char)(seed + i) ||
+		    c[i * ps + ps - 1] != (unsigned char)(seed ^ i))
+			return i;
+	return -1;
+}
+
+/* Rss of the calling process in kB from /proc/self/smaps_rollup, or -1. */
+static inline long kt_rss_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+/* Read one unsigned number from a sysfs/debugfs/procfs file, or -1. */
+static inline long long kt_read_num(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%lld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* Wait for a child; returns its exit status, or 128 + signal. */
+static inline int kt_wait(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+#endif /* KARENA_TEST_H */

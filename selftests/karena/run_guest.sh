@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Run every karena device/module suite in the guest (karena.ko loaded).
+# TAP on stdout; exit 0 only when every test passed or skipped.
+# Binaries are built on the host (`make -C selftests/karena`): the guest's
+# root is read-only.
+dir=$(cd "$(dirname "$0")" && pwd)
+TOP=${TOP:-$(cd "$dir/../.." && pwd)}
+export TOP
+rc=0
+
+for t in device transitions badinput lifecycle; do
+	echo "# karena: $t"
+	if [ ! -x "$dir/$t" ]; then
+		echo "not ok 1 karena.$t # binary missing: run make -C selftests/karena"
+		rc=1
+		continue
+	fi
+	start=$(date +%s)
+	"$dir/$t" || rc=1
+	echo "# karena: $t took $(( $(date +%s) - start ))s"
+done
+
+# Last: it unloads and reloads the module and checks dmesg for the suite.
+echo "# karena: module.sh"
+start=$(date +%s)
+"$dir/module.sh" || rc=1
+echo "# karena: module.sh took $(( $(date +%s) - start ))s"
+exit $rc
