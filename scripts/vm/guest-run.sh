@@ -8,10 +8,16 @@
 #   KARENA_NO_MODULE=1     do not load the module
 #   KARENA_MOD_PARAMS=...  module parameters for insmod
 #   KARENA_VM_KEEP=1       keep the output directory (printed)
+#   KARENA_VM_OUT=DIR      use (and keep) DIR as the output directory
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# -ge 1 ] || { echo "usage: guest-run.sh 'COMMAND'" >&2; exit 2; }
-out=$(mktemp -d /tmp/karena-vm.XXXXXX)
+if [ -n "${KARENA_VM_OUT:-}" ]; then
+	out=$KARENA_VM_OUT KARENA_VM_KEEP=1
+	rm -rf "$out" && mkdir -p "$out"
+else
+	out=$(mktemp -d /tmp/karena-vm.XXXXXX)
+fi
 mkdir -p "$out/scratch"
 printf '%s\n' "$1" > "$out/user.sh"
 cat > "$out/cmd.sh" <<EOS

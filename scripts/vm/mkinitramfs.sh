@@ -9,8 +9,8 @@ img="$out/initramfs.cpio.gz"
 init="$top/scripts/vm/init.sh"
 [ -f "$img" ] && [ "$img" -nt "$init" ] && [ "$img" -nt "$out/.kernel-$kver" ] && exit 0
 
-file -L /bin/busybox | grep -q 'statically linked' ||
-	{ echo "mkinitramfs: /bin/busybox is not static (apt-get install busybox-static)" >&2; exit 1; }
+dpkg-query -W -f='${db:Status-Status}' busybox-static 2>/dev/null | grep -q installed ||
+	{ echo "mkinitramfs: need the static busybox (apt-get install busybox-static)" >&2; exit 1; }
 stage="$out/initramfs.d"
 rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/modules" "$stage/proc" "$stage/sys" "$stage/dev"
 cp /bin/busybox "$stage/bin/busybox"

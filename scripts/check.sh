@@ -1,0 +1,130 @@
+#!/bin/bash
+# make check: install what is missing, build everything, run every suite
+# natively and in the QEMU guest, print each suite's TAP and end with one
+# line "N passed, N failed, N skipped". Exit status 0 only if nothing failed.
+#
+#   --native-only / --guest-only   run one half
+#   KARENA_VM_TIMEOUT=secs         guest wall-clock limit (default 2400)
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mode=all
+case "${1:-}" in
+--native-only) mode=native ;;
+--guest-only) mode=guest ;;
+"") ;;
+*) echo "usage: check.sh [--native-only|--guest-only]" >&2; exit 2 ;;
+esac
+
+res=build/check
+rm -rf "$res" && mkdir -p "$res"
+P=0 F=0 S=0
+phases=""
+now() { date +%s; }
+phase() { phases="$phases $1=$2s"; echo "# phase $1: $2 s"; }
+
+# count NAME TAPFILE RC: print a suite's TAP and add it to the totals.
+count() {
+	local name=$1 tap=$2 rc=$3 p f s
+	echo "# ---- suite $name"
+	cat "$tap"
+	read -r p f s < <(scripts/tap-count.sh "$tap" "$rc")
+	[ "$rc" = 0 ] || echo "# suite $name exited with status $rc"
+	echo "# suite $name: $p passed, $f failed, $s skipped"
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+}
+
+# step TAP N DESC CMD...: one build step as a TAP line, log kept on failure.
+step() {
+	local tap=$1 n=$2 desc=$3 log
+	shift 3
+	log="$res/step-$n.log"
+	if "$@" >"$log" 2>&1; then
+		echo "ok $n $desc" >>"$tap"
+	else
+		echo "not ok $n $desc" >>"$tap"
+		tail -n 40 "$log" | sed 's/^/# /' >>"$tap"
+	fi
+}
+
+t=$(now)
+if ! scripts/deps.sh; then
+	echo "# dependencies could not be installed"
+	echo "0 passed, 1 failed, 0 skipped"
+	exit 1
+fi
+phase deps $(($(now) - t))
+
+t=$(now)
+b=$res/build.tap
+n=0
+echo "TAP version 13" >"$b"
+step "$b" $((n += 1)) "build: lib" make -C lib -j2
+step "$b" $((n += 1)) "build: tools" make -C tools -j2
+step "$b" $((n += 1)) "build: module" make module
+for d in selftests/*/Makefile; do
+	d=$(dirname "$d")
+	step "$b" $((n += 1)) "build: $d" make -C "$d" -j2
+done
+step "$b" $((n += 1)) "checkpatch --strict: kmod" scripts/checkpatch.sh
+echo "1..$n" >>"$b"
+count build "$b" 0
+phase build $(($(now) - t))
+
+if [ "$mode" != guest ]; then
+	t=$(now)
+	for s in selftests/*/run_native.sh; do
+		[ -f "$s" ] || continue
+		name=$(basename "$(dirname "$s")")
+		mkdir -p "$res/native-$name"
+		st=$(now)
+		KARENA_OUT="$top/$res/native-$name" timeout -k 5 "${KARENA_SUITE_TIMEOUT:-900}" \
+			bash "$s" >"$res/native-$name.tap" 2>"$res/native-$name.err" </dev/null
+		rc=$?
+		count "native/$name ($(($(now) - st)) s)" "$res/native-$name.tap" $rc
+		[ "$rc" = 0 ] || tail -n 30 "$res/native-$name.err" | sed 's/^/# stderr: /'
+	done
+	phase native-tests $(($(now) - t))
+fi
+
+if [ "$mode" != native ]; then
+	t=$(now)
+	g="$top/$res/guest"
+	KARENA_VM_OUT="$g" KARENA_VM_TIMEOUT="${KARENA_VM_TIMEOUT:-2400}" \
+		scripts/vm/guest-run.sh 'sh scripts/vm/guest-suites.sh' >"$res/guest-console.log" 2>&1
+	grc=$?
+	for tap in "$g"/*.tap; do
+		[ -f "$tap" ] || continue
+		name=$(basename "$tap" .tap)
+		rc=0
+		[ -f "$g/$name.rc" ] && rc=$(cat "$g/$name.rc")
+		secs=$(cat "$g/$name.secs" 2>/dev/null || echo "?")
+		count "guest/$name ($secs s)" "$tap" "$rc"
+		[ "$rc" = 0 ] || tail -n 30 "$g/$name.err" 2>/dev/null | sed 's/^/# stderr: /'
+	done
+	v=$res/vm.tap
+	{
+		echo "TAP version 13"
+		if [ $grc = 124 ] || [ $grc = 125 ] || [ ! -f "$g/rc" ]; then
+			echo "not ok 1 guest: booted, ran the suites and powered off (status $grc)"
+			tail -n 40 "$res/guest-console.log" | sed 's/^/# /'
+		else
+			echo "ok 1 guest: booted, ran the suites and powered off"
+		fi
+		if [ -f "$g/dmesg.txt" ] && scripts/vm/dmesg-check.sh "$g/dmesg.txt" 2>"$res/dmesg-problems.txt"; then
+			echo "ok 2 guest: kernel log has no WARN/BUG/oops/leak"
+		else
+			echo "not ok 2 guest: kernel log has no WARN/BUG/oops/leak"
+			sed 's/^/# /' "$res/dmesg-problems.txt" 2>/dev/null | head -n 60
+		fi
+		echo "1..2"
+	} >"$v"
+	count vm "$v" 0
+	boot=$(cat "$g/boot.secs" 2>/dev/null || echo "?")
+	phase guest $(($(now) - t))
+	echo "# guest boot to first suite: ${boot} s (guest clock)"
+fi
+
+echo "# phases:$phases"
+echo "$P passed, $F failed, $S skipped"
+[ "$F" = 0 ]

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Runs inside the guest (from check.sh): every selftests/*/run_guest.sh,
+# each to /tmp/out/NAME.tap with its exit status in NAME.rc; then the
+# guest's own checks (module loaded at start, rmmod clean at the end) in
+# /tmp/out/guest.tap. The host counts the results.
+out=/tmp/out
+n=0
+g=$out/guest.tap
+echo "TAP version 13" > $g
+cut -d" " -f1 /proc/uptime >$out/boot.secs
+check() { # check DESC CMD...
+	n=$((n + 1)); d=$1; shift
+	if "$@" >>$out/guest.err 2>&1; then echo "ok $n guest: $d" >>$g; else echo "not ok $n guest: $d" >>$g; fi
+}
+check "karena.ko loaded" test -d /sys/module/karena
+check "/dev/karena is a character device" test -c /dev/karena
+for s in "$TOP"/selftests/*/run_guest.sh; do
+	[ -f "$s" ] || continue
+	name=$(basename "$(dirname "$s")")
+	mkdir -p "$out/scratch/$name"
+	echo "karena-guest: suite $name" >/dev/console
+	start=$(date +%s)
+	KARENA_OUT=$out/scratch/$name timeout -k 5 "${KARENA_SUITE_TIMEOUT:-900}" \
+		sh "$s" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
+	echo $? >"$out/$name.rc"
+	echo $(( $(date +%s) - start )) >"$out/$name.secs"
+done
+rmmod_clean() { [ ! -d /sys/module/karena ] || rmmod karena; }
+check "rmmod karena after all suites" rmmod_clean
+check "module gone after rmmod" test ! -d /sys/module/karena
+echo "1..$n" >>$g
