@@ -83,6 +83,38 @@ static inline void *kt_mmap(int fd, size_t len)
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, KT_MAP_FLAVOUR, fd, 0);
 }
 
+/*
+ * Map npages of the device between two PROT_NONE anonymous guard pages, so
+ * the pages just outside the mapping belong to something else.  Returns
+ * the karena mapping; munmap it with kt_munmap_guarded().
+ */
+static inline void *kt_mmap_guarded(int fd, size_t npages)
+{
+	long ps = kt_ps();
+	char *g = mmap(NULL, (npages + 2) * ps, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p;
+
+	if (g == MAP_FAILED)
+		return MAP_FAILED;
+	p = mmap(g + ps, npages * ps, PROT_READ | PROT_WRITE,
+		 KT_MAP_FLAVOUR | MAP_FIXED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+
+		munmap(g, (npages + 2) * ps);
+		errno = e;
+	}
+	return p;
+}
+
+static inline void kt_munmap_guarded(void *p, size_t npages)
+{
+	long ps = kt_ps();
+
+	munmap((char *)p - ps, (npages + 2) * ps);
+}
+
 static inline int kt_ioctl(int fd, unsigned long cmd, void *arg)
 {
 	return ioctl(fd, cmd, arg) ? errno : 0;
