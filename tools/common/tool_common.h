@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared userspace plumbing for the karena tools: environment checks, the
+ * -c COMMAND child, JSON string output, libbpf logging. */
+#ifndef KARENA_TOOL_COMMON_H
+#define KARENA_TOOL_COMMON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define KARENA_SYSFS_MODULE	"/sys/module/karena"
+#define KARENA_BTF_VMLINUX	"/sys/kernel/btf/vmlinux"
+
+/* Environment checks; each prints "TOOL: reason" to stderr and returns
+ * false when the tool cannot run.  need_btf: CO-RE tools. */
+bool tool_check_env(const char *tool, bool need_btf);
+
+/* libbpf messages: only warnings unless verbose. */
+void tool_setup_libbpf(bool verbose);
+
+/* -c COMMAND: fork a child that waits until tool_child_start() and then
+ * runs "/bin/sh -c 'exec COMMAND'", so its pid is the traced pid. */
+pid_t tool_child_spawn(const char *tool, const char *command);
+int tool_child_start(void);
+/* Non-blocking: true (and *status set) once the child has exited. */
+bool tool_child_exited(pid_t pid, int *status);
+void tool_child_kill(pid_t pid);
+
+/* SIGINT/SIGTERM set this flag. */
+extern volatile int tool_exiting;
+void tool_install_signals(void);
+
+/* Sleep up to ms milliseconds, returning early on a signal or when the
+ * child (if any) exits.  Returns true if the child exited. */
+bool tool_sleep_ms(long ms, pid_t child, int *status);
+
+/* JSON string with escapes. */
+void json_str(FILE *f, const char *s);
+
+/* Monotonic and wall-clock helpers. */
+unsigned long long tool_now_ns(void);
+const char *tool_strftime(char *buf, size_t len);
+
+/* Parse positional interval/count. Returns 0 or -1 with a message. */
+int tool_parse_ulong(const char *tool, const char *what, const char *arg,
+		     unsigned long *out);
+
+#endif
+
+/* Common command line: -p PID, -c COMMAND, -n COMM, -j, -v, [interval [count]]. */
+#include <argp.h>
+
+struct tool_args {
+	const char *tool;
+	pid_t pid;
+	const char *command;
+	const char *comm;
+	bool json;
+	bool verbose;
+	unsigned long interval;	/* seconds, 0 = until Ctrl-C / command exit */
+	unsigned long count;	/* 0 = forever */
+	int npos;
+};
+
+#define TOOL_COMMON_OPTIONS						\
+	{ "pid", 'p', "PID", 0, "Trace this process (tgid) only", 0 },	\
+	{ "command", 'c', "COMMAND", 0,					\
+	  "Run COMMAND (via /bin/sh), trace only it, stop when it exits", 0 }, \
+	{ "name", 'n', "COMM", 0, "Trace only tasks whose comm is COMM", 0 }, \
+	{ "json", 'j', NULL, 0, "JSON output", 0 },			\
+	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 0 }
+
+/* Handles the common keys; returns ARGP_ERR_UNKNOWN for others. */
+int tool_args_parse(int key, char *arg, struct argp_state *state, struct tool_args *a);
+
+/* Common setup after argument parsing: env checks, libbpf logging,
+ * signals, and -c child spawn (stored in *child).  Returns 0 or 1. */
+int tool_setup(struct tool_args *a, bool need_btf, pid_t *child);

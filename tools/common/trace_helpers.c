@@ -1,0 +1,491 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Histograms, user-symbol resolution and uprobe offsets for the karena tools. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trace_helpers.h"
+
+static void print_stars(FILE *f, uint64_t val, uint64_t max, int width)
+{
+	int n = max ? (int)((val * width + max - 1) / max) : 0;
+	int i;
+
+	if (n > width)
+		n = width;
+	for (i = 0; i < n; i++)
+		fputc('*', f);
+	for (; i < width; i++)
+		fputc(' ', f);
+}
+
+void hist_print_log2(FILE *f, const uint32_t *slots, int nslots, const char *unit)
+{
+	int i, last = -1, first = -1;
+	uint32_t max = 0;
+
+	for (i = 0; i < nslots; i++) {
+		if (slots[i]) {
+			if (first < 0)
+				first = i;
+			last = i;
+		}
+		if (slots[i] > max)
+			max = slots[i];
+	}
+	if (last < 0) {
+		fprintf(f, "     (no events)\n");
+		return;
+	}
+	fprintf(f, "%24s%-14s : count    distribution\n", unit, "");
+	for (i = first; i <= last; i++) {
+		unsigned long long lo = i ? 1ULL << i : 0;
+		unsigned long long hi = (1ULL << (i + 1)) - 1;
+
+		fprintf(f, "%20llu -> %-20llu : %-8u |", lo, hi, slots[i]);
+		print_stars(f, slots[i], max, 40);
+		fprintf(f, "|\n");
+	}
+}
+
+void hist_print_log2_json(FILE *f, const uint32_t *slots, int nslots)
+{
+	bool first = true;
+	int i;
+
+	fputc('[', f);
+	for (i = 0; i < nslots; i++) {
+		if (!slots[i])
+			continue;
+		fprintf(f, "%s{\"lo\":%llu,\"hi\":%llu,\"count\":%u}", first ? "" : ",",
+			i ? 1ULL << i : 0ULL, (1ULL << (i + 1)) - 1, slots[i]);
+		first = false;
+	}
+	fputc(']', f);
+}
+
+void hist_print_labeled(FILE *f, const uint64_t *vals, const char *const *labels,
+			int n, const char *hdr)
+{
+	uint64_t max = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (vals[i] > max)
+			max = vals[i];
+	fprintf(f, "%24s : count      distribution\n", hdr);
+	for (i = 0; i < n; i++) {
+		if (!vals[i])
+			continue;
+		fprintf(f, "%24s : %-10llu |", labels[i], (unsigned long long)vals[i]);
+		print_stars(f, vals[i], max, 40);
+		fprintf(f, "|\n");
+	}
+}
+
+/* ---- ELF helpers ---- */
+
+static Elf *elf_open_path(const char *path, int *fdp)
+{
+	Elf *e;
+	int fd;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e) {
+		close(fd);
+		return NULL;
+	}
+	*fdp = fd;
+	return e;
+}
+
+static void elf_close_path(Elf *e, int fd)
+{
+	elf_end(e);
+	close(fd);
+}
+
+/* Convert a virtual address to a file offset through PT_LOAD segments. */
+static long vaddr_to_off(Elf *e, uint64_t vaddr)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(e, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_memsz)
+			return (long)(vaddr - ph.p_vaddr + ph.p_offset);
+	}
+	return -1;
+}
+
+static long off_to_vaddr(Elf *e, uint64_t off, uint64_t *vaddr)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(e, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
+			*vaddr = off - ph.p_offset + ph.p_vaddr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+long elf_sym_offset(const char *path, const char *sym)
+{
+	Elf_Scn *scn = NULL;
+	long ret = -1;
+	int fd, pass;
+	Elf *e;
+
+	e = elf_open_path(path, &fd);
+	if (!e)
+		return -1;
+	for (pass = 0; pass < 2 && ret < 0; pass++) {
+		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+
+		scn = NULL;
+		while ((scn = elf_nextscn(e, scn)) && ret < 0) {
+			GElf_Shdr sh;
+			Elf_Data *d;
+			size_t i, cnt;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (!d || !sh.sh_entsize)
+				continue;
+			cnt = sh.sh_size / sh.sh_entsize;
+			for (i = 0; i < cnt; i++) {
+				GElf_Sym s;
+				const char *name;
+
+				if (!gelf_getsym(d, (int)i, &s))
+					continue;
+				if (GELF_ST_TYPE(s.st_info) != STT_FUNC &&
+				    GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
+					continue;
+				if (s.st_shndx == SHN_UNDEF || !s.st_value)
+					continue;
+				name = elf_strptr(e, sh.sh_link, s.st_name);
+				if (!name || strcmp(name, sym))
+					continue;
+				ret = vaddr_to_off(e, s.st_value);
+				break;
+			}
+		}
+	}
+	elf_close_path(e, fd);
+	return ret;
+}
+
+/* ---- usyms ---- */
+
+struct usym {
+	uint64_t addr;
+	uint64_t size;
+	char *name;
+};
+
+struct umod {
+	char *path;
+	uint64_t start, end, pgoff;
+	bool loaded;
+	struct usym *syms;
+	size_t nsyms;
+	Elf *elf;	/* kept for off_to_vaddr */
+	int fd;
+};
+
+struct usyms {
+	struct umod *mods;
+	size_t nmods;
+};
+
+static int usym_cmp(const void *a, const void *b)
+{
+	const struct usym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void umod_load_syms(struct umod *m)
+{
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	int fd, pass;
+	Elf *e;
+
+	m->loaded = true;
+	e = elf_open_path(m->path, &fd);
+	if (!e)
+		return;
+	for (pass = 0; pass < 2; pass++) {
+		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+
+		scn = NULL;
+		while ((scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			Elf_Data *d;
+			size_t i, cnt;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (!d || !sh.sh_entsize)
+				continue;
+			cnt = sh.sh_size / sh.sh_entsize;
+			for (i = 0; i < cnt; i++) {
+				GElf_Sym s;
+				const char *name;
+
+				if (!gelf_getsym(d, (int)i, &s))
+					continue;
+				if (GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
+					continue;
+				name = elf_strptr(e, sh.sh_link, s.st_name);
+				if (!name || !*name)
+					continue;
+				if (m->nsyms == cap) {
+					cap = cap ? cap * 2 : 256;
+					m->syms = realloc(m->syms, cap * sizeof(*m->syms));
+					if (!m->syms) {
+						m->nsyms = 0;
+						goto out;
+					}
+				}
+				m->syms[m->nsyms].addr = s.st_value;
+				m->syms[m->nsyms].size = s.st_size;
+				m->syms[m->nsyms].name = strdup(name);
+				m->nsyms++;
+			}
+		}
+		if (m->nsyms)
+			break;	/* .symtab was enough */
+	}
+	qsort(m->syms, m->nsyms, sizeof(*m->syms), usym_cmp);
+out:
+	m->elf = e;
+	m->fd = fd;
+}
+
+struct usyms *usyms_load(pid_t pid)
+{
+	char path[64], line[PATH_MAX + 128];
+	struct usyms *u;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	if (!u) {
+		fclose(f);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, off;
+		char perm[8], file[PATH_MAX];
+		struct umod *m;
+
+		file[0] = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]",
+			   &start, &end, perm, &off, file) < 4)
+			continue;
+		if (perm[2] != 'x' || file[0] != '/')
+			continue;
+		m = realloc(u->mods, (u->nmods + 1) * sizeof(*m));
+		if (!m)
+			break;
+		u->mods = m;
+		m = &u->mods[u->nmods++];
+		memset(m, 0, sizeof(*m));
+		m->path = strdup(file);
+		m->start = start;
+		m->end = end;
+		m->pgoff = off;
+	}
+	fclose(f);
+	return u;
+}
+
+void usyms_free(struct usyms *u)
+{
+	size_t i, j;
+
+	if (!u)
+		return;
+	for (i = 0; i < u->nmods; i++) {
+		struct umod *m = &u->mods[i];
+
+		for (j = 0; j < m->nsyms; j++)
+			free(m->syms[j].name);
+		free(m->syms);
+		free(m->path);
+		if (m->elf) {
+			elf_end(m->elf);
+			close(m->fd);
+		}
+	}
+	free(u->mods);
+	free(u);
+}
+
+const char *usyms_name(struct usyms *u, uint64_t addr, uint64_t *off, const char **module)
+{
+	size_t i;
+
+	if (!u)
+		return NULL;
+	for (i = 0; i < u->nmods; i++) {
+		struct umod *m = &u->mods[i];
+		uint64_t vaddr;
+		size_t lo, hi;
+
+		if (addr < m->start || addr >= m->end)
+			continue;
+		if (module) {
+			const char *b = strrchr(m->path, '/');
+
+			*module = b ? b + 1 : m->path;
+		}
+		if (!m->loaded)
+			umod_load_syms(m);
+		if (!m->elf || !m->nsyms)
+			return NULL;
+		if (off_to_vaddr(m->elf, addr - m->start + m->pgoff, &vaddr))
+			return NULL;
+		/* last symbol with addr <= vaddr */
+		lo = 0;
+		hi = m->nsyms;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (m->syms[mid].addr <= vaddr)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (!lo)
+			return NULL;
+		{
+			struct usym *s = &m->syms[lo - 1];
+
+			if (s->size && vaddr >= s->addr + s->size)
+				return NULL;
+			if (off)
+				*off = vaddr - s->addr;
+			return s->name;
+		}
+	}
+	return NULL;
+}
+
+const char *usyms_resolve(struct usyms *u, uint64_t addr, char *buf, size_t len)
+{
+	const char *mod = NULL, *name;
+	uint64_t off = 0;
+
+	name = usyms_name(u, addr, &off, &mod);
+	if (name)
+		snprintf(buf, len, "%s+0x%llx (%s)", name, (unsigned long long)off, mod);
+	else if (mod)
+		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)addr, mod);
+	else
+		snprintf(buf, len, "0x%llx [unknown]", (unsigned long long)addr);
+	return buf;
+}
+
+/* ---- libkarena lookup ---- */
+
+static bool file_ok(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+bool find_libkarena(pid_t pid, char *out, size_t len)
+{
+	static const char *const rel[] = {
+		"../lib/libkarena.so",			/* installed: PREFIX/sbin -> PREFIX/lib */
+		"../lib64/libkarena.so",
+		"../../lib/libkarena.so",		/* tree: tools/build -> lib */
+		"../../lib/build/libkarena.so",
+		"../../build/lib/libkarena.so",
+		"../../lib/.libs/libkarena.so",
+	};
+	static const char *const abs_paths[] = {
+		"/usr/local/lib/libkarena.so",
+		"/usr/local/lib/x86_64-linux-gnu/libkarena.so",
+		"/usr/lib/x86_64-linux-gnu/libkarena.so",
+		"/usr/lib/libkarena.so",
+	};
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n;
+	size_t i;
+
+	if (pid > 0) {
+		char mp[64], line[PATH_MAX + 128];
+		FILE *f;
+
+		snprintf(mp, sizeof(mp), "/proc/%d/maps", (int)pid);
+		f = fopen(mp, "re");
+		if (f) {
+			while (fgets(line, sizeof(line), f)) {
+				char *p = strchr(line, '/');
+
+				if (!p || !strstr(p, "libkarena"))
+					continue;
+				p[strcspn(p, "\n")] = 0;
+				snprintf(out, len, "%s", p);
+				fclose(f);
+				return true;
+			}
+			fclose(f);
+		}
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *slash;
+
+		exe[n] = 0;
+		slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		for (i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			char real[PATH_MAX];
+
+			snprintf(cand, sizeof(cand), "%s/%s", exe, rel[i]);
+			if (file_ok(cand) && realpath(cand, real)) {
+				snprintf(out, len, "%s", real);
+				return true;
+			}
+		}
+	}
+	for (i = 0; i < sizeof(abs_paths) / sizeof(abs_paths[0]); i++) {
+		if (file_ok(abs_paths[i])) {
+			snprintf(out, len, "%s", abs_paths[i]);
+			return true;
+		}
+	}
+	return false;
+}
