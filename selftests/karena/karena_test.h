@@ -346,6 +346,16 @@ static inline void kt_fill(void *p, size_t npages, unsigned char seed)
 	}
 }
 
+/* Does page i of a kt_fill()ed area (base p) still hold its pattern? */
+static inline bool kt_page_ok(const void *p, size_t i, unsigned char seed)
+{
+	const volatile unsigned char *c = p;
+	long ps = kt_ps();
+
+	return c[i * ps] == (unsigned char)(seed + i) &&
+	       c[i * ps + ps - 1] == (unsigned char)(seed ^ i);
+}
+
 /* Index of the first page not holding kt_fill()'s pattern, or -1. */
 static inline long kt_check(const void *p, size_t npages, unsigned char seed)
 {
