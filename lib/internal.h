@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - libkarena's internal structures, shared by the components:
+ *
+ *   sizeclasses.c  generated tables (mksizeclasses.c)
+ *   mspan.c        span of pages holding objects of one class: allocBits,
+ *                  allocCache (count-trailing-zeros window), freeindex,
+ *                  remote-free stack
+ *   mcache.c       per-thread cache of one span per span class
+ *   mcentral.c     per span class partial/full span lists
+ *   mheap.c        page allocator over 64 MiB arenas, arena index
+ *   mgcscavenge.c  background scavenger and karena_release
+ *   malloc.c       the malloc API, tiny allocator, init, fork, env
+ *   mstats.c       statistics
+ *   os*.c          the OS layer (os.h)
+ */
+#ifndef KARENA_INTERNAL_H
+#define KARENA_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include "include/karena.h"
+#include "sizeclasses.h"
+#include "os.h"
+
+#define HIDDEN		__attribute__((visibility("hidden")))
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define ALWAYS_INLINE	inline __attribute__((always_inline))
+
+#define PAGE_SHIFT	KARENA_PAGE_SHIFT
+#define PAGE_BYTES	((uintptr_t)1 << PAGE_SHIFT)
+#define ARENA_SHIFT	26
+#define ARENA_BYTES	((uintptr_t)1 << ARENA_SHIFT)
+#define ARENA_PAGES	(ARENA_BYTES >> PAGE_SHIFT)		/* 8192 */
+#define ADDR_BITS	48
+#define ARENA_L1_BITS	10
+#define ARENA_L2_BITS	(ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)	/* 12 */
+#define NUM_CLASSES	KARENA_NUM_CLASSES
+#define NUM_SPANCLASS	(NUM_CLASSES * 2)	/* class << 1 | tiny */
+#define TINY_BLOCK	16
+#define TINY_CLASS	2			/* the 16-byte class */
+#define TINY_SPC	(TINY_CLASS << 1 | 1)
+#define TINY_BIAS	64			/* mcache's hold on its block */
+#define MAX_NELEMS	1024			/* 8-byte class: 8192 / 8 */
+#define ALLOCBITS_WORDS	(MAX_NELEMS / 64)
+#define GROW_PAGES	512			/* heap grows by >= 4 MiB */
+#define FREE_BINS	128			/* exact-size free lists */
+
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define LOAD_ACQ(p)	__atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define STORE_REL(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
+/* Counter bumped by one owner thread, read racily by stats readers. */
+#define STAT_ADD(p, n)	STORE((p), LOAD(p) + (n))
+
+enum span_state {
+	SPAN_DEAD = 0,		/* struct on the free list */
+	SPAN_INUSE,		/* holds objects (small) or one large object */
+	SPAN_FREE,		/* idle pages in the heap's free lists */
+	SPAN_BUSY,		/* idle pages taken out by the scavenger */
+};
+
+enum span_list_id { LIST_NONE = 0, LIST_PARTIAL, LIST_FULL };
+
+struct mcache;
+
+struct mspan {
+	struct mspan *next, *prev;	/* free bin or mcentral list */
+	uintptr_t start;		/* startAddr, page aligned */
+	size_t npages;
+	/* small-object state: written by the owning mcache only */
+	uint64_t allocCache;		/* ~allocBits from freeindex on */
+	uint16_t freeindex;
+	uint16_t nelems;
+	uint16_t allocCount;
+	uint8_t spanclass;		/* class << 1 | tiny; 0 = large */
+	uint8_t state;			/* enum span_state */
+	uint32_t elemsize;
+	uint32_t divmul;		/* offset * divmul >> 32 == index */
+	uint8_t needzero;		/* pages may hold old data */
+	uint8_t list;			/* enum span_list_id */
+	struct mcache *owner;		/* atomic; NULL when in mcentral */
+	uintptr_t rfree;		/* atomic: remote-free stack | RF_NOTIFY */
+	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
+	uint8_t *tinycount;		/* tiny spans: live pieces + hold, per block */
+	uint16_t *tinystart;		/* tiny spans: piece start bits, per block */
+	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
+};
+#define RF_NOTIFY	((uintptr_t)1)	/* span parked in mcentral's full list */
+
+struct span_list {
+	struct mspan *head;
+};
+
+struct heap_arena {
+	struct mspan *spans[ARENA_PAGES];	/* page -> span */
+	uint64_t scav[ARENA_PAGES / 64];	/* 1 = page scavenged (Prepared) */
+};
+
+struct mcache {
+	struct mspan *alloc[NUM_SPANCLASS];	/* never NULL: &empty_span */
+	uintptr_t tiny;			/* current tiny block, 0 if none */
+	uint32_t tinyoffset;
+	uint32_t tinypieces;		/* pieces carved from the block */
+	uint64_t nmalloc[NUM_CLASSES];	/* STAT_ADD by the owner */
+	uint64_t nfree[NUM_CLASSES];
+	uint64_t tinyallocs;
+	struct mcache *next, *prev;	/* all live caches */
+	int dying;
+};
+
+struct mcentral {
+	pthread_mutex_t lock;
+	struct span_list partial, full;
+	uint64_t nspans;
+} __attribute__((aligned(64)));
+
+struct heap_stats_raw {
+	uint64_t sys, released, inuse_pages, idle_pages, reserved;
+	uint64_t large_mallocs, large_frees, large_inuse, large_bytes_total;
+	uint64_t spans_inuse, scavenged_total;
+};
+
+struct mheap {
+	pthread_mutex_t lock;
+	struct span_list free[FREE_BINS];	/* npages == index */
+	struct span_list large;			/* npages >= FREE_BINS */
+	uint64_t binmask[FREE_BINS / 64];
+	uintptr_t cur, curend;			/* Reserved, not yet Mapped */
+	uintptr_t hint;
+	struct heap_stats_raw st;
+};
+
+/* ---- globals ---- */
+extern HIDDEN struct mheap mheap_;
+extern HIDDEN struct mcentral mcentral_[NUM_SPANCLASS];
+extern HIDDEN struct heap_arena **arena_l1[1 << ARENA_L1_BITS];
+extern HIDDEN struct mspan empty_span;
+extern HIDDEN __thread struct mcache *tls_mcache __attribute__((tls_model("initial-exec")));
+extern HIDDEN int karena_debug;
+extern HIDDEN int karena_hugepage;
+extern HIDDEN int karena_inited;
+
+/* ---- diagnostics ---- */
+HIDDEN void karena_warn(const char *msg);
+HIDDEN __attribute__((noreturn)) void karena_fatal(const char *msg);
+HIDDEN void karena_bad_pointer(const char *what, const void *p);
+HIDDEN void karena_init_slow(void);
+
+/* ---- arena index (mheap.c) ---- */
+static ALWAYS_INLINE struct heap_arena *arena_of(uintptr_t a)
+{
+	uintptr_t i = a >> ARENA_SHIFT;
+	struct heap_arena **l2;
+
+	if (unlikely(i >> (ARENA_L1_BITS + ARENA_L2_BITS)))
+		return NULL;
+	l2 = LOAD_ACQ(&arena_l1[i >> ARENA_L2_BITS]);
+	if (unlikely(!l2))
+		return NULL;
+	return LOAD_ACQ(&l2[i & ((1u << ARENA_L2_BITS) - 1)]);
+}
+
+/* The span holding address a (may be stale for addresses in free runs). */
+static ALWAYS_INLINE struct mspan *span_of(uintptr_t a)
+{
+	struct heap_arena *ha = arena_of(a);
+
+	if (unlikely(!ha))
+		return NULL;
+	return LOAD(&ha->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
+}
+
+HIDDEN void mheap_init(void);
+HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
+HIDDEN void mheap_free(struct mspan *s);
+HIDDEN size_t mheap_scavenge(size_t max_bytes);
+HIDDEN void *persistent_alloc(size_t n);
+HIDDEN struct mspan *span_struct_alloc(void);
+HIDDEN int arena_register(uintptr_t base, size_t len);
+HIDDEN size_t scav_count(uintptr_t start, size_t npages);
+HIDDEN void heap_lock_all(void);
+HIDDEN void heap_unlock_all(void);
+HIDDEN void heap_reinit_locks(void);
+
+/* ---- mspan.c ---- */
+HIDDEN void span_init_small(struct mspan *s, int spanclass);
+HIDDEN int span_nextfree_slow(struct mspan *s);
+HIDDEN void span_drain_remote(struct mspan *s);
+HIDDEN void span_free_remote(struct mspan *s, void *p);
+HIDDEN void span_double_free(struct mspan *s, void *p);
+
+static ALWAYS_INLINE unsigned span_index(const struct mspan *s, uintptr_t p)
+{
+	return (unsigned)(((uint64_t)(p - s->start) * s->divmul) >> 32);
+}
+
+/* Owner-only: take a free slot from the allocCache window, or -1. */
+static ALWAYS_INLINE int span_nextfree_fast(struct mspan *s)
+{
+	uint64_t c = s->allocCache;
+
+	if (likely(c)) {
+		unsigned bit = (unsigned)__builtin_ctzll(c);
+		unsigned idx = s->freeindex + bit;
+
+		s->allocCache = (c >> bit) >> 1;
+		s->freeindex = (uint16_t)(idx + 1);
+		s->allocBits[idx >> 6] |= 1ull << (idx & 63);
+		s->allocCount++;
+		return (int)idx;
+	}
+	return -1;
+}
+
+/* Owner-only: give slot idx back. Returns false on a double free. */
+static ALWAYS_INLINE bool span_free_local(struct mspan *s, unsigned idx)
+{
+	uint64_t m = 1ull << (idx & 63);
+	unsigned fi = s->freeindex;
+
+	if (unlikely(!(s->allocBits[idx >> 6] & m)))
+		return false;
+	s->allocBits[idx >> 6] &= ~m;
+	s->allocCount--;
+	/* keep the loaded window truthful */
+	if (idx >= fi && (idx >> 6) == (fi >> 6) && ((fi & 63) || s->allocCache))
+		s->allocCache |= 1ull << (idx - fi);
+	return true;
+}
+
+/* ---- mcentral.c ---- */
+HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c);
+HIDDEN void mcentral_uncache_span(struct mspan *s);
+HIDDEN void mcentral_notify(struct mspan *s);
+HIDDEN size_t mcentral_reclaim(void);
+HIDDEN void mcentral_lock_all(void);
+HIDDEN void mcentral_unlock_all(void);
+HIDDEN void mcentral_reinit_locks(void);
+HIDDEN void span_list_push(struct span_list *l, struct mspan *s);
+HIDDEN void span_list_remove(struct span_list *l, struct mspan *s);
+
+/* ---- mcache.c ---- */
+HIDDEN struct mcache *mcache_get_slow(void);
+HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
+HIDDEN void mcache_flush(struct mcache *c);
+HIDDEN void mcache_init_key(void);
+HIDDEN void mcache_lock_all(void);
+HIDDEN void mcache_unlock_all(void);
+HIDDEN void mcache_reinit_locks(void);
+HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny, uint64_t *nthreads);
+HIDDEN void tiny_retire(struct mcache *c);
+
+/* ---- mgcscavenge.c ---- */
+HIDDEN void scavenger_init(void);
+HIDDEN void scavenger_maybe_start(void);
+HIDDEN void scavenger_after_fork_child(void);
+extern HIDDEN int scavenger_wanted;
+
+/* ---- mstats.c ---- */
+extern HIDDEN uint64_t global_nfree[NUM_CLASSES];	/* atomic */
+
+static inline void heap_stat_lock(void) { pthread_mutex_lock(&mheap_.lock); }
+static inline void heap_stat_unlock(void) { pthread_mutex_unlock(&mheap_.lock); }
+
+#endif

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mcentral.c - per span class lists of spans not owned by any mcache.
+ *
+ * partial: spans with free objects (or pending remote frees);
+ * full:    spans whose owner gave them back with every object allocated
+ *          and no remote frees pending; their rfree word carries RF_NOTIFY
+ *          (set by CAS under this lock), so the first remote free moves
+ *          them back to partial (mcentral_notify).
+ * Empty spans go back to the heap when uncached; spans that become empty
+ * in the partial list through remote frees are found by mcentral_reclaim
+ * (scavenger tick, karena_release, malloc_trim).
+ */
+#include "internal.h"
+
+HIDDEN struct mcentral mcentral_[NUM_SPANCLASS] = {
+	[0 ... NUM_SPANCLASS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+};
+
+HIDDEN void span_list_push(struct span_list *l, struct mspan *s)
+{
+	s->prev = NULL;
+	s->next = l->head;
+	if (l->head)
+		l->head->prev = s;
+	l->head = s;
+}
+
+HIDDEN void span_list_remove(struct span_list *l, struct mspan *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		l->head = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static void mcentral_init_all(void)
+{
+	for (int i = 0; i < NUM_SPANCLASS; i++)
+		pthread_mutex_init(&mcentral_[i].lock, NULL);
+}
+
+HIDDEN void mcentral_reinit_locks(void)
+{
+	mcentral_init_all();
+}
+
+HIDDEN void mcentral_lock_all(void)
+{
+	for (int i = 0; i < NUM_SPANCLASS; i++)
+		pthread_mutex_lock(&mcentral_[i].lock);
+}
+
+HIDDEN void mcentral_unlock_all(void)
+{
+	for (int i = NUM_SPANCLASS - 1; i >= 0; i--)
+		pthread_mutex_unlock(&mcentral_[i].lock);
+}
+
+/* Give c a span of class spc with at least one free object. */
+HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
+{
+	struct mcentral *mc = &mcentral_[spc];
+	struct mspan *s;
+
+	pthread_mutex_lock(&mc->lock);
+	s = mc->partial.head;
+	if (s) {
+		span_list_remove(&mc->partial, s);
+		s->list = LIST_NONE;
+		STORE(&s->owner, c);
+		pthread_mutex_unlock(&mc->lock);
+		span_drain_remote(s);
+		s->freeindex = 0;
+		s->allocCache = 0;
+		return s;
+	}
+	pthread_mutex_unlock(&mc->lock);
+
+	unsigned cls = (unsigned)spc >> 1;
+
+	s = mheap_alloc(karena_class_to_allocnpages[cls], 1, spc);
+	if (!s)
+		return NULL;
+	span_init_small(s, spc);
+	if (spc == TINY_SPC) {
+		if (!s->tinycount) {
+			/* kept with the struct: recycled structs keep theirs */
+			s->tinycount = persistent_alloc(512 + 512 * 2);
+			if (!s->tinycount) {
+				mheap_free(s);
+				return NULL;
+			}
+			s->tinystart = (uint16_t *)(s->tinycount + 512);
+		}
+		for (int i = 0; i < 512; i++) {
+			s->tinycount[i] = 0;
+			s->tinystart[i] = 0;
+		}
+	}
+	pthread_mutex_lock(&mc->lock);
+	mc->nspans++;
+	STORE(&s->owner, c);
+	pthread_mutex_unlock(&mc->lock);
+	return s;
+}
+
+/* The owner gives s back. */
+HIDDEN void mcentral_uncache_span(struct mspan *s)
+{
+	struct mcentral *mc = &mcentral_[s->spanclass];
+
+	span_drain_remote(s);
+	pthread_mutex_lock(&mc->lock);
+	STORE(&s->owner, NULL);
+	if (s->allocCount == 0) {
+		mc->nspans--;
+		pthread_mutex_unlock(&mc->lock);
+		mheap_free(s);
+		return;
+	}
+	if (s->allocCount == s->nelems) {
+		uintptr_t zero = 0;
+
+		if (__atomic_compare_exchange_n(&s->rfree, &zero, RF_NOTIFY, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			s->list = LIST_FULL;
+			span_list_push(&mc->full, s);
+			pthread_mutex_unlock(&mc->lock);
+			return;
+		}
+	}
+	s->list = LIST_PARTIAL;
+	span_list_push(&mc->partial, s);
+	pthread_mutex_unlock(&mc->lock);
+}
+
+/* First remote free on a parked full span: make it partial. */
+HIDDEN void mcentral_notify(struct mspan *s)
+{
+	struct mcentral *mc = &mcentral_[s->spanclass];
+
+	pthread_mutex_lock(&mc->lock);
+	if (s->list == LIST_FULL) {
+		span_list_remove(&mc->full, s);
+		s->list = LIST_PARTIAL;
+		span_list_push(&mc->partial, s);
+	}
+	pthread_mutex_unlock(&mc->lock);
+}
+
+/* Return spans that became empty in the partial lists to the heap. */
+HIDDEN size_t mcentral_reclaim(void)
+{
+	size_t n = 0;
+
+	for (int spc = 2; spc < NUM_SPANCLASS; spc++) {
+		struct mcentral *mc = &mcentral_[spc];
+		struct mspan *s, *next, *empty = NULL;
+
+		if (!LOAD(&mc->partial.head))
+			continue;
+		pthread_mutex_lock(&mc->lock);
+		for (s = mc->partial.head; s; s = next) {
+			next = s->next;
+			span_drain_remote(s);
+			if (s->allocCount == 0) {
+				span_list_remove(&mc->partial, s);
+				s->list = LIST_NONE;
+				mc->nspans--;
+				s->next = empty;
+				empty = s;
+			}
+		}
+		pthread_mutex_unlock(&mc->lock);
+		while (empty) {
+			s = empty;
+			empty = s->next;
+			mheap_free(s);
+			n++;
+		}
+	}
+	return n;
+}

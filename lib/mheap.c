@@ -1,0 +1,587 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mheap.c - the page heap.
+ *
+ * Address space comes from the OS layer in 64 MiB arenas (sysReserve,
+ * aligned), which are Mapped (Reserved -> Prepared) piecewise, at least
+ * 4 MiB at a time, as the heap grows.  Each arena has a struct heap_arena
+ * with the page -> span map and a "scavenged" bitmap (1 = the page is
+ * Prepared, i.e. not backed, and must be Used before it is touched).
+ *
+ * Arena index: a sparse two-level table, arena_l1[addr >> 38] ->
+ * array of 4096 heap_arena pointers indexed by (addr >> 26) & 4095, so
+ * span_of(p) is three dependent loads and free(p) finds its span in O(1).
+ * Entries are published with release stores and never removed.
+ *
+ * Page allocator: free runs are mspans in state FREE, kept in exact-size
+ * bins for 1..127 pages (with a bitmask of non-empty bins) and one
+ * address-ordered list of bigger runs searched best fit.  Only the first
+ * and last page of a free run are kept in the page map; freeing a span
+ * coalesces it at once with free neighbours found through those entries.
+ * Splitting a run and allocating from it Uses exactly the scavenged pages
+ * in the allocated part (in one batch call) and reports whether the span
+ * may contain old data (needzero), so calloc skips zeroing fresh pages.
+ *
+ * Large objects (> 32 KiB) get their own span; aligned allocations larger
+ * than a page over-allocate and give the ends back.
+ *
+ * Locking: one mutex (mheap_.lock) for the free lists, the maps' writes
+ * and the stats.  The scavenger takes runs out (state BUSY) and Unuses
+ * them without the lock.
+ */
+#include <errno.h>
+#include <string.h>
+#include "internal.h"
+
+HIDDEN struct mheap mheap_ = { .lock = PTHREAD_MUTEX_INITIALIZER };
+HIDDEN struct heap_arena **arena_l1[1 << ARENA_L1_BITS];
+
+/* ---- persistent metadata ---- */
+
+static pthread_mutex_t persist_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *persist_cur, *persist_end;
+static struct mspan *span_freelist;	/* under mheap_.lock */
+
+HIDDEN void *persistent_alloc(size_t n)
+{
+	void *p;
+
+	n = (n + 63) & ~(size_t)63;
+	if (n >= (64 << 10))
+		return sysAlloc((n + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1));
+	pthread_mutex_lock(&persist_lock);
+	if ((size_t)(persist_end - persist_cur) < n) {
+		char *c = sysAlloc(256 << 10);
+
+		if (!c) {
+			pthread_mutex_unlock(&persist_lock);
+			return NULL;
+		}
+		persist_cur = c;
+		persist_end = c + (256 << 10);
+	}
+	p = persist_cur;
+	persist_cur += n;
+	pthread_mutex_unlock(&persist_lock);
+	return p;
+}
+
+/* mheap_.lock held */
+HIDDEN struct mspan *span_struct_alloc(void)
+{
+	struct mspan *s = span_freelist;
+
+	if (s)
+		span_freelist = s->next;
+	else
+		s = persistent_alloc(sizeof(*s));
+	if (s) {
+		uint8_t *tc = s->tinycount;
+		uint16_t *ts = s->tinystart;
+
+		memset(s, 0, sizeof(*s));
+		s->tinycount = tc;	/* tiny metadata stays with the struct */
+		s->tinystart = ts;
+	}
+	return s;
+}
+
+/* mheap_.lock held */
+static void span_struct_free(struct mspan *s)
+{
+	s->state = SPAN_DEAD;
+	s->next = span_freelist;
+	span_freelist = s;
+}
+
+/* ---- arena index ---- */
+
+HIDDEN int arena_register(uintptr_t base, size_t len)
+{
+	for (uintptr_t a = base; a < base + len; a += ARENA_BYTES) {
+		uintptr_t i = a >> ARENA_SHIFT;
+		struct heap_arena **l2;
+		struct heap_arena *ha;
+
+		if (i >> (ARENA_L1_BITS + ARENA_L2_BITS))
+			return -ENOMEM;
+		l2 = arena_l1[i >> ARENA_L2_BITS];
+		if (!l2) {
+			l2 = persistent_alloc(sizeof(*l2) << ARENA_L2_BITS);
+			if (!l2)
+				return -ENOMEM;
+			STORE_REL(&arena_l1[i >> ARENA_L2_BITS], l2);
+		}
+		if (l2[i & ((1u << ARENA_L2_BITS) - 1)])
+			continue;
+		ha = persistent_alloc(sizeof(*ha));
+		if (!ha)
+			return -ENOMEM;
+		STORE_REL(&l2[i & ((1u << ARENA_L2_BITS) - 1)], ha);
+	}
+	return 0;
+}
+
+static void map_set(uintptr_t page_addr, struct mspan *s)
+{
+	struct heap_arena *ha = arena_of(page_addr);
+
+	STORE(&ha->spans[(page_addr >> PAGE_SHIFT) & (ARENA_PAGES - 1)], s);
+}
+
+static void map_set_range(struct mspan *s)
+{
+	for (size_t i = 0; i < s->npages; i++)
+		map_set(s->start + i * PAGE_BYTES, s);
+}
+
+static void map_set_ends(struct mspan *s)
+{
+	map_set(s->start, s);
+	map_set(s->start + (s->npages - 1) * PAGE_BYTES, s);
+}
+
+/* ---- scavenged bitmap ---- */
+
+static inline bool scav_test(uintptr_t a)
+{
+	struct heap_arena *ha = arena_of(a);
+	size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+
+	return ha->scav[pg >> 6] >> (pg & 63) & 1;
+}
+
+static void scav_set_range(uintptr_t start, size_t npages, bool on)
+{
+	while (npages) {
+		struct heap_arena *ha = arena_of(start);
+		size_t pg = (start >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+		size_t n = ARENA_PAGES - pg;
+
+		if (n > npages)
+			n = npages;
+		for (size_t i = pg; i < pg + n;) {
+			if ((i & 63) == 0 && i + 64 <= pg + n) {
+				ha->scav[i >> 6] = on ? ~0ull : 0;
+				i += 64;
+				continue;
+			}
+			if (on)
+				ha->scav[i >> 6] |= 1ull << (i & 63);
+			else
+				ha->scav[i >> 6] &= ~(1ull << (i & 63));
+			i++;
+		}
+		start += n * PAGE_BYTES;
+		npages -= n;
+	}
+}
+
+HIDDEN size_t scav_count(uintptr_t start, size_t npages)
+{
+	size_t total = 0;
+
+	while (npages) {
+		struct heap_arena *ha = arena_of(start);
+		size_t pg = (start >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+		size_t n = ARENA_PAGES - pg;
+
+		if (n > npages)
+			n = npages;
+		for (size_t i = pg; i < pg + n;) {
+			if ((i & 63) == 0 && i + 64 <= pg + n) {
+				total += (size_t)__builtin_popcountll(ha->scav[i >> 6]);
+				i += 64;
+				continue;
+			}
+			total += ha->scav[i >> 6] >> (i & 63) & 1;
+			i++;
+		}
+		start += n * PAGE_BYTES;
+		npages -= n;
+	}
+	return total;
+}
+
+/*
+ * Apply op to every maximal run of pages in [start, start+npages) whose
+ * scavenged bit equals want, in batches.  Returns pages affected.
+ */
+static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
+			      int op, size_t budget_pages)
+{
+	struct os_range r[64];
+	size_t nr = 0, done_pages = 0, i = 0;
+
+	while (i < npages && done_pages < budget_pages) {
+		if (scav_test(start + i * PAGE_BYTES) != want) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+
+		while (j < npages && j - i < budget_pages - done_pages &&
+		       scav_test(start + j * PAGE_BYTES) == want)
+			j++;
+		r[nr].addr = (void *)(start + i * PAGE_BYTES);
+		r[nr].len = (j - i) * PAGE_BYTES;
+		r[nr].op = op;
+		r[nr].flags = 0;
+		nr++;
+		done_pages += j - i;
+		if (nr == 64) {
+			if (sysBatch(r, nr, NULL))
+				karena_fatal("OS layer transition failed");
+			nr = 0;
+		}
+		i = j;
+	}
+	if (nr && sysBatch(r, nr, NULL))
+		karena_fatal("OS layer transition failed");
+	return done_pages;
+}
+
+/* ---- free lists ---- */
+
+static void free_insert(struct mspan *s)
+{
+	s->state = SPAN_FREE;
+	s->list = LIST_NONE;
+	if (s->npages < FREE_BINS) {
+		span_list_push(&mheap_.free[s->npages], s);
+		mheap_.binmask[s->npages >> 6] |= 1ull << (s->npages & 63);
+		return;
+	}
+	/* address ordered */
+	struct mspan **pp = &mheap_.large.head, *prev = NULL;
+
+	while (*pp && (*pp)->start < s->start) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	s->next = *pp;
+	s->prev = prev;
+	if (*pp)
+		(*pp)->prev = s;
+	*pp = s;
+}
+
+static void free_remove(struct mspan *s)
+{
+	if (s->npages < FREE_BINS) {
+		struct span_list *l = &mheap_.free[s->npages];
+
+		span_list_remove(l, s);
+		if (!l->head)
+			mheap_.binmask[s->npages >> 6] &= ~(1ull << (s->npages & 63));
+		return;
+	}
+	span_list_remove(&mheap_.large, s);
+}
+
+static struct mspan *free_find(size_t npages)
+{
+	if (npages < FREE_BINS) {
+		for (size_t w = npages >> 6; w < FREE_BINS / 64; w++) {
+			uint64_t m = mheap_.binmask[w];
+
+			if (w == npages >> 6)
+				m &= ~0ull << (npages & 63);
+			if (m)
+				return mheap_.free[w * 64 + (size_t)__builtin_ctzll(m)].head;
+		}
+	}
+	struct mspan *best = NULL;
+
+	for (struct mspan *s = mheap_.large.head; s; s = s->next)
+		if (s->npages >= npages && (!best || s->npages < best->npages))
+			best = s;
+	return best;
+}
+
+/*
+ * Insert free (or formerly BUSY) span s, coalescing with free neighbours.
+ * s->nscav must be right.
+ */
+static void free_coalesce_insert(struct mspan *s)
+{
+	struct mspan *l = NULL, *r;
+	uintptr_t end = s->start + s->npages * PAGE_BYTES;
+
+	if (arena_of(s->start - PAGE_BYTES))
+		l = span_of(s->start - PAGE_BYTES);
+	if (l && l != s && l->state == SPAN_FREE &&
+	    l->start + l->npages * PAGE_BYTES == s->start) {
+		free_remove(l);
+		l->npages += s->npages;
+		l->nscav += s->nscav;
+		span_struct_free(s);
+		s = l;
+	}
+	r = arena_of(end) ? span_of(end) : NULL;
+	if (r && r != s && r->state == SPAN_FREE && r->start == end) {
+		free_remove(r);
+		s->npages += r->npages;
+		s->nscav += r->nscav;
+		span_struct_free(r);
+	}
+	map_set_ends(s);
+	free_insert(s);
+}
+
+/* ---- growth ---- */
+
+/* Add [base, base+len) (Reserved) to the heap as scavenged free pages. */
+static int heap_add_region(uintptr_t base, size_t len)
+{
+	struct mspan *s;
+
+	if (sysMap((void *)base, len))
+		return -ENOMEM;
+	if (karena_hugepage)
+		sysHugePage((void *)base, len);
+	s = span_struct_alloc();
+	if (!s)
+		return -ENOMEM;
+	s->start = base;
+	s->npages = len >> PAGE_SHIFT;
+	s->nscav = s->npages;
+	scav_set_range(base, s->npages, true);
+	mheap_.st.sys += len;
+	mheap_.st.released += len;
+	mheap_.st.idle_pages += s->npages;
+	free_coalesce_insert(s);
+	return 0;
+}
+
+static int heap_grow(size_t npages)
+{
+	size_t need = (npages + GROW_PAGES - 1) & ~(size_t)(GROW_PAGES - 1);
+	size_t len = need * PAGE_BYTES;
+
+	if (mheap_.curend - mheap_.cur < len) {
+		size_t asz = (len + ARENA_BYTES - 1) & ~(ARENA_BYTES - 1);
+		uintptr_t p = 0;
+
+		if (mheap_.hint) {
+			void *h = sysReserve((void *)mheap_.hint, asz);
+
+			if (h && (uintptr_t)h != mheap_.hint) {
+				sysFree(h, asz);
+				h = NULL;
+			}
+			p = (uintptr_t)h;
+		}
+		if (!p)
+			p = (uintptr_t)sysReserveAligned(asz, ARENA_BYTES);
+		if (!p)
+			return -ENOMEM;
+		if (arena_register(p, asz)) {
+			sysFree((void *)p, asz);
+			return -ENOMEM;
+		}
+		mheap_.st.reserved += asz;
+		mheap_.hint = p + asz;
+		if (p == mheap_.curend) {
+			mheap_.curend += asz;
+		} else {
+			if (mheap_.curend > mheap_.cur &&
+			    heap_add_region(mheap_.cur, mheap_.curend - mheap_.cur))
+				return -ENOMEM;
+			mheap_.cur = p;
+			mheap_.curend = p + asz;
+		}
+	}
+	if (heap_add_region(mheap_.cur, len))
+		return -ENOMEM;
+	mheap_.cur += len;
+	scavenger_wanted = 1;
+	return 0;
+}
+
+HIDDEN void mheap_init(void)
+{
+}
+
+/* Split the first npages off free span s (removed from the lists). */
+static struct mspan *span_split_head(struct mspan *s, size_t npages)
+{
+	struct mspan *t;
+
+	if (s->npages == npages)
+		return NULL;
+	t = span_struct_alloc();
+	if (!t)
+		return (struct mspan *)-1;
+	t->start = s->start + npages * PAGE_BYTES;
+	t->npages = s->npages - npages;
+	t->nscav = s->nscav ? scav_count(t->start, t->npages) : 0;
+	s->nscav -= t->nscav;
+	s->npages = npages;
+	return t;
+}
+
+/*
+ * Allocate an in-use span of npages whose start is aligned to align_pages
+ * pages (1 for any).  spanclass is recorded; small spans are initialised
+ * by the caller.  Returns NULL (ENOMEM) on failure.
+ */
+HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass)
+{
+	struct mspan *s, *t;
+	size_t want = npages + (align_pages > 1 ? align_pages - 1 : 0);
+
+	if (npages == 0 || want < npages || want > ((size_t)1 << (ADDR_BITS - PAGE_SHIFT)))
+		return NULL;
+	pthread_mutex_lock(&mheap_.lock);
+	s = free_find(want);
+	if (!s) {
+		if (heap_grow(want))
+			goto fail;
+		s = free_find(want);
+		if (!s)
+			goto fail;
+	}
+	free_remove(s);
+	if (align_pages > 1) {
+		uintptr_t a = (s->start + align_pages * PAGE_BYTES - 1) &
+			      ~(align_pages * PAGE_BYTES - 1);
+		size_t head = (a - s->start) >> PAGE_SHIFT;
+
+		if (head) {
+			t = span_split_head(s, head);
+			if (t == (struct mspan *)-1)
+				goto fail_put;
+			/* s is the head piece; give it back, continue with t */
+			map_set_ends(t);
+			free_coalesce_insert(s);
+			s = t;
+		}
+	}
+	t = span_split_head(s, npages);
+	if (t == (struct mspan *)-1)
+		goto fail_put;
+	if (t) {
+		map_set_ends(t);
+		free_insert(t);
+	}
+	s->needzero = s->nscav < s->npages;
+	if (s->nscav) {
+		scav_runs_apply(s->start, s->npages, true, OS_USED, s->npages);
+		scav_set_range(s->start, s->npages, false);
+		mheap_.st.released -= s->nscav * PAGE_BYTES;
+		s->nscav = 0;
+	}
+	s->state = SPAN_INUSE;
+	s->spanclass = (uint8_t)spanclass;
+	s->owner = NULL;
+	s->rfree = 0;
+	s->list = LIST_NONE;
+	s->next = s->prev = NULL;
+	map_set_range(s);
+	mheap_.st.idle_pages -= s->npages;
+	mheap_.st.inuse_pages += s->npages;
+	mheap_.st.spans_inuse++;
+	if (spanclass == 0) {
+		mheap_.st.large_mallocs++;
+		mheap_.st.large_inuse += s->npages * PAGE_BYTES;
+		mheap_.st.large_bytes_total += s->npages * PAGE_BYTES;
+	}
+	pthread_mutex_unlock(&mheap_.lock);
+	return s;
+fail_put:
+	free_coalesce_insert(s);
+fail:
+	pthread_mutex_unlock(&mheap_.lock);
+	return NULL;
+}
+
+/* Return in-use span s to the heap. */
+HIDDEN void mheap_free(struct mspan *s)
+{
+	pthread_mutex_lock(&mheap_.lock);
+	if (s->spanclass == 0) {
+		mheap_.st.large_frees++;
+		mheap_.st.large_inuse -= s->npages * PAGE_BYTES;
+	}
+	mheap_.st.inuse_pages -= s->npages;
+	mheap_.st.idle_pages += s->npages;
+	mheap_.st.spans_inuse--;
+	s->nscav = 0;
+	s->owner = NULL;
+	s->spanclass = 0;
+	/* interior pages keep pointing at s: free() range-checks the span */
+	free_coalesce_insert(s);
+	pthread_mutex_unlock(&mheap_.lock);
+}
+
+/*
+ * Scavenge: Unuse up to max_bytes of idle, unscavenged pages, taking runs
+ * out of the free lists so the OS calls happen without the heap lock.
+ */
+HIDDEN size_t mheap_scavenge(size_t max_bytes)
+{
+	size_t budget = max_bytes >> PAGE_SHIFT, done = 0;
+
+	pthread_mutex_lock(&mheap_.lock);
+	while (done < budget) {
+		struct mspan *s = NULL;
+
+		/* the biggest runs first: the large list, then bins downwards */
+		for (struct mspan *x = mheap_.large.head; x && !s; x = x->next)
+			if (x->nscav < x->npages)
+				s = x;
+		for (size_t n = FREE_BINS - 1; n > 0 && !s; n--)
+			for (struct mspan *x = mheap_.free[n].head; x; x = x->next)
+				if (x->nscav < x->npages) {
+					s = x;
+					break;
+				}
+		if (!s)
+			break;
+		free_remove(s);
+		s->state = SPAN_BUSY;
+		pthread_mutex_unlock(&mheap_.lock);
+
+		size_t n = scav_runs_apply(s->start, s->npages, false,
+					   OS_UNUSED, budget - done);
+
+		pthread_mutex_lock(&mheap_.lock);
+		/* mark what we released: the first n unscavenged pages */
+		size_t left = n;
+
+		for (size_t i = 0; i < s->npages && left; i++) {
+			uintptr_t a = s->start + i * PAGE_BYTES;
+
+			if (!scav_test(a)) {
+				scav_set_range(a, 1, true);
+				left--;
+			}
+		}
+		s->nscav += n;
+		mheap_.st.released += n * PAGE_BYTES;
+		mheap_.st.scavenged_total += n * PAGE_BYTES;
+		done += n;
+		free_coalesce_insert(s);
+	}
+	pthread_mutex_unlock(&mheap_.lock);
+	return done * PAGE_BYTES;
+}
+
+HIDDEN void heap_lock_all(void)
+{
+	pthread_mutex_lock(&mheap_.lock);
+	pthread_mutex_lock(&persist_lock);
+}
+
+HIDDEN void heap_unlock_all(void)
+{
+	pthread_mutex_unlock(&persist_lock);
+	pthread_mutex_unlock(&mheap_.lock);
+}
+
+HIDDEN void heap_reinit_locks(void)
+{
+	pthread_mutex_init(&persist_lock, NULL);
+	pthread_mutex_init(&mheap_.lock, NULL);
+}
