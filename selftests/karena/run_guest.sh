@@ -8,6 +8,8 @@ dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
 export TOP
 rc=0
+KT_DMESG_START=$(dmesg 2>/dev/null | wc -l)
+export KT_DMESG_START
 
 for t in device transitions badinput lifecycle; do
 	echo "# karena: $t"

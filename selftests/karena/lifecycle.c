@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena lifecycle selftests: fork gives private copy-on-write views in
+ * both directions, munmap/close/exit in any order, threads issuing
+ * transitions on one file, munmap/close racing with ioctls, and the
+ * module-wide counters returning to zero when everything is gone.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "kselftest_harness.h"
+#include "karena_test.h"
+
+#define NPAGES	64
+#define SEED	0x3c
+#define SYSFS	"/sys/kernel/karena/"
+
+FIXTURE(life) {
+	int fd;
+	long ps;
+	size_t len;
+	char *p;
+};
+
+FIXTURE_SETUP(life)
+{
+	self->ps = kt_ps();
+	self->len = NPAGES * self->ps;
+	KT_OPEN_OR_SKIP(self->fd);
+	self->p = kt_mmap(self->fd, self->len);
+	ASSERT_NE(MAP_FAILED, self->p) TH_LOG("mmap: %s", strerror(errno));
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_ALLOC));
+	kt_fill(self->p, NPAGES, SEED);
+}
+
+FIXTURE_TEARDOWN(life)
+{
+	if (self->p && self->p != MAP_FAILED)
+		munmap(self->p, self->len);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* A tiny two-pipe handshake between parent and child. */
+struct sync2 {
+	int to_child[2];
+	int to_parent[2];
+};
+
+static int sync2_init(struct sync2 *s)
+{
+	return pipe(s->to_child) || pipe(s->to_parent) ? -1 : 0;
+}
+
+static void sync2_post(int fd)
+{
+	char c = 1;
+
+	if (write(fd, &c, 1) != 1)
+		_exit(99);
+}
+
+static void sync2_wait(int fd)
+{
+	char c;
+
+	if (read(fd, &c, 1) != 1)
+		_exit(98);
+}
+
+/* ------------------------------------------------------------------ */
+/* fork */
+
+TEST_F(life, fork_child_sees_parent_data)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_READY) != -1)
+			_exit(1);
+		if (kt_check(self->p, NPAGES, SEED) != -1)
+			_exit(2);
+		_exit(0);
+	}
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("1: state, 2: data");
+}
+
+TEST_F(life, fork_child_writes_invisible_to_parent)
+{
+	struct sync2 s;
+	pid_t pid;
+
+	ASSERT_EQ(0, sync2_init(&s));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		kt_fill(self->p, NPAGES, SEED + 1);
+		sync2_post(s.to_parent[1]);
+		sync2_wait(s.to_child[0]);
+		/* Still our own data after the parent looked. */
+		_exit(kt_check(self->p, NPAGES, SEED + 1) == -1 ? 0 : 1);
+	}
+	sync2_wait(s.to_parent[0]);
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+	sync2_post(s.to_child[1]);
+	EXPECT_EQ(0, kt_wait(pid));
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+}
+
+TEST_F(life, fork_parent_writes_invisible_to_child)
+{
+	struct sync2 s;
+	pid_t pid;
+
+	ASSERT_EQ(0, sync2_init(&s));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		sync2_wait(s.to_child[0]);
+		_exit(kt_check(self->p, NPAGES, SEED) == -1 ? 0 : 1);
+	}
+	kt_fill(self->p, NPAGES, SEED + 2);
+	sync2_post(s.to_child[1]);
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child saw the parent's writes");
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED + 2));
+}
+
+TEST_F(life, fork_both_write_interleaved_pages)
+{
+	const size_t n = 256;
+	char *q = kt_mmap(self->fd, n * self->ps);
+	struct sync2 s;
+	size_t i;
+	pid_t pid;
+
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, kt_trans(self->fd, q, n * self->ps, KARENA_OP_ALLOC));
+	for (i = 0; i < n; i++)
+		q[i * self->ps] = 'b';	/* before fork */
+	ASSERT_EQ(0, sync2_init(&s));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		for (i = 1; i < n; i += 2)
+			q[i * self->ps] = 'c';
+		sync2_post(s.to_parent[1]);
+		sync2_wait(s.to_child[0]);
+		for (i = 0; i < n; i++)
+			if (q[i * self->ps] != (i % 2 ? 'c' : 'b'))
+				_exit(1);
+		_exit(0);
+	}
+	for (i = 0; i < n; i += 2)
+		q[i * self->ps] = 'p';
+	sync2_wait(s.to_parent[0]);
+	sync2_post(s.to_child[1]);
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child saw a parent write");
+	for (i = 0; i < n; i++)
+		if (q[i * self->ps] != (i % 2 ? 'b' : 'p'))
+			break;
+	EXPECT_EQ(n, i) TH_LOG("page %zu: parent saw %c", i, q[i * self->ps]);
+	munmap(q, n * self->ps);
+}
+
+TEST_F(life, fork_child_transitions_do_not_touch_parent)
+{
+	struct sync2 s;
+	pid_t pid;
+
+	ASSERT_EQ(0, sync2_init(&s));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (kt_trans(self->fd, self->p, 16 * self->ps, KARENA_OP_UNUSED))
+			_exit(1);
+		if (kt_trans(self->fd, self->p + 16 * self->ps, 16 * self->ps,
+			     KARENA_OP_FAULT))
+			_exit(2);
+		if (kt_trans(self->fd, self->p + 32 * self->ps, 32 * self->ps,
+			     KARENA_OP_FREE))
+			_exit(3);
+		if (kt_first_not(self->fd, self->p, 16, KARENA_STATE_PREPARED) != -1)
+			_exit(4);
+		sync2_post(s.to_parent[1]);
+		sync2_wait(s.to_child[0]);
+		_exit(0);
+	}
+	sync2_wait(s.to_parent[0]);
+	/* While the child lives, and after. */
+	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_READY));
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+	sync2_post(s.to_child[1]);
+	EXPECT_EQ(0, kt_wait(pid));
+	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_READY));
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+}
+
+TEST_F(life, fork_parent_transitions_do_not_touch_child)
+{
+	struct sync2 s;
+	pid_t pid;
+
+	ASSERT_EQ(0, sync2_init(&s));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		sync2_wait(s.to_child[0]);
+		if (kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_READY) != -1)
+			_exit(1);
+		_exit(kt_check(self->p, NPAGES, SEED) == -1 ? 0 : 2);
+	}
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_UNUSED));
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_FREE));
+	sync2_post(s.to_child[1]);
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("1: state, 2: data");
+}
+
+TEST_F(life, fork_child_stats_are_its_own)
+{
+	struct karena_stats pst, cst_expect;
+	pid_t pid;
+
+	ASSERT_EQ(0, kt_stats(self->fd, &pst));
+	cst_expect = pst;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct karena_stats st;
+
+		if (kt_stats(self->fd, &st))
+			_exit(1);
+		if (st.ready_bytes != self->len)
+			_exit(2);
+		if (kt_trans(self->fd, self->p, self->len, KARENA_OP_FREE))
+			_exit(3);
+		if (kt_stats(self->fd, &st) || st.ready_bytes != 0)
+			_exit(4);
+		_exit(0);
+	}
+	EXPECT_EQ(0, kt_wait(pid));
+	ASSERT_EQ(0, kt_stats(self->fd, &pst));
+	EXPECT_EQ(cst_expect.ready_bytes, pst.ready_bytes);
+	EXPECT_EQ(self->len, pst.ready_bytes);
+}
+
+TEST_F(life, fork_after_close_keeps_mapping_private)
+{
+	pid_t pid;
+
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (kt_check(self->p, NPAGES, SEED) != -1)
+			_exit(1);
+		kt_fill(self->p, NPAGES, SEED + 5);
+		_exit(0);
+	}
+	EXPECT_EQ(0, kt_wait(pid));
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+}
+
+TEST_F(life, child_keeps_data_after_parent_unmaps)
+{
+	struct sync2 s;
+	pid_t pid;
+
+	ASSERT_EQ(0, sync2_init(&s));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		sync2_wait(s.to_child[0]);
+		_exit(kt_check(self->p, NPAGES, SEED) == -1 ? 0 : 1);
+	}
+	ASSERT_EQ(0, munmap(self->p, self->len));
+	self->p = NULL;
+	sync2_post(s.to_child[1]);
+	EXPECT_EQ(0, kt_wait(pid));
+}
+
+/* ------------------------------------------------------------------ */
+/* munmap, close, exit */
+
+TEST_F(life, munmap_whole_then_range_einval)
+{
+	struct karena_stats st;
+	unsigned char vec[NPAGES];
+
+	ASSERT_EQ(0, munmap(self->p, self->len));
+	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p, self->len, KARENA_OP_FREE));
+	EXPECT_EQ(EINVAL, kt_query(self->fd, self->p, self->len, vec));
+	ASSERT_EQ(0, kt_stats(self->fd, &st));
+	EXPECT_EQ(0, st.reserved_bytes + st.prepared_bytes + st.ready_bytes);
+	EXPECT_EQ(0, st.resident_bytes);
+	self->p = NULL;
+}
+
+TEST_F(life, munmap_partial_then_remainder_works)
+{
+	char *hole = self->p + 16 * self->ps;
+	struct karena_stats st;
+	int i;
+
+	ASSERT_EQ(0, munmap(hole, 16 * self->ps));
+	/* The head and the tail are two mappings now. */
+	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, 16, KARENA_STATE_READY));
+	EXPECT_EQ(-1, kt_first_not(self->fd, hole + 16 * self->ps, 32, KARENA_STATE_READY));
+	for (i = 0; i < NPAGES; i++)
+		if (i < 16 || i >= 32)
+			EXPECT_TRUE(kt_page_ok(self->p, i, SEED)) TH_LOG("page %d", i);
+	EXPECT_EQ(EINVAL, kt_trans(self->fd, hole, self->ps, KARENA_OP_FREE));
+	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p, 32 * self->ps, KARENA_OP_UNUSED));
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, 16 * self->ps, KARENA_OP_UNUSED));
+	ASSERT_EQ(0, kt_trans(self->fd, hole + 16 * self->ps, 32 * self->ps,
+			      KARENA_OP_FAULT));
+	ASSERT_EQ(0, kt_stats(self->fd, &st));
+	EXPECT_EQ(32 * self->ps, st.reserved_bytes);
+	EXPECT_EQ(16 * self->ps, st.prepared_bytes);
+	EXPECT_EQ(0, st.ready_bytes);
+	EXPECT_EQ(0, st.resident_bytes);
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, 16 * self->ps, KARENA_OP_USED));
+	EXPECT_EQ(-1, kt_first_nonzero(self->p, 16 * self->ps));
+	munmap(self->p, 16 * self->ps);
+	munmap(hole + 16 * self->ps, 32 * self->ps);
+	self->p = NULL;
+}
+
+TEST_F(life, close_before_munmap_mapping_still_works)
+{
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+	kt_fill(self->p, NPAGES, SEED + 7);
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED + 7));
+	EXPECT_EQ(0, munmap(self->p, self->len));
+	self->p = NULL;
+}
+
+TEST_F(life, close_before_munmap_reserved_still_faults)
+{
+	char *q = kt_mmap(self->fd, 4 * self->ps);
+
+	ASSERT_NE(MAP_FAILED, q);
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	EXPECT_EQ(SIGSEGV, kt_probe_read(q, NULL));
+	EXPECT_EQ(SIGSEGV, kt_probe_write(q + 3 * self->ps, 1));
+	munmap(q, 4 * self->ps);
+}
+
+TEST_F(life, exit_with_everything_open)
+{
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = kt_open();
+		char *q;
+
+		if (fd < 0)
+			_exit(1);
+		q = kt_mmap(fd, 128 * self->ps);
+		if (q == MAP_FAILED)
+			_exit(2);
+		if (kt_trans(fd, q, 128 * self->ps, KARENA_OP_ALLOC))
+			_exit(3);
+		memset(q, 1, 128 * self->ps);
+		if (kt_trans(fd, q, 16 * self->ps, KARENA_OP_UNUSED))
+			_exit(4);
+		_exit(0);	/* no munmap, no close */
+	}
+	EXPECT_EQ(0, kt_wait(pid));
+	/* The parent's own arena is untouched by all that. */
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+}
+
+/* ------------------------------------------------------------------ */
+/* threads */
+
+#define NTHREADS	4
+#define TPAGES		16
+#define TLOOPS		20
+
+struct worker {
+	int fd;
+	char *base;
+	long ps;
+	int errors;
+	int first_err;
+	int step;
+};
+
+static void *worker_fn(void *arg)
+{
+	struct worker *w = arg;
+	size_t len = TPAGES * w->ps;
+	int i, r;
+
+#define W(op, flags) do {						\
+	r = kt_trans_f(w->fd, w->base, len, op, flags);			\
+	if (r) {							\
+		if (!w->errors++) { w->first_err = r; w->step = op; }	\
+	}								\
+} while (0)
+	for (i = 0; i < TLOOPS; i++) {
+		W(KARENA_OP_MAP, 0);
+		W(KARENA_OP_USED, i & 1 ? KARENA_F_POPULATE : 0);
+		if (kt_first_nonzero(w->base, len) != -1 && !w->errors++)
+			w->step = 100;
+		kt_fill(w->base, TPAGES, (unsigned char)i);
+		if (kt_check(w->base, TPAGES, (unsigned char)i) != -1 && !w->errors++)
+			w->step = 101;
+		W(KARENA_OP_UNUSED, 0);
+		W(KARENA_OP_FAULT, 0);
+		if (i & 1) {
+			W(KARENA_OP_FREE, 0);
+			W(KARENA_OP_RESERVE, 0);
+		}
+	}
+	W(KARENA_OP_ALLOC, 0);
+#undef W
+	return NULL;
+}
+
+TEST_F(life, threads_transition_own_regions)
+{
+	struct worker w[NTHREADS];
+	pthread_t t[NTHREADS];
+	size_t len = NTHREADS * TPAGES * self->ps;
+	char *q = kt_mmap(self->fd, len);
+	int i;
+
+	ASSERT_NE(MAP_FAILED, q);
+	for (i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .fd = self->fd, .ps = self->ps,
+					.base = q + i * TPAGES * self->ps };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker_fn, &w[i]));
+	}
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, w[i].errors) TH_LOG("thread %d: first error %d at step %d",
+						 i, w[i].first_err, w[i].step);
+	}
+	EXPECT_EQ(-1, kt_first_not(self->fd, q, NTHREADS * TPAGES, KARENA_STATE_READY));
+	EXPECT_EQ(-1, kt_first_nonzero(q, len));
+	munmap(q, len);
+}
+
+struct racer {
+	int fd;
+	char *base;
+	size_t len;
+	atomic_int stop;
+	atomic_long calls;
+	int bad_err;
+};
+
+static void *racer_fn(void *arg)
+{
+	struct racer *r = arg;
+	static const unsigned int ops[] = {
+		KARENA_OP_HUGEPAGE, KARENA_OP_FREE, KARENA_OP_ALLOC,
+		KARENA_OP_UNUSED, KARENA_OP_NOHUGEPAGE, KARENA_OP_FAULT,
+	};
+	unsigned char vec[NPAGES];
+	struct karena_stats st;
+	int e;
+
+	while (!atomic_load(&r->stop)) {
+		e = kt_trans(r->fd, r->base, r->len, ops[atomic_load(&r->calls) % 6]);
+		if (e && e != EINVAL && e != EBADF && !r->bad_err)
+			r->bad_err = e;
+		e = kt_query(r->fd, r->base, r->len, vec);
+		if (e && e != EINVAL && e != EBADF && !r->bad_err)
+			r->bad_err = e;
+		e = kt_stats(r->fd, &st);
+		if (e && e != EBADF && !r->bad_err)
+			r->bad_err = e;
+		atomic_fetch_add(&r->calls, 1);
+	}
+	return NULL;
+}
+
+TEST_F(life, munmap_while_another_thread_ioctls)
+{
+	struct racer r = { .fd = self->fd, .base = self->p, .len = self->len };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, racer_fn, &r));
+	while (atomic_load(&r.calls) < 20)
+		usleep(1000);
+	ASSERT_EQ(0, munmap(self->p, self->len));
+	self->p = NULL;
+	usleep(20000);
+	atomic_store(&r.stop, 1);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r.bad_err) TH_LOG("racing ioctl failed with %s", strerror(r.bad_err));
+	EXPECT_EQ(EINVAL, kt_trans(self->fd, r.base, r.len, KARENA_OP_FREE));
+}
+
+TEST_F(life, close_while_another_thread_ioctls)
+{
+	struct racer r = { .fd = self->fd, .base = self->p, .len = self->len };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, racer_fn, &r));
+	while (atomic_load(&r.calls) < 20)
+		usleep(1000);
+	ASSERT_EQ(0, close(self->fd));
+	self->fd = -1;
+	usleep(20000);
+	atomic_store(&r.stop, 1);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r.bad_err) TH_LOG("racing ioctl failed with %s", strerror(r.bad_err));
+	/* The fd is gone, the mapping outlives it and unmaps cleanly. */
+	EXPECT_EQ(EBADF, kt_trans(r.fd, r.base, r.len, KARENA_OP_FREE));
+}
+
+TEST_F(life, munmap_while_another_thread_faults)
+{
+	struct racer r = { .fd = self->fd, .base = self->p, .len = self->len };
+	pthread_t t;
+	int i;
+
+	/*
+	 * The racer moves the whole range through FREE/ALLOC/UNUSED...
+	 * while this thread touches it: every access either works or
+	 * raises SIGSEGV, never anything else, and nothing oopses.
+	 */
+	ASSERT_EQ(0, pthread_create(&t, NULL, racer_fn, &r));
+	for (i = 0; i < 200; i++) {
+		int sig = kt_probe_write(self->p + (i % NPAGES) * self->ps, 1);
+
+		if (sig && sig != SIGSEGV)
+			break;
+	}
+	EXPECT_EQ(200, i);
+	ASSERT_EQ(0, munmap(self->p, self->len));
+	self->p = NULL;
+	atomic_store(&r.stop, 1);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r.bad_err) TH_LOG("racing ioctl failed with %s", strerror(r.bad_err));
+}
+
+/* ------------------------------------------------------------------ */
+/* module-wide counters */
+
+static long long global(const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), SYSFS "%s", name);
+	return kt_read_num(path);
+}
+
+TEST_F(life, global_counters_return_to_zero)
+{
+	static const char *const names[] = { "files", "spaces", "mappings", "pages" };
+	long long v;
+	pid_t pid;
+	size_t i;
+
+	/* Something live first: a forked child with its own copy. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		kt_fill(self->p, NPAGES, SEED + 9);
+		_exit(0);
+	}
+	ASSERT_EQ(0, kt_wait(pid));
+	ASSERT_LE(0, global("pages")) TH_LOG(SYSFS "pages: %s", strerror(errno));
+	EXPECT_LE(NPAGES, global("pages"));
+	EXPECT_LE(1, global("files"));
+	EXPECT_LE(1, global("mappings"));
+	munmap(self->p, self->len);
+	self->p = NULL;
+	close(self->fd);
+	self->fd = -1;
+	/* Nothing else uses the device while the suites run. */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		v = global(names[i]);
+		EXPECT_EQ(0, v) TH_LOG(SYSFS "%s = %lld", names[i], v);
+	}
+}
+
+TEST_HARNESS_MAIN
