@@ -439,7 +439,9 @@ TEST_F(bad, vec_array_running_into_unmapped_page)
 	EXPECT_EQ(v.done ? KARENA_STATE_PREPARED : KARENA_STATE_RESERVED,
 		  kt_state_of(self->fd, pg(self, Q_RES)));
 	EXPECT_EQ(v.done, v.pages);
-	EXPECT_EQ(-EFAULT, v.error);
+	/* Either range 1 failed (error says so) or the array was refused whole. */
+	EXPECT_TRUE(v.error == -EFAULT || (v.error == 0 && v.done == 0))
+		TH_LOG("done %u error %d", v.done, v.error);
 	munmap(two, self->ps);
 }
 
@@ -518,19 +520,39 @@ TEST_F(bad, reserved_limit_enomem_on_mmap)
 	struct karena_limits l;
 	void *q;
 
+	/* 12 pages are not None (the None quarter does not count); allow 20. */
 	ASSERT_EQ(0, kt_limits(self->fd, KARENA_LIMIT_SET_RESERVED,
 			       (NPAGES + 4) * self->ps, 0, &l));
 	EXPECT_EQ((uint64_t)(NPAGES + 4) * self->ps, l.max_reserved);
-	q = kt_mmap(self->fd, 8 * self->ps);
+	q = kt_mmap(self->fd, 9 * self->ps);
 	EXPECT_EQ(MAP_FAILED, q);
 	EXPECT_EQ(ENOMEM, errno);
 	if (q != MAP_FAILED)
-		munmap(q, 8 * self->ps);
-	q = kt_mmap(self->fd, 4 * self->ps);
+		munmap(q, 9 * self->ps);
+	q = kt_mmap(self->fd, 8 * self->ps);
 	EXPECT_NE(MAP_FAILED, q) TH_LOG("mmap up to the limit: %s", strerror(errno));
 	if (q != MAP_FAILED)
-		munmap(q, 4 * self->ps);
+		munmap(q, 8 * self->ps);
 	ASSERT_UNCHANGED();
+}
+
+TEST_F(bad, reserved_limit_enomem_on_reserve_and_alloc)
+{
+	struct karena_limits l;
+
+	/* Exactly what is in use now: nothing more may leave None. */
+	ASSERT_EQ(0, kt_limits(self->fd, KARENA_LIMIT_SET_RESERVED,
+			       (NPAGES - QLEN) * self->ps, 0, &l));
+	EXPECT_EQ(ENOMEM, kt_trans(self->fd, pg(self, Q_NONE), self->ps,
+				   KARENA_OP_RESERVE));
+	EXPECT_EQ(ENOMEM, kt_trans(self->fd, pg(self, Q_NONE), QLEN * self->ps,
+				   KARENA_OP_ALLOC));
+	ASSERT_UNCHANGED();
+	/* Freeing one page makes room for one. */
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, Q_RES), self->ps, KARENA_OP_FREE));
+	EXPECT_EQ(0, kt_trans(self->fd, pg(self, Q_NONE), self->ps, KARENA_OP_RESERVE));
+	EXPECT_EQ(ENOMEM, kt_trans(self->fd, pg(self, Q_NONE + 1), self->ps,
+				   KARENA_OP_RESERVE));
 }
 
 TEST_F(bad, limit_unknown_flags)
