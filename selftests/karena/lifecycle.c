@@ -545,6 +545,68 @@ TEST_F(life, munmap_while_another_thread_faults)
 }
 
 /* ------------------------------------------------------------------ */
+/* memcg */
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+TEST_F(life, memcg_charged_for_touched_pages)
+{
+	const long n = 4096;	/* 16 MiB with 4 KiB pages */
+	char cg[128], path[192];
+	pid_t pid;
+
+	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
+		SKIP(return, "no cgroup2 at /sys/fs/cgroup");
+	if (geteuid())
+		SKIP(return, "needs root");
+	write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/karena-kt-%d", getpid());
+	ASSERT_EQ(0, mkdir(cg, 0755)) TH_LOG("mkdir %s: %s", cg, strerror(errno));
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	if (access(path, F_OK)) {
+		rmdir(cg);
+		SKIP(return, "memory controller not available");
+	}
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char procs[192];
+		long long before, after;
+		int fd = kt_open();
+		char *q;
+		long i;
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
+		if (fd < 0 || write_str(procs, "0"))
+			_exit(1);
+		q = kt_mmap(fd, n * kt_ps());
+		if (q == MAP_FAILED || kt_trans(fd, q, n * kt_ps(), KARENA_OP_ALLOC))
+			_exit(2);
+		before = kt_read_num(path);
+		for (i = 0; i < n; i++)
+			q[i * kt_ps()] = 1;
+		after = kt_read_num(path);
+		fprintf(stderr, "# memory.current %lld -> %lld (+%lld kB for %ld pages)\n",
+			before, after, (after - before) / 1024, n);
+		/* Every touched page is charged to this cgroup. */
+		_exit(after - before >= (n - 64) * kt_ps() ? 0 : 3);
+	}
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("1: setup, 2: alloc, 3: not charged");
+	/* The cgroup can go away once the child is gone (caches may pin it). */
+	rmdir(cg);
+}
+
+/* ------------------------------------------------------------------ */
 /* module-wide counters */
 
 static long long global(const char *name)

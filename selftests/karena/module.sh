@@ -12,7 +12,8 @@ ko=$TOP/kmod/karena.ko
 hold=$dir/hold
 sysfs=/sys/kernel/karena
 dbgfs=/sys/kernel/debug/karena
-tmp=$(mktemp -d "${KARENA_OUT:-/tmp}/module.XXXXXX")
+# /tmp, not $KARENA_OUT: the latter is 9p, which refuses FIFOs.
+tmp=$(mktemp -d /tmp/karena-module.XXXXXX)
 n=0
 rc=0
 
