@@ -1,0 +1,817 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena: arena contexts, per-mm page-state stores and transitions.
+ *
+ * An open file is a struct karena_file; each mm that maps it gets its own
+ * struct karena_space (page states, pages, stats), found through the VMA
+ * (vm_private_data) or the file's list.  After fork, parent and child
+ * share the file but not the space: the child's VMAs get a space of their
+ * own, so a transition issued by one process never touches the other's
+ * pages.
+ *
+ * Fork: copy on first touch.  vm_ops->open runs for the child's copy of
+ * each VMA with the parent's mmap_lock held for write, before the core
+ * would copy page tables (it copies none here: the VMA is shared, without
+ * VM_PFNMAP/VM_MIXEDMAP and without an anon_vma).  The child's space gets
+ * the parent's states and the same pages, each marked COW in both stores
+ * with page_private() counting the extra sharers; the parent's PTEs of
+ * those pages are zapped.  The next access in either process faults and
+ * copies the page (or, for the last sharer, just takes it back).  Reads
+ * copy too, so no page is ever mapped while shared.  vm_ops->open cannot
+ * fail, so its bookkeeping allocations use __GFP_NOFAIL (small objects).
+ *
+ * Transitions run under mmap_read_lock and the file's mutex, so states
+ * only change here (a fault only attaches a page to a Ready or, in
+ * lenient mode, a Prepared entry).  All or nothing: the range is checked,
+ * limits are checked, POPULATE pages are allocated and xarray slots are
+ * reserved before the first entry changes; storing into existing slots
+ * cannot fail.
+ *
+ * Dropping a page (Unused, Fault, Free, munmap): the entry changes first;
+ * then each dropped page is locked and unlocked, which waits for any
+ * fault that found the page before the change (a fault returns its page
+ * locked and checks the store again after locking it); then the PTEs are
+ * zapped; then the page goes back to the per-CPU cache, zeroed, if nobody
+ * else holds a reference, else it is just released.  So no page reaches
+ * another mapping without being zeroed.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cred.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/mmap_lock.h>
+#include <linux/pagemap.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "karena_priv.h"
+#include "karena_trace.h"
+
+DEFINE_SPINLOCK(karena_cow_lock);
+
+#define S_NONE		KARENA_STATE_NONE
+#define S_RESERVED	KARENA_STATE_RESERVED
+#define S_PREPARED	KARENA_STATE_PREPARED
+#define S_READY		KARENA_STATE_READY
+#define S_ANY		(BIT(S_NONE) | BIT(S_RESERVED) | BIT(S_PREPARED) | \
+			 BIT(S_READY))
+#define S_KEEP		0xff
+
+/* Legal source states and target state of each op. */
+static const u8 karena_legal[KARENA_OP_MAX + 1] = {
+	[KARENA_OP_RESERVE]	= BIT(S_NONE),
+	[KARENA_OP_MAP]		= BIT(S_RESERVED),
+	[KARENA_OP_USED]	= BIT(S_PREPARED),
+	[KARENA_OP_UNUSED]	= BIT(S_READY),
+	[KARENA_OP_FAULT]	= BIT(S_RESERVED) | BIT(S_PREPARED) | BIT(S_READY),
+	[KARENA_OP_FREE]	= S_ANY,
+	[KARENA_OP_ALLOC]	= BIT(S_NONE) | BIT(S_RESERVED),
+	[KARENA_OP_HUGEPAGE]	= BIT(S_RESERVED) | BIT(S_PREPARED) | BIT(S_READY),
+	[KARENA_OP_NOHUGEPAGE]	= BIT(S_RESERVED) | BIT(S_PREPARED) | BIT(S_READY),
+};
+
+static const u8 karena_target[KARENA_OP_MAX + 1] = {
+	[KARENA_OP_RESERVE]	= S_RESERVED,
+	[KARENA_OP_MAP]		= S_PREPARED,
+	[KARENA_OP_USED]	= S_READY,
+	[KARENA_OP_UNUSED]	= S_PREPARED,
+	[KARENA_OP_FAULT]	= S_RESERVED,
+	[KARENA_OP_FREE]	= S_NONE,
+	[KARENA_OP_ALLOC]	= S_READY,
+	[KARENA_OP_HUGEPAGE]	= S_KEEP,
+	[KARENA_OP_NOHUGEPAGE]	= S_KEEP,
+};
+
+/* ------------------------------------------------------------------ */
+/* Files and spaces */
+
+struct karena_file *karena_file_alloc(void)
+{
+	struct karena_file *kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
+
+	if (!kf)
+		return NULL;
+	mutex_init(&kf->lock);
+	INIT_LIST_HEAD(&kf->spaces);
+	kf->max_reserved = READ_ONCE(karena_param_max_reserved) & PAGE_MASK;
+	kf->max_ready = READ_ONCE(karena_param_max_ready) & PAGE_MASK;
+	kf->cfg = READ_ONCE(karena_param_strict) ? 0 : KARENA_CFG_LENIENT;
+	kf->uid = current_euid();
+	return kf;
+}
+
+void karena_file_free(struct karena_file *kf)
+{
+	/* Every VMA holds the file, so every space is gone by now. */
+	WARN_ON_ONCE(!list_empty(&kf->spaces));
+	mutex_destroy(&kf->lock);
+	kfree(kf);
+}
+
+static struct karena_space *karena_space_find(struct karena_file *kf,
+					      struct mm_struct *mm)
+{
+	struct karena_space *sp;
+
+	lockdep_assert_held(&kf->lock);
+	list_for_each_entry(sp, &kf->spaces, node)
+		if (sp->mm == mm)
+			return sp;
+	return NULL;
+}
+
+static struct karena_space *karena_space_new(struct karena_file *kf,
+					     struct mm_struct *mm,
+					     struct mem_cgroup *memcg,
+					     gfp_t gfp)
+{
+	struct karena_space *sp = kzalloc(sizeof(*sp), gfp);
+
+	if (!sp)
+		return NULL;
+	sp->kf = kf;
+	sp->mm = mm;
+	sp->memcg = memcg;
+	xa_init_flags(&sp->store, XA_FLAGS_ACCOUNT);
+	list_add(&sp->node, &kf->spaces);
+	karena_count(KAR_C_SPACES, 1);
+	return sp;
+}
+
+static void karena_space_free(struct karena_space *sp)
+{
+	list_del(&sp->node);
+	WARN_ON_ONCE(!xa_empty(&sp->store));
+	xa_destroy(&sp->store);
+	mem_cgroup_put(sp->memcg);
+	kfree(sp);
+	karena_count(KAR_C_SPACES, -1);
+}
+
+/*
+ * Release a store's reference on @page.  @maybe_shared: the entry was
+ * marked COW, so another store may still hold the page.
+ */
+void karena_page_release(struct page *page, bool maybe_shared)
+{
+	if (maybe_shared) {
+		bool shared = false;
+
+		spin_lock(&karena_cow_lock);
+		if (page_private(page)) {
+			set_page_private(page, page_private(page) - 1);
+			shared = true;
+		}
+		spin_unlock(&karena_cow_lock);
+		if (shared) {
+			put_page(page);
+			return;
+		}
+	}
+	karena_count(KAR_C_PAGES, -1);
+	if (page_ref_count(page) == 1 && !page_mapped(page))
+		karena_page_free(page, false);
+	else
+		put_page(page);
+}
+
+/* ------------------------------------------------------------------ */
+/* mmap, VMA open/close, fork */
+
+int karena_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct karena_file *kf = file->private_data;
+	unsigned long npages = vma_pages(vma);
+	struct karena_space *sp;
+	int ret = 0;
+
+	/* Driver-owned pages in a shared mapping; see main.c. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+
+	mutex_lock(&kf->lock);
+	if (kf->reserved_pages + npages > kf->max_reserved >> PAGE_SHIFT) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	sp = karena_space_find(kf, vma->vm_mm);
+	if (!sp) {
+		sp = karena_space_new(kf, vma->vm_mm,
+				      get_mem_cgroup_from_mm(vma->vm_mm),
+				      GFP_KERNEL_ACCOUNT);
+		if (!sp) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	sp->nr_vmas++;
+	sp->nr_mapped += npages;
+	kf->reserved_pages += npages;
+	vma->vm_private_data = sp;
+	vma->vm_ops = &karena_vm_ops;
+	karena_vm_flags_set(vma, VM_DONTEXPAND);
+	karena_count(KAR_C_MAPPINGS, 1);
+out:
+	mutex_unlock(&kf->lock);
+	return ret;
+}
+
+/* Another VMA of this mm's space that covers all of @vma, if any. */
+static bool karena_vma_covered(struct karena_space *sp,
+			       struct vm_area_struct *vma)
+{
+	struct vm_area_struct *other = vma_lookup(vma->vm_mm, vma->vm_start);
+
+	return other && other != vma && other->vm_private_data == sp &&
+	       other->vm_end >= vma->vm_end;
+}
+
+/*
+ * vm_ops->open in the same mm: a split (the new VMA is a part of one that
+ * is still whole in the tree) or mremap's copy_vma (new address range).
+ */
+void karena_space_vma_open(struct karena_space *sp, struct vm_area_struct *vma)
+{
+	struct karena_file *kf = sp->kf;
+
+	mutex_lock(&kf->lock);
+	sp->nr_vmas++;
+	if (!karena_vma_covered(sp, vma)) {
+		sp->nr_mapped += vma_pages(vma);
+		kf->reserved_pages += vma_pages(vma);
+	}
+	mutex_unlock(&kf->lock);
+}
+
+/*
+ * vm_ops->close: the PTEs are gone; drop the states and pages of the
+ * range.  A close of a VMA still covered by another (a failed split) only
+ * drops the reference.
+ */
+void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
+{
+	unsigned long first = vma->vm_start >> PAGE_SHIFT;
+	unsigned long last = (vma->vm_end >> PAGE_SHIFT) - 1;
+	struct karena_file *kf = sp->kf;
+	XA_STATE(xas, &sp->store, first);
+	unsigned long nones = 0, n = 0;
+	struct karena_ent e;
+	void *entry;
+
+	mutex_lock(&kf->lock);
+	if (karena_vma_covered(sp, vma))
+		goto put;
+
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last) {
+		karena_decode(&xas, entry, &e);
+		switch (e.state) {
+		case S_NONE:
+			sp->nr_none--;
+			nones++;
+			break;
+		case S_PREPARED:
+			sp->nr_prepared--;
+			break;
+		case S_READY:
+			sp->nr_ready--;
+			kf->ready_pages--;
+			if (e.page)
+				atomic_long_dec(&sp->nr_resident);
+			break;
+		}
+		xas_store(&xas, NULL);
+		if (e.page) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			karena_page_release(e.page, e.cow);
+			xas_lock(&xas);
+		}
+		if (!(++n & 1023)) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			cond_resched();
+			xas_lock(&xas);
+		}
+	}
+	xas_unlock(&xas);
+	sp->nr_mapped -= vma_pages(vma);
+	kf->reserved_pages -= vma_pages(vma) - nones;
+put:
+	if (!--sp->nr_vmas)
+		karena_space_free(sp);
+	mutex_unlock(&kf->lock);
+}
+
+/*
+ * vm_ops->open for the child's copy of a VMA at fork.  Called with both
+ * mms locked for write; the parent's store cannot change meanwhile.
+ */
+struct karena_space *karena_space_get_fork(struct karena_space *parent,
+					   struct vm_area_struct *vma)
+{
+	unsigned long first = vma->vm_start >> PAGE_SHIFT;
+	unsigned long last = (vma->vm_end >> PAGE_SHIFT) - 1;
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOFAIL;
+	struct karena_file *kf = parent->kf;
+	unsigned long idx, nones = 0, shared = 0;
+	struct karena_space *child;
+	struct vm_area_struct *pvma;
+	void *entry;
+
+	mutex_lock(&kf->lock);
+	child = karena_space_find(kf, vma->vm_mm);
+	if (!child) {
+		/* The child is not in its cgroup yet: charge the parent's. */
+		if (parent->memcg)
+			css_get(&parent->memcg->css);
+		child = karena_space_new(kf, vma->vm_mm, parent->memcg, gfp);
+	}
+	child->nr_vmas++;
+	child->nr_mapped += vma_pages(vma);
+
+	xa_for_each_range(&parent->store, idx, entry, first, last) {
+		struct karena_ent e;
+		XA_STATE(pxas, &parent->store, idx);
+
+		xa_lock(&parent->store);
+		entry = xas_load(&pxas);
+		karena_decode(&pxas, entry, &e);
+		if (e.page) {
+			xas_set_mark(&pxas, KAR_MARK_COW);
+			get_page(e.page);
+			spin_lock(&karena_cow_lock);
+			set_page_private(e.page, page_private(e.page) + 1);
+			spin_unlock(&karena_cow_lock);
+			shared++;
+		}
+		xa_unlock(&parent->store);
+		if (!entry || xa_is_zero(entry))
+			continue;
+
+		/* NOFAIL: allocation failure here cannot be reported. */
+		xa_store(&child->store, idx, entry, gfp);
+		if (e.page) {
+			xa_set_mark(&child->store, idx, KAR_MARK_COW);
+			if (e.state == S_PREPARED)
+				xa_set_mark(&child->store, idx, KAR_MARK_PREP);
+			if (e.huge)
+				xa_set_mark(&child->store, idx, KAR_MARK_HUGE);
+		}
+		switch (e.state) {
+		case S_NONE:
+			child->nr_none++;
+			nones++;
+			break;
+		case S_PREPARED:
+			child->nr_prepared++;
+			break;
+		case S_READY:
+			child->nr_ready++;
+			kf->ready_pages++;
+			if (e.page)
+				atomic_long_inc(&child->nr_resident);
+			break;
+		}
+		cond_resched();
+	}
+	kf->reserved_pages += vma_pages(vma) - nones;
+
+	/* The parent's next access faults and copies (or takes it back). */
+	if (shared) {
+		pvma = vma_lookup(parent->mm, vma->vm_start);
+		if (pvma && pvma->vm_private_data == parent)
+			karena_zap(pvma, vma->vm_start,
+				   vma->vm_end - vma->vm_start);
+		karena_count(KAR_C_COW_SHARED, shared);
+	}
+	mutex_unlock(&kf->lock);
+	return child;
+}
+
+/* ------------------------------------------------------------------ */
+/* Transitions */
+
+int karena_range_from_user(const struct karena_range *ur,
+			   struct karena_krange *r)
+{
+	u64 end;
+
+	if (ur->reserved || ur->op < KARENA_OP_RESERVE ||
+	    ur->op > KARENA_OP_MAX || (ur->flags & ~KARENA_F_ALL))
+		return -EINVAL;
+	if (!ur->len || !PAGE_ALIGNED(ur->start) || !PAGE_ALIGNED(ur->len))
+		return -EINVAL;
+	if (check_add_overflow(ur->start, ur->len, &end) || end > TASK_SIZE)
+		return -EINVAL;
+	r->start = ur->start;
+	r->npages = ur->len >> PAGE_SHIFT;
+	r->op = ur->op;
+	r->flags = ur->flags;
+	return 0;
+}
+
+/*
+ * The space of @file in @mm whose VMAs cover [start, end) without a gap,
+ * or NULL.  mmap_lock held.
+ */
+static struct karena_space *karena_range_space(struct file *file,
+					       struct mm_struct *mm,
+					       unsigned long start,
+					       unsigned long end)
+{
+	struct karena_space *sp = NULL;
+	unsigned long addr = start;
+
+	while (addr < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+		if (!vma || vma->vm_file != file ||
+		    vma->vm_ops != &karena_vm_ops)
+			return NULL;
+		if (sp && vma->vm_private_data != sp)
+			return NULL;
+		sp = vma->vm_private_data;
+		addr = vma->vm_end;
+	}
+	return sp;
+}
+
+static void karena_zap_range(struct mm_struct *mm, unsigned long start,
+			     unsigned long end)
+{
+	unsigned long addr = start;
+
+	while (addr < end) {
+		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		unsigned long e;
+
+		if (!vma)
+			break;
+		e = min(end, vma->vm_end);
+		karena_zap(vma, addr, e - addr);
+		addr = e;
+	}
+}
+
+struct karena_plan {
+	unsigned long cnt[4];		/* pages per source state */
+	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
+	unsigned long pages;		/* entries holding a page */
+};
+
+/* Count the source states of the range; states are stable (kf->lock). */
+static void karena_scan(struct karena_space *sp, unsigned long first,
+			unsigned long last, struct karena_plan *pl)
+{
+	XA_STATE(xas, &sp->store, first);
+	unsigned long present = 0, n = 0;
+	struct karena_ent e;
+	void *entry;
+
+	memset(pl, 0, sizeof(*pl));
+	xas_lock(&xas);
+	xas_for_each(&xas, entry, last) {
+		karena_decode(&xas, entry, &e);
+		pl->cnt[e.state]++;
+		if (e.page)
+			pl->pages++;
+		present++;
+		if (!(++n & 4095)) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			cond_resched();
+			xas_lock(&xas);
+		}
+	}
+	xas_unlock(&xas);
+	pl->absent = last - first + 1 - present;
+	pl->cnt[S_RESERVED] += pl->absent;
+}
+
+/* Reserve a slot for every absent index; on failure undo and -ENOMEM. */
+static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
+				unsigned long last)
+{
+	unsigned long idx;
+	int ret = 0;
+
+	for (idx = first; idx <= last; idx++) {
+		if (!xa_load(&sp->store, idx)) {
+			ret = xa_reserve(&sp->store, idx, GFP_KERNEL_ACCOUNT);
+			if (ret)
+				break;
+		}
+		if (!((idx - first) & 1023))
+			cond_resched();
+	}
+	if (!ret)
+		return 0;
+	while (idx-- > first)
+		xa_release(&sp->store, idx);
+	return -ENOMEM;
+}
+
+#define KAR_DROP_COW	1UL
+
+int karena_apply_range(struct file *file, struct mm_struct *mm,
+		       const struct karena_krange *r, u64 *pages)
+{
+	struct karena_file *kf = file->private_data;
+	unsigned long first = r->start >> PAGE_SHIFT;
+	unsigned long last = first + r->npages - 1;
+	unsigned long end = r->start + (r->npages << PAGE_SHIFT);
+	unsigned int target = karena_target[r->op];
+	bool hint = target == S_KEEP;
+	bool populate = (r->flags & KARENA_F_POPULATE) && target == S_READY;
+	long d_reserved = 0, d_ready = 0, d_resident = 0, d_pages = 0;
+	unsigned long *dropped = NULL, ndropped = 0, idx, i;
+	struct karena_space *sp;
+	struct karena_plan pl;
+	LIST_HEAD(newpages);
+	int s, ret;
+
+	if (mmap_read_lock_killable(mm))
+		return -EINTR;
+	mutex_lock(&kf->lock);
+	sp = karena_range_space(file, mm, r->start, end);
+	if (!sp) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+
+	/* 1. Every page in a legal source state. */
+	karena_scan(sp, first, last, &pl);
+	for (s = 0; s < 4; s++) {
+		if (pl.cnt[s] && !(karena_legal[r->op] & BIT(s))) {
+			ret = -EINVAL;
+			goto out_err;
+		}
+	}
+
+	/* 2. Limits. */
+	if (!hint) {
+		if (target == S_NONE)
+			d_reserved = -(long)(r->npages - pl.cnt[S_NONE]);
+		else
+			d_reserved = pl.cnt[S_NONE];
+		if (target == S_READY)
+			d_ready = r->npages - pl.cnt[S_READY];
+		else
+			d_ready = -(long)pl.cnt[S_READY];
+	}
+	if ((d_reserved > 0 && kf->reserved_pages + d_reserved >
+	     kf->max_reserved >> PAGE_SHIFT) ||
+	    (d_ready > 0 && kf->ready_pages + d_ready >
+	     kf->max_ready >> PAGE_SHIFT)) {
+		ret = -ENOMEM;
+		goto out_err;
+	}
+
+	/* 3. Everything that can fail, before the first change. */
+	if (pl.pages && !hint) {
+		dropped = kvmalloc_array(pl.pages, sizeof(*dropped),
+					 GFP_KERNEL_ACCOUNT);
+		if (!dropped) {
+			ret = -ENOMEM;
+			goto out_err;
+		}
+	}
+	if (populate) {
+		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
+		if (ret)
+			goto out_err;
+	}
+	if (pl.absent && (hint ? r->op == KARENA_OP_HUGEPAGE :
+			  target != S_RESERVED)) {
+		ret = karena_reserve_slots(sp, first, last);
+		if (ret)
+			goto out_err;
+	}
+
+	/* 4. Apply; cannot fail. */
+	{
+		XA_STATE(xas, &sp->store, first);
+		struct karena_ent e;
+		void *entry;
+
+		xas_lock(&xas);
+		for (idx = first; idx <= last; idx++) {
+			struct page *np = NULL;
+
+			xas_set(&xas, idx);
+			entry = xas_load(&xas);
+			karena_decode(&xas, entry, &e);
+			if (hint) {
+				karena_encode(&xas, e.state,
+					      r->op == KARENA_OP_HUGEPAGE,
+					      e.page, e.cow);
+			} else {
+				if (populate) {
+					np = list_first_entry(&newpages,
+							      struct page, lru);
+					list_del(&np->lru);
+					d_pages++;
+					d_resident++;
+				}
+				if (e.page) {
+					dropped[ndropped++] =
+						(unsigned long)e.page |
+						(e.cow ? KAR_DROP_COW : 0);
+					if (e.state == S_READY)
+						d_resident--;
+				}
+				karena_encode(&xas, target,
+					      target != S_NONE &&
+					      target != S_RESERVED && e.huge,
+					      np, false);
+			}
+			WARN_ON_ONCE(xas_error(&xas));
+			if (!((idx - first + 1) & 1023)) {
+				xas_pause(&xas);
+				xas_unlock(&xas);
+				cond_resched();
+				xas_lock(&xas);
+			}
+		}
+		xas_unlock(&xas);
+	}
+
+	if (!hint) {
+		sp->nr_none -= pl.cnt[S_NONE];
+		sp->nr_prepared -= pl.cnt[S_PREPARED];
+		sp->nr_ready -= pl.cnt[S_READY];
+		if (target == S_NONE)
+			sp->nr_none += r->npages;
+		else if (target == S_PREPARED)
+			sp->nr_prepared += r->npages;
+		else if (target == S_READY)
+			sp->nr_ready += r->npages;
+		kf->reserved_pages += d_reserved;
+		kf->ready_pages += d_ready;
+		atomic_long_add(d_resident, &sp->nr_resident);
+		karena_count(KAR_C_PAGES, d_pages);
+	}
+
+	/* 5. Wait for faults that found a dropped page, then unmap. */
+	for (i = 0; i < ndropped; i++) {
+		struct page *page = (struct page *)(dropped[i] & ~KAR_DROP_COW);
+
+		lock_page(page);
+		unlock_page(page);
+	}
+	if (ndropped)
+		karena_zap_range(mm, r->start, end);
+
+	sp->transitions[r->op]++;
+	karena_count(KAR_C_TRANSITIONS, 1);
+	*pages = r->npages;
+	ret = 0;
+	goto out_unlock;
+
+out_err:
+	sp->transition_errors++;
+out_unlock:
+	if (ret)
+		karena_count(KAR_C_TRANSITION_ERRORS, 1);
+	mutex_unlock(&kf->lock);
+	mmap_read_unlock(mm);
+
+	/* 6. Give the pages back (zeroed into the per-CPU cache). */
+	for (i = 0; i < ndropped; i++) {
+		karena_page_release((struct page *)(dropped[i] & ~KAR_DROP_COW),
+				    dropped[i] & KAR_DROP_COW);
+		if (!(i & 255))
+			cond_resched();
+	}
+	kvfree(dropped);
+	while (!list_empty(&newpages)) {
+		struct page *page = list_first_entry(&newpages, struct page,
+						     lru);
+
+		list_del(&page->lru);
+		karena_page_free(page, true);
+	}
+	trace_transition(r->start, r->npages, r->op, r->flags, ret);
+	return ret;
+}
+
+/* Apply @count ranges (already copied in) in order; stop at the first error. */
+int karena_apply_vec(struct file *file, struct mm_struct *mm,
+		     const struct karena_range *ranges, unsigned int count,
+		     unsigned int *done, u64 *pages)
+{
+	unsigned int i;
+	int ret = 0;
+
+	*done = 0;
+	*pages = 0;
+	for (i = 0; i < count; i++) {
+		struct karena_krange r;
+		u64 n = 0;
+
+		if (i && fatal_signal_pending(current))
+			return -EINTR;
+		ret = karena_range_from_user(&ranges[i], &r);
+		if (!ret)
+			ret = karena_apply_range(file, mm, &r, &n);
+		if (ret)
+			return ret;
+		*done = i + 1;
+		*pages += n;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Query and stats */
+
+#define KAR_QUERY_CHUNK	PAGE_SIZE
+
+int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
+		 unsigned long npages, u8 __user *vec)
+{
+	unsigned long end = start + (npages << PAGE_SHIFT);
+	unsigned long done = 0;
+	u8 *buf;
+	int ret = 0;
+
+	buf = kmalloc(KAR_QUERY_CHUNK, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	while (done < npages) {
+		unsigned long n = min(npages - done, KAR_QUERY_CHUNK);
+		unsigned long first = (start >> PAGE_SHIFT) + done, i;
+		struct karena_space *sp;
+
+		if (mmap_read_lock_killable(mm)) {
+			ret = -EINTR;
+			break;
+		}
+		sp = karena_range_space(file, mm, start, end);
+		if (!sp) {
+			mmap_read_unlock(mm);
+			ret = -EINVAL;
+			break;
+		}
+		{
+			XA_STATE(xas, &sp->store, first);
+			struct karena_ent e;
+			void *entry;
+
+			xas_lock(&xas);
+			for (i = 0; i < n; i++) {
+				xas_set(&xas, first + i);
+				entry = xas_load(&xas);
+				karena_decode(&xas, entry, &e);
+				buf[i] = e.state |
+					 (e.page ? KARENA_PAGE_RESIDENT : 0) |
+					 (e.huge ? KARENA_PAGE_HUGE : 0);
+			}
+			xas_unlock(&xas);
+		}
+		mmap_read_unlock(mm);
+		/* Never copy to user memory with mmap_lock held. */
+		if (copy_to_user(vec + done, buf, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		done += n;
+		cond_resched();
+	}
+	kfree(buf);
+	return ret;
+}
+
+void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,
+		      struct karena_stats *st)
+{
+	struct karena_space *sp;
+	int i;
+
+	mutex_lock(&kf->lock);
+	sp = karena_space_find(kf, mm);
+	if (sp) {
+		unsigned long reserved = sp->nr_mapped - sp->nr_none -
+					 sp->nr_prepared - sp->nr_ready;
+
+		st->reserved_bytes = (u64)reserved << PAGE_SHIFT;
+		st->prepared_bytes = (u64)sp->nr_prepared << PAGE_SHIFT;
+		st->ready_bytes = (u64)sp->nr_ready << PAGE_SHIFT;
+		st->resident_bytes =
+			(u64)atomic_long_read(&sp->nr_resident) << PAGE_SHIFT;
+		st->faults = atomic64_read(&sp->ev[KAR_E_FAULTS]);
+		st->faults_cache_hit = atomic64_read(&sp->ev[KAR_E_HIT]);
+		st->faults_cache_miss = atomic64_read(&sp->ev[KAR_E_MISS]);
+		st->faults_sigsegv = atomic64_read(&sp->ev[KAR_E_SIGSEGV]);
+		st->faults_zero = atomic64_read(&sp->ev[KAR_E_ZERO]);
+		st->cow_copies = atomic64_read(&sp->ev[KAR_E_COW]);
+		for (i = 0; i <= KARENA_OP_MAX; i++)
+			st->transitions[i] = sp->transitions[i];
+		st->transition_errors = sp->transition_errors;
+	}
+	mutex_unlock(&kf->lock);
+}

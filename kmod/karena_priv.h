@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * karena: definitions shared by the module's components.
+ *
+ * Objects:
+ *   struct karena_file   one per open of /dev/karena: limits, config and
+ *                        the list of the spaces below.  Its mutex
+ *                        serialises transitions, mmap, fork and close.
+ *   struct karena_space  one per (file, mm): the page-state store of that
+ *                        mm's mappings of the file, indexed by user page
+ *                        number.  Every VMA of the file in that mm points
+ *                        to it (vm_private_data); it dies with the last.
+ *
+ * Store entries (xarray, index = address >> PAGE_SHIFT):
+ *   absent               Reserved (a fresh mapping costs nothing)
+ *   xa_mk_value(v)       state v & KARENA_STATE_MASK, KAR_V_HUGE hint
+ *   struct page *        a page backs it: Ready, or Prepared when the
+ *                        KAR_MARK_PREP mark is set (lenient mode touched a
+ *                        Prepared page); KAR_MARK_HUGE is the hint and
+ *                        KAR_MARK_COW says the page may be shared with
+ *                        another space after fork (page_private() counts
+ *                        the other sharers, under karena_cow_lock).
+ *
+ * Lock order: mmap_lock -> karena_file.lock -> xa_lock -> karena_cow_lock;
+ * a page lock is never taken under xa_lock.
+ */
+#ifndef _KARENA_PRIV_H
+#define _KARENA_PRIV_H
+
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/memcontrol.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/uidgid.h>
+#include <linux/xarray.h>
+
+#include "uapi/karena.h"
+#include "compat.h"
+
+#define KAR_V_HUGE	0x4UL
+#define KAR_MARK_PREP	XA_MARK_0
+#define KAR_MARK_COW	XA_MARK_1
+#define KAR_MARK_HUGE	XA_MARK_2
+
+/* Global event counters, shown in /sys/kernel/karena/. */
+enum karena_counter {
+	KAR_C_FILES,
+	KAR_C_SPACES,
+	KAR_C_MAPPINGS,
+	KAR_C_PAGES,		/* pages held by stores */
+	KAR_C_FAULTS,		/* Ready faults served */
+	KAR_C_FAULTS_HIT,
+	KAR_C_FAULTS_MISS,
+	KAR_C_FAULTS_SIGSEGV,
+	KAR_C_FAULTS_ZERO,
+	KAR_C_COW_COPIES,
+	KAR_C_COW_SHARED,	/* pages shared at fork */
+	KAR_C_TRANSITIONS,
+	KAR_C_TRANSITION_ERRORS,
+	KAR_C_SHRINK_FREED,
+	KAR_C_NR
+};
+
+extern atomic_long_t karena_counters[KAR_C_NR];
+
+static inline void karena_count(enum karena_counter c, long n)
+{
+	atomic_long_add(n, &karena_counters[c]);
+}
+
+/* Per-space event counters, reported by KARENA_IOC_STATS. */
+enum karena_event {
+	KAR_E_FAULTS,
+	KAR_E_HIT,
+	KAR_E_MISS,
+	KAR_E_SIGSEGV,
+	KAR_E_ZERO,
+	KAR_E_COW,
+	KAR_E_NR
+};
+
+struct karena_file {
+	struct mutex lock;
+	struct list_head spaces;
+	u64 max_reserved;		/* bytes, page multiple */
+	u64 max_ready;
+	unsigned long reserved_pages;	/* not None, in all spaces */
+	unsigned long ready_pages;	/* Ready, in all spaces */
+	unsigned int cfg;		/* KARENA_CFG_* */
+	kuid_t uid;			/* opener */
+};
+
+struct karena_space {
+	struct list_head node;		/* in karena_file.spaces */
+	struct karena_file *kf;
+	struct mm_struct *mm;		/* identity only */
+	struct mem_cgroup *memcg;	/* charged for pages, ref held */
+	struct xarray store;
+	unsigned int nr_vmas;		/* under kf->lock */
+	unsigned long nr_mapped;	/* pages of this space's VMAs */
+	unsigned long nr_none;
+	unsigned long nr_prepared;
+	unsigned long nr_ready;
+	atomic_long_t nr_resident;	/* Ready pages backed now */
+	atomic64_t ev[KAR_E_NR];
+	u64 transitions[KARENA_OP_MAX + 1];
+	u64 transition_errors;
+};
+
+/* A range in kernel form, as the ioctl, vector and uring paths give it. */
+struct karena_krange {
+	unsigned long start;
+	unsigned long npages;
+	unsigned int op;
+	unsigned int flags;
+};
+
+/* A store entry, decoded.  Needs the xa_state positioned on the entry. */
+struct karena_ent {
+	struct page *page;
+	unsigned int state;
+	bool huge;
+	bool cow;
+};
+
+static inline void karena_decode(struct xa_state *xas, void *entry,
+				 struct karena_ent *e)
+{
+	e->page = NULL;
+	e->huge = false;
+	e->cow = false;
+	if (!entry || xa_is_zero(entry)) {
+		e->state = KARENA_STATE_RESERVED;
+	} else if (xa_is_value(entry)) {
+		unsigned long v = xa_to_value(entry);
+
+		e->state = v & KARENA_STATE_MASK;
+		e->huge = v & KAR_V_HUGE;
+	} else {
+		e->page = entry;
+		e->state = xas_get_mark(xas, KAR_MARK_PREP) ?
+			KARENA_STATE_PREPARED : KARENA_STATE_READY;
+		e->huge = xas_get_mark(xas, KAR_MARK_HUGE);
+		e->cow = xas_get_mark(xas, KAR_MARK_COW);
+	}
+}
+
+static inline void karena_xas_mark(struct xa_state *xas, xa_mark_t mark,
+				   bool on)
+{
+	if (on)
+		xas_set_mark(xas, mark);
+	else
+		xas_clear_mark(xas, mark);
+}
+
+/*
+ * Store the encoding of (state, huge, page, cow) at @xas.  Storing into a
+ * slot that already exists never allocates, so the caller reserves slots
+ * first and this cannot fail.
+ */
+static inline void karena_encode(struct xa_state *xas, unsigned int state,
+				 bool huge, struct page *page, bool cow)
+{
+	void *entry;
+
+	if (page)
+		entry = page;
+	else if (state == KARENA_STATE_RESERVED && !huge)
+		entry = NULL;
+	else
+		entry = xa_mk_value(state | (huge ? KAR_V_HUGE : 0));
+	xas_store(xas, entry);
+	if (!entry || xas_error(xas))
+		return;
+	karena_xas_mark(xas, KAR_MARK_PREP,
+			page && state == KARENA_STATE_PREPARED);
+	karena_xas_mark(xas, KAR_MARK_HUGE, page && huge);
+	karena_xas_mark(xas, KAR_MARK_COW, page && cow);
+}
+
+/* main.c */
+extern unsigned long karena_param_max_reserved;
+extern unsigned long karena_param_max_ready;
+extern unsigned int karena_param_cache_high;
+extern unsigned int karena_param_cache_batch;
+extern bool karena_param_strict;
+extern const struct file_operations karena_fops;
+
+/* arena.c */
+extern spinlock_t karena_cow_lock;
+struct karena_file *karena_file_alloc(void);
+void karena_file_free(struct karena_file *kf);
+int karena_mmap(struct file *file, struct vm_area_struct *vma);
+int karena_range_from_user(const struct karena_range *ur,
+			   struct karena_krange *r);
+int karena_apply_range(struct file *file, struct mm_struct *mm,
+		       const struct karena_krange *r, u64 *pages);
+int karena_apply_vec(struct file *file, struct mm_struct *mm,
+		     const struct karena_range *ranges, unsigned int count,
+		     unsigned int *done, u64 *pages);
+int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
+		 unsigned long npages, u8 __user *vec);
+void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,
+		      struct karena_stats *st);
+struct karena_space *karena_space_get_fork(struct karena_space *parent,
+					   struct vm_area_struct *vma);
+void karena_space_vma_open(struct karena_space *sp,
+			   struct vm_area_struct *vma);
+void karena_space_vma_close(struct karena_space *sp,
+			    struct vm_area_struct *vma);
+void karena_page_release(struct page *page, bool maybe_shared);
+
+/* fault.c */
+extern const struct vm_operations_struct karena_vm_ops;
+
+/* pcp_cache.c */
+struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit);
+void karena_page_free(struct page *page, bool zeroed);
+int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,
+			    struct list_head *list);
+unsigned long karena_cache_pages(void);
+int karena_cache_init(void);
+void karena_cache_exit(void);
+int karena_debugfs_cpus_show(struct seq_file *m, void *v);
+
+#endif /* _KARENA_PRIV_H */

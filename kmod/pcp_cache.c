@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena: per-CPU caches of pre-zeroed free pages.
+ *
+ * Each possible CPU has a list of zeroed order-0 pages.  A Ready fault,
+ * a POPULATE and a fork copy take a page from the local list with only
+ * a local_lock (preemption off on !RT): no shared lock, no atomic, no
+ * zeroing.  A miss refills a batch (karena.cache_batch pages) from the
+ * page allocator; pages dropped by Unused/Fault/Free/munmap are zeroed by
+ * the transition that drops them (never by a fault) and pushed back.
+ * Above karena.cache_high pages a batch is drained back to the allocator.
+ * A shrinker empties the caches under memory pressure, a CPU hotplug
+ * "dead" callback empties the cache of a CPU that went away, and module
+ * unload empties them all.
+ *
+ * memcg.  Pages are allocated with __GFP_ACCOUNT in the memcg scope of
+ * the mm that will use them (set_active_memcg() with the memcg of the
+ * mapping's mm), so they are charged to that cgroup and stay charged
+ * while they sit in a cache.  __memcg_kmem_charge_page() is not exported,
+ * so a page cannot be re-charged to another cgroup.  Hence a cache
+ * belongs to one memcg at a time: it is tagged with the memcg its pages
+ * are charged to (NULL when they are uncharged: root cgroup, or memcg
+ * kmem accounting off) and holds a css reference while it is not empty.
+ * A fault whose memcg differs from the tag bypasses the cache and
+ * allocates a page charged to its own memcg; a page freed by a space of
+ * another memcg is freed to the allocator instead of being cached.  An
+ * empty cache takes the tag of whoever refills it.  So a process never
+ * escapes its memory.max: every page it maps was charged to it, and the
+ * most another cgroup can hold in karena caches is cache_high pages per
+ * CPU of its own charged memory.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpuhotplug.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/local_lock.h>
+#include <linux/memcontrol.h>
+#include <linux/percpu.h>
+#include <linux/sched/mm.h>
+#include <linux/seq_file.h>
+#include <linux/shrinker.h>
+#include <linux/workqueue.h>
+
+#include "karena_priv.h"
+#include "karena_trace.h"
+
+enum karena_drain_reason {
+	KAR_DRAIN_HIGH = 0,
+	KAR_DRAIN_SHRINKER = 1,
+	KAR_DRAIN_OFFLINE = 2,
+	KAR_DRAIN_UNLOAD = 3,
+};
+
+struct karena_pcp {
+	local_lock_t lock;
+	struct list_head pages;		/* zeroed, linked by page->lru */
+	unsigned int count;
+	struct mem_cgroup *memcg;	/* tag, ref held while count != 0 */
+	unsigned long hits;
+	unsigned long misses;
+	unsigned long bypass;
+	unsigned long refills;
+	unsigned long drained;
+	struct work_struct drain_work;
+};
+
+static DEFINE_PER_CPU(struct karena_pcp, karena_pcp) = {
+	.lock = INIT_LOCAL_LOCK(lock),
+};
+
+static enum cpuhp_state karena_cpuhp_state;
+static bool karena_cache_ready;
+
+#define KAR_GFP		(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_ZERO)
+
+/* The memcg a page allocated in @memcg's scope is charged to. */
+static struct mem_cgroup *karena_charge_key(struct mem_cgroup *memcg)
+{
+	if (!memcg || !memcg->css.parent || !memcg_kmem_enabled())
+		return NULL;
+	return memcg;
+}
+
+static void karena_free_list(struct list_head *list)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, list, lru) {
+		list_del(&page->lru);
+		__free_page(page);
+	}
+}
+
+/*
+ * Move up to @nr pages of @pcp to @out; drops the tag when it empties.
+ * Caller excludes other users of @pcp.  Returns the memcg whose reference
+ * the caller must put, if any.
+ */
+static struct mem_cgroup *karena_pcp_take(struct karena_pcp *pcp,
+					  unsigned int nr,
+					  struct list_head *out,
+					  unsigned int *taken)
+{
+	struct mem_cgroup *put = NULL;
+	unsigned int n = 0;
+
+	while (n < nr && pcp->count) {
+		struct page *page = list_first_entry(&pcp->pages, struct page,
+						     lru);
+
+		list_move(&page->lru, out);
+		pcp->count--;
+		n++;
+	}
+	if (!pcp->count && pcp->memcg) {
+		put = pcp->memcg;
+		pcp->memcg = NULL;
+	}
+	pcp->drained += n;
+	*taken = n;
+	return put;
+}
+
+/* Allocate @nr zeroed pages charged to @memcg onto @list; 0 or -ENOMEM. */
+static unsigned long karena_alloc_batch(struct mem_cgroup *memcg,
+					unsigned long nr,
+					struct list_head *list, bool nowarn)
+{
+	struct mem_cgroup *old;
+	unsigned long got = 0;
+	gfp_t gfp = KAR_GFP | (nowarn ? __GFP_NOWARN | __GFP_NORETRY : 0);
+
+	if (!karena_charge_key(memcg))
+		/* Uncharged: the bulk allocator serves it in one call. */
+		return alloc_pages_bulk_list(gfp & ~__GFP_ACCOUNT, nr, list);
+
+	/* The bulk allocator does not charge memcgs: one by one. */
+	old = set_active_memcg(memcg);
+	while (got < nr) {
+		struct page *page = alloc_page(gfp);
+
+		if (!page)
+			break;
+		list_add(&page->lru, list);
+		got++;
+	}
+	set_active_memcg(old);
+	return got;
+}
+
+int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,
+			    struct list_head *list)
+{
+	unsigned long i;
+
+	for (i = 0; i < nr; i++) {
+		bool hit;
+		struct page *page = karena_page_alloc(memcg, &hit);
+
+		if (!page)
+			return -ENOMEM;
+		list_add(&page->lru, list);
+		if (!(i & 255))
+			cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * A zeroed page charged to @memcg (the memcg of the mapping's mm), from
+ * this CPU's cache when its tag matches, else from the page allocator.
+ */
+struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
+{
+	struct mem_cgroup *key = karena_charge_key(memcg);
+	struct mem_cgroup *put = NULL;
+	struct karena_pcp *pcp;
+	struct page *page = NULL;
+	unsigned int batch, cached = 0;
+	unsigned long got;
+	LIST_HEAD(list);
+	int cpu;
+
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	if (pcp->count && pcp->memcg == key) {
+		page = list_first_entry(&pcp->pages, struct page, lru);
+		list_del(&page->lru);
+		pcp->count--;
+		pcp->hits++;
+		if (!pcp->count && pcp->memcg) {
+			put = pcp->memcg;
+			pcp->memcg = NULL;
+		}
+	} else {
+		pcp->misses++;
+	}
+	local_unlock(&karena_pcp.lock);
+	if (put)
+		mem_cgroup_put(put);
+	if (page) {
+		*hit = true;
+		return page;
+	}
+	*hit = false;
+
+	/* Miss: one page for the caller plus a batch for the cache. */
+	batch = max(1U, min(READ_ONCE(karena_param_cache_batch),
+			    READ_ONCE(karena_param_cache_high)));
+	got = karena_alloc_batch(memcg, batch, &list, true);
+	if (!got) {
+		got = karena_alloc_batch(memcg, 1, &list, false);
+		if (!got)
+			return NULL;
+	}
+	page = list_first_entry(&list, struct page, lru);
+	list_del(&page->lru);
+	got--;
+	if (!got)
+		return page;
+
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	cpu = smp_processor_id();
+	if (!pcp->count || pcp->memcg == key) {
+		if (!pcp->count && key) {
+			css_get(&key->css);
+			pcp->memcg = key;
+		}
+		list_splice(&list, &pcp->pages);
+		INIT_LIST_HEAD(&list);
+		pcp->count += got;
+		pcp->refills++;
+		cached = pcp->count;
+	} else {
+		pcp->bypass++;
+	}
+	local_unlock(&karena_pcp.lock);
+	if (cached)
+		trace_cache_refill(cpu, got, cached);
+	karena_free_list(&list);
+	return page;
+}
+
+/*
+ * Give back a page nobody else references (refcount 1).  It is zeroed
+ * here unless @zeroed, and cached on this CPU when the cache's memcg tag
+ * matches the page's charge, else freed.
+ */
+void karena_page_free(struct page *page, bool zeroed)
+{
+	unsigned int high = READ_ONCE(karena_param_cache_high);
+	unsigned int batch = READ_ONCE(karena_param_cache_batch);
+	struct mem_cgroup *key, *put = NULL;
+	struct karena_pcp *pcp;
+	unsigned int drained = 0;
+	bool cached = false;
+	LIST_HEAD(list);
+	int cpu;
+
+	if (!karena_cache_ready || !high ||
+	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->count) >= high) {
+		__free_page(page);
+		return;
+	}
+	ClearPageDirty(page);
+	ClearPageReferenced(page);
+	ClearPageWorkingset(page);
+	set_page_private(page, 0);
+	if (!zeroed)
+		clear_highpage(page);
+
+	rcu_read_lock();
+	key = page_memcg(page);
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	cpu = smp_processor_id();
+	if (!pcp->count || pcp->memcg == key) {
+		if (!pcp->count && key) {
+			css_get(&key->css);
+			pcp->memcg = key;
+		}
+		list_add(&page->lru, &pcp->pages);
+		pcp->count++;
+		cached = true;
+		if (pcp->count > high)
+			put = karena_pcp_take(pcp, max(1U, min(batch, high)),
+					      &list, &drained);
+	}
+	local_unlock(&karena_pcp.lock);
+	rcu_read_unlock();
+	if (put)
+		mem_cgroup_put(put);
+	if (!cached)
+		__free_page(page);
+	if (drained) {
+		trace_cache_drain(cpu, drained, KAR_DRAIN_HIGH);
+		karena_free_list(&list);
+	}
+}
+
+unsigned long karena_cache_pages(void)
+{
+	unsigned long n = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		n += READ_ONCE(per_cpu_ptr(&karena_pcp, cpu)->count);
+	return n;
+}
+
+/* Empty @cpu's cache; the caller excludes every other user of it. */
+static unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
+{
+	struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
+	struct mem_cgroup *put;
+	unsigned int n;
+	LIST_HEAD(list);
+
+	put = karena_pcp_take(pcp, UINT_MAX, &list, &n);
+	if (put)
+		mem_cgroup_put(put);
+	if (n) {
+		trace_cache_drain(cpu, n, reason);
+		karena_free_list(&list);
+	}
+	return n;
+}
+
+/* Drain up to @nr pages of the local CPU's cache. */
+static unsigned int karena_drain_local(unsigned int nr, unsigned int reason)
+{
+	struct mem_cgroup *put;
+	struct karena_pcp *pcp;
+	unsigned int n;
+	LIST_HEAD(list);
+	int cpu;
+
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	cpu = smp_processor_id();
+	put = karena_pcp_take(pcp, nr, &list, &n);
+	local_unlock(&karena_pcp.lock);
+	if (put)
+		mem_cgroup_put(put);
+	if (n) {
+		trace_cache_drain(cpu, n, reason);
+		karena_free_list(&list);
+	}
+	return n;
+}
+
+static void karena_drain_workfn(struct work_struct *work)
+{
+	struct karena_pcp *pcp = container_of(work, struct karena_pcp,
+					      drain_work);
+	unsigned int n;
+
+	/* After CPU offline the work may run elsewhere: the dead callback drains. */
+	if (pcp != raw_cpu_ptr(&karena_pcp))
+		return;
+	n = karena_drain_local(UINT_MAX, KAR_DRAIN_SHRINKER);
+	karena_count(KAR_C_SHRINK_FREED, n);
+}
+
+static unsigned long karena_shrink_count(struct shrinker *s,
+					 struct shrink_control *sc)
+{
+	unsigned long n = karena_cache_pages();
+
+	return n ? n : SHRINK_EMPTY;
+}
+
+static unsigned long karena_shrink_scan(struct shrinker *s,
+					struct shrink_control *sc)
+{
+	unsigned long freed;
+	int cpu, me;
+
+	/* The local cache now; the others from work on their own CPU. */
+	freed = karena_drain_local(sc->nr_to_scan, KAR_DRAIN_SHRINKER);
+	karena_count(KAR_C_SHRINK_FREED, freed);
+	me = raw_smp_processor_id();
+	for_each_online_cpu(cpu) {
+		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
+
+		if (cpu != me && READ_ONCE(pcp->count))
+			queue_work_on(cpu, system_wq, &pcp->drain_work);
+	}
+	return freed ? freed : SHRINK_STOP;
+}
+
+static struct shrinker karena_shrinker = {
+	.count_objects = karena_shrink_count,
+	.scan_objects = karena_shrink_scan,
+	.seeks = DEFAULT_SEEKS,
+};
+
+/* Runs on a control CPU after @cpu is dead: nothing else can use its cache. */
+static int karena_cpu_dead(unsigned int cpu)
+{
+	karena_drain_cpu_unlocked(cpu, KAR_DRAIN_OFFLINE);
+	return 0;
+}
+
+int karena_debugfs_cpus_show(struct seq_file *m, void *v)
+{
+	int cpu;
+
+	seq_puts(m, "cpu online count memcg_id hits misses bypass refills drained\n");
+	for_each_possible_cpu(cpu) {
+		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
+		struct mem_cgroup *memcg = READ_ONCE(pcp->memcg);
+
+		seq_printf(m, "%d %d %u %u %lu %lu %lu %lu %lu\n", cpu,
+			   cpu_online(cpu), READ_ONCE(pcp->count),
+			   memcg ? mem_cgroup_id(memcg) : 0,
+			   READ_ONCE(pcp->hits), READ_ONCE(pcp->misses),
+			   READ_ONCE(pcp->bypass), READ_ONCE(pcp->refills),
+			   READ_ONCE(pcp->drained));
+	}
+	return 0;
+}
+
+int karena_cache_init(void)
+{
+	int cpu, ret;
+
+	for_each_possible_cpu(cpu) {
+		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
+
+		INIT_LIST_HEAD(&pcp->pages);
+		INIT_WORK(&pcp->drain_work, karena_drain_workfn);
+	}
+	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "karena:dead",
+					NULL, karena_cpu_dead);
+	if (ret < 0)
+		return ret;
+	karena_cpuhp_state = ret;
+	ret = karena_register_shrinker(&karena_shrinker);
+	if (ret) {
+		cpuhp_remove_state_nocalls(karena_cpuhp_state);
+		return ret;
+	}
+	karena_cache_ready = true;
+	return 0;
+}
+
+/* Module unload: no file, mapping or fault is left. */
+void karena_cache_exit(void)
+{
+	int cpu;
+
+	karena_cache_ready = false;
+	unregister_shrinker(&karena_shrinker);
+	cpuhp_remove_state_nocalls(karena_cpuhp_state);
+	for_each_possible_cpu(cpu)
+		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->drain_work);
+	for_each_possible_cpu(cpu)
+		karena_drain_cpu_unlocked(cpu, KAR_DRAIN_UNLOAD);
+}
