@@ -181,6 +181,7 @@ HIDDEN void mheap_init(void);
 HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
 HIDDEN void mheap_free(struct mspan *s);
 HIDDEN size_t mheap_scavenge(size_t max_bytes);
+HIDDEN struct mspan *mheap_free_span_containing(uintptr_t a);
 HIDDEN void *persistent_alloc(size_t n);
 HIDDEN struct mspan *span_struct_alloc(void);
 HIDDEN int arena_register(uintptr_t base, size_t len);
@@ -262,6 +263,7 @@ HIDDEN void scavenger_init(void);
 HIDDEN void scavenger_maybe_start(void);
 HIDDEN void scavenger_after_fork_child(void);
 extern HIDDEN int scavenger_wanted;
+extern HIDDEN int scavenger_enabled;
 
 /* ---- mstats.c ---- */
 extern HIDDEN uint64_t global_nfree[NUM_CLASSES];	/* atomic */

@@ -68,7 +68,7 @@ HIDDEN void karena_bad_pointer(const char *what, const void *p)
 
 	if (!karena_debug)
 		return;
-	snprintf(buf, sizeof(buf), "%s of pointer %p detected (KARENA_DEBUG=1)",
+	snprintf(buf, sizeof(buf), "%s %p detected (KARENA_DEBUG=1)",
 		 what, p);
 	karena_fatal(buf);
 }
@@ -254,7 +254,7 @@ static void tiny_free(struct mspan *s, unsigned idx, uintptr_t p)
 	struct mcache *c = tls_mcache;
 
 	if (unlikely(!(LOAD(&s->tinystart[idx]) >> off & 1))) {
-		karena_bad_pointer("free of an invalid tiny", (void *)p);
+		karena_bad_pointer("free of invalid tiny pointer", (void *)p);
 		return;
 	}
 	if (c)
@@ -323,7 +323,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 		return;
 	s = span_of(p);
 	if (unlikely(!s)) {
-		karena_bad_pointer("free of foreign", ptr);
+		karena_bad_pointer("free of foreign pointer", ptr);
 		return;
 	}
 	unsigned spc = s->spanclass;
@@ -339,7 +339,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 			return;
 		}
 		if (unlikely((uintptr_t)idx * s->elemsize != off)) {
-			karena_bad_pointer("free of interior", ptr);
+			karena_bad_pointer("free of interior pointer", ptr);
 			return;
 		}
 		if (likely(c != NULL)) {
@@ -359,7 +359,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 		mheap_free(s);
 		return;
 	}
-	karena_bad_pointer("free of invalid or already freed", ptr);
+	karena_bad_pointer("free of invalid or already freed pointer", ptr);
 }
 
 static size_t do_usable_size(void *ptr)
@@ -422,7 +422,7 @@ static void *do_realloc(void *p, size_t n)
 	}
 	old = do_usable_size(p);
 	if (!old) {
-		karena_bad_pointer("realloc of invalid", p);
+		karena_bad_pointer("realloc of invalid pointer", p);
 		errno = EINVAL;
 		return NULL;
 	}

@@ -21,7 +21,8 @@
 #define START_SYS	(16u << 20)
 
 HIDDEN int scavenger_wanted;
-static int scav_enabled = 1, scav_started;
+HIDDEN int scavenger_enabled = 1;
+static int scav_started;
 static long scav_percent = 10;
 static uint64_t scav_rate = 256ull << 20;
 
@@ -39,7 +40,7 @@ static long env_num(const char *name, long def)
 
 HIDDEN void scavenger_init(void)
 {
-	scav_enabled = env_num("KARENA_SCAVENGER", 1) != 0;
+	scavenger_enabled = env_num("KARENA_SCAVENGER", 1) != 0;
 	scav_percent = env_num("KARENA_SCAVENGE_PERCENT", 10);
 	scav_rate = (uint64_t)env_num("KARENA_SCAVENGE_RATE", 256) << 20;
 	if (!scav_rate)
@@ -88,7 +89,7 @@ HIDDEN void scavenger_maybe_start(void)
 	sigset_t all, old;
 	int zero = 0;
 
-	if (likely(!LOAD(&scavenger_wanted)) || LOAD(&scav_started) || !scav_enabled)
+	if (likely(!LOAD(&scavenger_wanted)) || LOAD(&scav_started) || !LOAD(&scavenger_enabled))
 		return;
 	if (LOAD(&mheap_.st.sys) < START_SYS)
 		return;

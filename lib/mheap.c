@@ -585,3 +585,22 @@ HIDDEN void heap_reinit_locks(void)
 	pthread_mutex_init(&persist_lock, NULL);
 	pthread_mutex_init(&mheap_.lock, NULL);
 }
+
+/* Test/debug helper: the free span containing a (walks the free lists). */
+HIDDEN struct mspan *mheap_free_span_containing(uintptr_t a)
+{
+	struct mspan *found = NULL;
+
+	pthread_mutex_lock(&mheap_.lock);
+	for (size_t n = 0; n <= FREE_BINS && !found; n++) {
+		struct mspan *x = n < FREE_BINS ? mheap_.free[n].head : mheap_.large.head;
+
+		for (; x; x = x->next)
+			if (a >= x->start && a < x->start + x->npages * PAGE_BYTES) {
+				found = x;
+				break;
+			}
+	}
+	pthread_mutex_unlock(&mheap_.lock);
+	return found;
+}

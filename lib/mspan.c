@@ -79,7 +79,7 @@ HIDDEN int span_nextfree_slow(struct mspan *s)
 HIDDEN void span_double_free(struct mspan *s, void *p)
 {
 	(void)s;
-	karena_bad_pointer("double free", p);
+	karena_bad_pointer("double free of pointer", p);
 }
 
 /* Owner (or mcentral under its lock, span unowned): apply remote frees. */

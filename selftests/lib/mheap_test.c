@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+/* mheap: arena index, page allocator coalescing, needzero, large spans. */
+#include <stdlib.h>
+#include <string.h>
+#include "kselftest_harness.h"
+#include "internal.h"
+
+#define P PAGE_BYTES
+
+TEST(arena_index_finds_span_of_every_object)
+{
+	for (size_t n = 8; n <= 200000; n = n * 3 + 1) {
+		char *p = karena_malloc(n);
+		struct mspan *s;
+
+		ASSERT_NE(NULL, p);
+		ASSERT_NE(NULL, arena_of((uintptr_t)p));
+		s = span_of((uintptr_t)p + n - 1);	/* last byte, same span */
+		ASSERT_NE(NULL, s);
+		ASSERT_EQ(SPAN_INUSE, s->state);
+		ASSERT_LE(s->start, (uintptr_t)p);
+		ASSERT_GT(s->start + s->npages * P, (uintptr_t)p + n - 1);
+		karena_free(p);
+	}
+}
+
+TEST(arena_index_rejects_foreign_addresses)
+{
+	int local;
+
+	karena_free(karena_malloc(1));	/* init */
+	ASSERT_EQ(NULL, arena_of(0x1000));
+	ASSERT_EQ(NULL, arena_of((uintptr_t)&local));
+	ASSERT_EQ(NULL, span_of(~(uintptr_t)0 - 4096));
+	ASSERT_EQ(NULL, span_of((uintptr_t)1 << 60));
+}
+
+TEST(arenas_are_64MiB_aligned_and_registered)
+{
+	char *p = karena_malloc(1 << 20);
+	uintptr_t base = (uintptr_t)p & ~(ARENA_BYTES - 1);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, arena_of(base));
+	ASSERT_NE(NULL, arena_of(base + ARENA_BYTES - 1));
+	karena_free(p);
+}
+
+/* Get three page-adjacent spans of a, b, c pages. */
+static int adjacent_triple(struct mspan **out, size_t a, size_t b, size_t c)
+{
+	struct mspan *keep[64];
+	int nkeep = 0, ok = 0;
+
+	while (nkeep < 60) {
+		struct mspan *x = mheap_alloc(a, 1, 0);
+		struct mspan *y = mheap_alloc(b, 1, 0);
+		struct mspan *z = mheap_alloc(c, 1, 0);
+
+		if (!x || !y || !z)
+			break;
+		if (y->start == x->start + a * P && z->start == y->start + b * P) {
+			out[0] = x, out[1] = y, out[2] = z;
+			ok = 1;
+			break;
+		}
+		keep[nkeep++] = x, keep[nkeep++] = y, keep[nkeep++] = z;
+	}
+	while (nkeep)
+		mheap_free(keep[--nkeep]);
+	return ok;
+}
+
+TEST(free_runs_coalesce_with_both_neighbours)
+{
+	struct mspan *t[3];
+	uintptr_t a0, b0, c0, cend;
+	struct mspan *fa, *fc, *f;
+
+	karena_free(karena_malloc(1));
+	ASSERT_TRUE(adjacent_triple(t, 3, 5, 7));
+	a0 = t[0]->start, b0 = t[1]->start, c0 = t[2]->start;
+	cend = c0 + 7 * P;
+	mheap_free(t[0]);
+	mheap_free(t[2]);
+	fa = mheap_free_span_containing(a0);
+	fc = mheap_free_span_containing(c0);
+	ASSERT_NE(NULL, fa);
+	ASSERT_NE(NULL, fc);
+	ASSERT_NE(fa, fc);				/* b separates them */
+	ASSERT_EQ(NULL, mheap_free_span_containing(b0));
+	ASSERT_EQ(b0, fa->start + fa->npages * P);	/* a's run ends at b */
+	ASSERT_EQ(b0 + 5 * P, fc->start);		/* c's run starts after b */
+	mheap_free(t[1]);
+	f = mheap_free_span_containing(b0);
+	ASSERT_NE(NULL, f);
+	ASSERT_LE(f->start, a0);			/* one run over all three */
+	ASSERT_GE(f->start + f->npages * P, cend);
+	ASSERT_EQ(f, mheap_free_span_containing(a0));
+	ASSERT_EQ(f, mheap_free_span_containing(c0));
+}
+
+TEST(split_leaves_remainder_free)
+{
+	struct mspan *t[3];
+	struct mspan *s;
+
+	karena_free(karena_malloc(1));
+	ASSERT_TRUE(adjacent_triple(t, 2, 9, 2));
+	mheap_free(t[1]);		/* a 9-page hole between two spans */
+	s = mheap_alloc(9, 1, 0);	/* exact fit: bin 9 */
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(t[0]->start + 2 * P, s->start);
+	mheap_free(s);
+	s = mheap_alloc(4, 1, 0);	/* bin 9 is the smallest fit */
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(t[0]->start + 2 * P, s->start);
+	ASSERT_NE(NULL, mheap_free_span_containing(s->start + 4 * P));
+	ASSERT_EQ(5, mheap_free_span_containing(s->start + 4 * P)->npages);
+	mheap_free(s);
+	mheap_free(t[0]);
+	mheap_free(t[2]);
+}
+
+TEST(large_object_has_own_span)
+{
+	char *p = karena_malloc(100000);
+	struct mspan *s = span_of((uintptr_t)p);
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, (uintptr_t)p % P);
+	ASSERT_EQ(0, s->spanclass);
+	ASSERT_EQ((uintptr_t)p, s->start);
+	ASSERT_EQ((100000 + P - 1) / P, s->npages);
+	ASSERT_EQ(s->npages * P, karena_malloc_usable_size(p));
+	karena_free(p);
+	ASSERT_EQ(0, karena_malloc_usable_size(p));
+}
+
+TEST(aligned_large_allocation)
+{
+	struct mspan *s = mheap_alloc(3, 256, 0);	/* 2 MiB aligned */
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, s->start % (256 * P));
+	ASSERT_EQ(3, s->npages);
+	mheap_free(s);
+}
+
+TEST(needzero_tracks_fresh_and_scavenged_pages)
+{
+	struct mspan *s;
+	uintptr_t at;
+
+	scavenger_enabled = 0;
+	karena_free(karena_malloc(1));
+	karena_release();
+	s = mheap_alloc(40, 1, 0);		/* all pages scavenged: zero */
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, s->needzero);
+	memset((void *)s->start, 0xab, 40 * P);
+	at = s->start;
+	mheap_free(s);
+	s = mheap_alloc(40, 1, 0);		/* dirty pages come back */
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(at, s->start);
+	ASSERT_EQ(1, s->needzero);
+	mheap_free(s);
+	ASSERT_GE(karena_release(), 40 * P);	/* scavenged again: zero */
+	s = mheap_alloc(40, 1, 0);
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, s->needzero);
+	for (size_t i = 0; i < 40 * P; i += 4096)
+		ASSERT_EQ(0, ((unsigned char *)s->start)[i]);
+	mheap_free(s);
+}
+
+TEST(calloc_of_recycled_large_is_zero)
+{
+	unsigned char *p = karena_malloc(300000), *q;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0xff, 300000);
+	karena_free(p);
+	q = karena_calloc(1, 300000);
+	ASSERT_NE(NULL, q);
+	for (size_t i = 0; i < 300000; i++)
+		ASSERT_EQ(0, q[i]);
+	karena_free(q);
+}
+
+TEST_HARNESS_MAIN
