@@ -9,12 +9,16 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#ifndef TOOL_NO_LIBBPF
 #include <bpf/libbpf.h>
+#endif
 
 #include "tool_common.h"
 
 volatile int tool_exiting;
+#ifndef TOOL_NO_LIBBPF
 static bool libbpf_verbose;
+#endif
 static int child_gate[2] = { -1, -1 };
 
 bool tool_check_env(const char *tool, bool need_btf)
@@ -40,6 +44,7 @@ bool tool_check_env(const char *tool, bool need_btf)
 	return true;
 }
 
+#ifndef TOOL_NO_LIBBPF
 static int libbpf_print_fn(enum libbpf_print_level level, const char *fmt, va_list args)
 {
 	if (level == LIBBPF_DEBUG && !libbpf_verbose)
@@ -54,6 +59,12 @@ void tool_setup_libbpf(bool verbose)
 	libbpf_verbose = verbose;
 	libbpf_set_print(libbpf_print_fn);
 }
+#else
+void tool_setup_libbpf(bool verbose)
+{
+	(void)verbose;
+}
+#endif
 
 pid_t tool_child_spawn(const char *tool, const char *command)
 {

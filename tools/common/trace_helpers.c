@@ -288,6 +288,11 @@ out:
 	m->fd = fd;
 }
 
+size_t usyms_nmods(const struct usyms *u)
+{
+	return u ? u->nmods : 0;
+}
+
 struct usyms *usyms_load(pid_t pid)
 {
 	char path[64], line[PATH_MAX + 128];
@@ -410,9 +415,9 @@ const char *usyms_resolve(struct usyms *u, uint64_t addr, char *buf, size_t len)
 	if (name)
 		snprintf(buf, len, "%s+0x%llx (%s)", name, (unsigned long long)off, mod);
 	else if (mod)
-		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)addr, mod);
+		snprintf(buf, len, "[unknown] (%s)", mod);
 	else
-		snprintf(buf, len, "0x%llx [unknown]", (unsigned long long)addr);
+		snprintf(buf, len, "[unknown]");
 	return buf;
 }
 
@@ -488,4 +493,53 @@ bool find_libkarena(pid_t pid, char *out, size_t len)
 		}
 	}
 	return false;
+}
+
+int elf_read_sym_data(const char *path, const char *sym, void *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	long off = -1;
+	int fd, pass, ret = -1;
+	Elf *e;
+
+	e = elf_open_path(path, &fd);
+	if (!e)
+		return -1;
+	for (pass = 0; pass < 2 && off < 0; pass++) {
+		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+
+		scn = NULL;
+		while ((scn = elf_nextscn(e, scn)) && off < 0) {
+			GElf_Shdr sh;
+			Elf_Data *d;
+			size_t i, cnt;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (!d || !sh.sh_entsize)
+				continue;
+			cnt = sh.sh_size / sh.sh_entsize;
+			for (i = 0; i < cnt; i++) {
+				GElf_Sym s;
+				const char *name;
+
+				if (!gelf_getsym(d, (int)i, &s))
+					continue;
+				if (GELF_ST_TYPE(s.st_info) != STT_OBJECT || s.st_shndx == SHN_UNDEF)
+					continue;
+				if (s.st_size < len)
+					continue;
+				name = elf_strptr(e, sh.sh_link, s.st_name);
+				if (!name || strcmp(name, sym))
+					continue;
+				off = vaddr_to_off(e, s.st_value);
+				break;
+			}
+		}
+	}
+	if (off >= 0 && pread(fd, buf, len, off) == (ssize_t)len)
+		ret = 0;
+	elf_close_path(e, fd);
+	return ret;
 }

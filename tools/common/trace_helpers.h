@@ -24,6 +24,8 @@ long elf_sym_offset(const char *path, const char *sym);
 struct usyms;
 struct usyms *usyms_load(pid_t pid);
 void usyms_free(struct usyms *u);
+/* Number of executable file mappings found (0: process gone or exiting). */
+size_t usyms_nmods(const struct usyms *u);
 /* "sym+0xoff (module)" or "[unknown]" into buf. */
 const char *usyms_resolve(struct usyms *u, uint64_t addr, char *buf, size_t len);
 /* Symbol name only (NULL if unknown) for tests that match a function. */
@@ -32,5 +34,9 @@ const char *usyms_name(struct usyms *u, uint64_t addr, uint64_t *off, const char
 /* First path of libkarena.so that exists: the one mapped by pid (if > 0),
  * then next to the tool's binary, then installed locations. */
 bool find_libkarena(pid_t pid, char *out, size_t len);
+
+/* Copy len bytes of the data object sym (from .symtab/.dynsym) of the
+ * ELF file path into buf.  Returns 0 or -1. */
+int elf_read_sym_data(const char *path, const char *sym, void *buf, size_t len);
 
 #endif

@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * karena-faultlat: page fault handling latency (handle_mm_fault) as log2
+ * histograms, karena faults (by kind) next to anonymous and file faults.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "karena-faultlat.h"
+#include "karena-faultlat.skel.h"
+#include "karena_names.h"
+#include "trace_helpers.h"
+#include "tool_common.h"
+
+_Static_assert((int)KFL_KARENA_COW == (int)KARENA_FAULT_COW, "classes out of sync with uapi");
+
+static struct tool_args args = { .tool = "karena-faultlat" };
+static bool opt_ns, opt_ms, opt_timestamp;
+
+static const struct argp_option opts[] = {
+	TOOL_COMMON_OPTIONS,
+	{ "nanoseconds", 'N', NULL, 0, "Histograms in nanoseconds", 0 },
+	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds", 0 },
+	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each interval", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'N':
+		opt_ns = true;
+		return 0;
+	case 'm':
+		opt_ms = true;
+		return 0;
+	case 'T':
+		opt_timestamp = true;
+		return 0;
+	}
+	return tool_args_parse(key, arg, state, &args);
+}
+
+static const char doc[] =
+"Summarize page fault handling latency: karena faults vs anonymous faults.\v"
+"Times handle_mm_fault() with a kprobe/kretprobe pair.  A fault is a karena\n"
+"fault when the module's karena:fault tracepoint fired inside the handler\n"
+"(split by kind: cache_hit, cache_miss, sigsegv, zero, cow); otherwise it is\n"
+"anon (no backing file) or file.  Without an interval the histograms are\n"
+"printed once, at Ctrl-C or when the -c command exits.\n\n"
+"EXAMPLES:\n"
+"    karena-faultlat              # until Ctrl-C, microseconds\n"
+"    karena-faultlat -N 1 5       # nanoseconds, every second, 5 times\n"
+"    karena-faultlat -c ./bench   # latency of ./bench's faults\n";
+
+static const char *class_name(int c)
+{
+	static const char *const n[KFL_NCLASSES] = {
+		"karena_cache_hit", "karena_cache_miss", "karena_sigsegv",
+		"karena_zero", "karena_cow", "anon", "file",
+	};
+
+	return c >= 0 && c < KFL_NCLASSES ? n[c] : "unknown";
+}
+
+static void report(int fd, bool final, int status)
+{
+	const char *unit = opt_ns ? "nsecs" : opt_ms ? "msecs" : "usecs";
+	struct kfl_hist h[KFL_NCLASSES];
+	struct kfl_hist zero = {};
+	char tbuf[32];
+	bool first = true;
+	__u32 c;
+
+	for (c = 0; c < KFL_NCLASSES; c++) {
+		if (bpf_map_lookup_elem(fd, &c, &h[c]))
+			memset(&h[c], 0, sizeof(h[c]));
+		bpf_map_update_elem(fd, &c, &zero, BPF_ANY);
+	}
+	tool_strftime(tbuf, sizeof(tbuf));
+	if (args.json) {
+		printf("{\"time\":\"%s\",\"unit\":\"%s\",\"final\":%s", tbuf, unit,
+		       final ? "true" : "false");
+		if (final && args.command)
+			printf(",\"command_status\":%d", status);
+		printf(",\"classes\":[");
+		for (c = 0; c < KFL_NCLASSES; c++) {
+			printf("%s{\"class\":\"%s\",\"count\":%llu,\"sum\":%llu,\"avg\":%.3f,\"hist\":",
+			       first ? "" : ",", class_name(c), (unsigned long long)h[c].count,
+			       (unsigned long long)h[c].sum,
+			       h[c].count ? (double)h[c].sum / h[c].count : 0.0);
+			hist_print_log2_json(stdout, h[c].slots, KFL_SLOTS);
+			printf("}");
+			first = false;
+		}
+		printf("]}\n");
+		fflush(stdout);
+		return;
+	}
+	if (opt_timestamp)
+		printf("%s\n", tbuf);
+	printf("%-18s %10s %12s\n", "CLASS", "COUNT", "AVG");
+	for (c = 0; c < KFL_NCLASSES; c++)
+		printf("%-18s %10llu %10.1f %s\n", class_name(c), (unsigned long long)h[c].count,
+		       h[c].count ? (double)h[c].sum / h[c].count : 0.0, unit);
+	for (c = 0; c < KFL_NCLASSES; c++) {
+		if (!h[c].count)
+			continue;
+		printf("\n%s faults:\n", class_name(c));
+		hist_print_log2(stdout, h[c].slots, KFL_SLOTS, unit);
+	}
+	printf("\n");
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { opts, parse_arg, "[interval [count]]", doc, NULL, NULL, NULL };
+	struct karena_faultlat *skel = NULL;
+	unsigned long done = 0;
+	bool child_done = false;
+	int err, status = 0;
+	pid_t child;
+
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	if (opt_ns && opt_ms) {
+		fprintf(stderr, "karena-faultlat: -N and -m are mutually exclusive\n");
+		return 1;
+	}
+	if (tool_setup(&args, true, &child))
+		return 1;
+
+	skel = karena_faultlat__open();
+	if (!skel) {
+		fprintf(stderr, "karena-faultlat: failed to open BPF object\n");
+		err = 1;
+		goto out;
+	}
+	skel->rodata->targ_tgid = args.pid;
+	skel->rodata->targ_ns = opt_ns;
+	skel->rodata->targ_ms = opt_ms;
+	if (args.comm) {
+		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
+		skel->rodata->filter_comm = true;
+	}
+	err = karena_faultlat__load(skel);
+	if (err) {
+		fprintf(stderr, "karena-faultlat: failed to load BPF programs: %s\n", strerror(-err));
+		goto out;
+	}
+	err = karena_faultlat__attach(skel);
+	if (err) {
+		fprintf(stderr, "karena-faultlat: failed to attach (handle_mm_fault kprobes, karena:fault): %s\n",
+			strerror(-err));
+		goto out;
+	}
+	if (!args.json)
+		fprintf(stderr, "Tracing fault latency... %s\n", args.interval ? "" : "Ctrl-C to end.");
+	if (tool_child_start()) {
+		fprintf(stderr, "karena-faultlat: could not start the command\n");
+		err = 1;
+		goto out;
+	}
+	for (;;) {
+		long ms = args.interval ? (long)args.interval * 1000 : 3600L * 1000;
+
+		child_done = tool_sleep_ms(ms, child, &status);
+		if (tool_exiting || child_done || !args.interval)
+			break;
+		report(bpf_map__fd(skel->maps.hists), false, 0);
+		if (args.count && ++done >= args.count)
+			goto out;
+	}
+	if (child_done)
+		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	report(bpf_map__fd(skel->maps.hists), true, status);
+	err = 0;
+out:
+	if (child && !child_done)
+		tool_child_kill(child);
+	karena_faultlat__destroy(skel);
+	return err ? 1 : 0;
+}
