@@ -188,7 +188,8 @@ def main():
                     fails[(wname, aname)] = text.strip().splitlines()[-3:]
                     log(f"  {wname:10s} {aname:9s} FAILED: {' | '.join(fails[(wname, aname)])}")
                     continue
-                s = {"wall_s": float(ru["wall_s"]), "maxrss_kb": int(ru["maxrss_kb"])}
+                s = {"wall_s": float(ru["wall_s"]), "maxrss_kb": int(ru["maxrss_kb"]),
+                     "cpu_s": float(ru.get("cpu_s", "nan"))}
                 s["time_s"] = float(res["time_s"]) if "time_s" in res else s["wall_s"]
                 for k, v in res.items():
                     if k.startswith(("rss_", "ns_")):
@@ -211,17 +212,22 @@ def main():
         m["n"] = len(ss)
         med[key] = m
 
-    tratio, rratio = {}, {}
+    tratio, rratio, cratio = {}, {}, {}
     for w in wnames:
         ts = [med[(w, a)]["time_s"] for a in anames if (w, a) in med]
         rs = [med[(w, a)]["maxrss_kb"] for a in anames if (w, a) in med]
+        cs = [med[(w, a)]["cpu_s"] for a in anames if (w, a) in med]
         for a in anames:
             if (w, a) in med:
                 tratio[(w, a)] = med[(w, a)]["time_s"] / min(ts)
                 rratio[(w, a)] = med[(w, a)]["maxrss_kb"] / min(rs)
+                cratio[(w, a)] = med[(w, a)]["cpu_s"] / min(cs) if min(cs) > 0 else float("nan")
     complete = [w for w in wnames if all((w, a) in med for a in anames)]
     gt = {a: geomean([tratio[(w, a)] for w in complete]) for a in anames}
     gr = {a: geomean([rratio[(w, a)] for w in complete]) for a in anames}
+    gc = {a: geomean([cratio[(w, a)] for w in complete]) for a in anames}
+    bc = min(gc.values()) if gc else 1
+    gc = {a: v / bc for a, v in gc.items()}
     bt = min(gt.values()) if gt else 1
     br = min(gr.values()) if gr else 1
     gt = {a: v / bt for a, v in gt.items()}
@@ -229,7 +235,8 @@ def main():
 
     # CSV
     cols = ["workload", "allocator", "reps", "time_s_median", "time_s_min", "time_s_max",
-            "wall_s_median", "maxrss_kb_median", "time_ratio", "rss_ratio",
+            "wall_s_median", "cpu_s_median", "maxrss_kb_median", "time_ratio", "rss_ratio",
+            "cpu_ratio",
             "rss_peak_kb", "rss_freed_kb", "rss_trim_kb", "status"]
     with open(os.path.join(RES, "latest.csv"), "w", newline="") as f:
         wr = csv.writer(f)
@@ -242,14 +249,15 @@ def main():
                     continue
                 wr.writerow([w, a, m["n"], f"{m['time_s']:.6f}", f"{m['time_min']:.6f}",
                              f"{m['time_max']:.6f}", f"{m['wall_s']:.6f}",
+                             f"{m['cpu_s']:.6f}",
                              int(m["maxrss_kb"]), f"{tratio[(w, a)]:.4f}",
-                             f"{rratio[(w, a)]:.4f}",
+                             f"{rratio[(w, a)]:.4f}", f"{cratio[(w, a)]:.4f}",
                              int(m["rss_peak_kb"]) if "rss_peak_kb" in m else "",
                              int(m["rss_freed_kb"]) if "rss_freed_kb" in m else "",
                              int(m["rss_trim_kb"]) if "rss_trim_kb" in m else "", "ok"])
         for a in anames:
-            wr.writerow(["geomean", a, "", "", "", "", "", "", f"{gt[a]:.4f}",
-                         f"{gr[a]:.4f}", "", "", "", "ok"])
+            wr.writerow(["geomean", a, "", "", "", "", "", "", "", f"{gt[a]:.4f}",
+                         f"{gr[a]:.4f}", f"{gc[a]:.4f}", "", "", "", "ok"])
 
     # Markdown
     L = []
@@ -271,6 +279,17 @@ def main():
         L.append(f"| {w} | " + " | ".join(row) + f" | {min(ts):.3f} |" if ts else
                  f"| {w} | " + " | ".join(row) + " | — |")
     L.append("| **geomean** | " + " | ".join(f"**{fmt_ratio(gt[a])}**" for a in anames) + " | |")
+    L.append("")
+    L.append("## CPU time (user+sys of the whole process, from wait4), normalised to the best\n")
+    L.append("Less sensitive than wall time to other jobs on a shared host; includes start-up "
+             "and, for frag, the settle phase; threads spinning or blocking show up differently "
+             "than in wall time.\n")
+    L.append("| workload | " + " | ".join(anames) + " |")
+    L.append("|---" * (len(anames) + 1) + "|")
+    for w in wnames:
+        L.append(f"| {w} | " + " | ".join(
+            fmt_ratio(cratio.get((w, a))) if (w, a) in med else "FAIL" for a in anames) + " |")
+    L.append("| **geomean** | " + " | ".join(f"**{fmt_ratio(gc[a])}**" for a in anames) + " |")
     L.append("")
     L.append("## Peak RSS (ru_maxrss), normalised to the smallest per workload\n")
     L.append("| workload | " + " | ".join(anames) + " | smallest (MiB) |")

@@ -8,7 +8,7 @@
  * preloaded), its stdout goes to OUTFILE if given.  On fd 3 if it is open,
  * else on stderr, runit prints one line
  *
- *   RUNIT wall_s=<seconds> maxrss_kb=<ru_maxrss of the child> status=<exit>
+ *   RUNIT wall_s=<seconds> cpu_s=<user+sys> maxrss_kb=<ru_maxrss> status=<exit>
  *
  * ru_maxrss comes from wait4(), i.e. exactly the child's peak RSS.
  */
@@ -79,8 +79,10 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	fd = fcntl(3, F_GETFD) >= 0 ? 3 : 2;
-	dprintf(fd, "RUNIT wall_s=%.6f maxrss_kb=%ld status=%d\n",
-		(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9, ru.ru_maxrss,
+	dprintf(fd, "RUNIT wall_s=%.6f cpu_s=%.6f maxrss_kb=%ld status=%d\n",
+		(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9,
+		ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+		(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6, ru.ru_maxrss,
 		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
 }
