@@ -335,10 +335,13 @@ TEST_F(bad, transition_errors_counted)
 {
 	struct karena_stats st;
 
+	/* Two illegal transitions: each failed call counts once. */
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_READY), self->ps, KARENA_OP_MAP));
-	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p + 1, self->ps, KARENA_OP_MAP));
+	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_RES), QLEN * self->ps,
+				   KARENA_OP_UNUSED));
 	ASSERT_EQ(0, kt_stats(self->fd, &st));
 	EXPECT_EQ(self->st_before.transition_errors + 2, st.transition_errors);
+	EXPECT_EQ(self->st_before.transitions[KARENA_OP_MAP], st.transitions[KARENA_OP_MAP]);
 }
 
 /* QUERY errors. */

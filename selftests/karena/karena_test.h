@@ -386,6 +386,30 @@ static inline long kt_rss_kb(void)
 	return kb;
 }
 
+/* Rss in kB of the one VMA containing addr, from /proc/self/smaps, or -1. */
+static inline long kt_vma_rss_kb(const void *addr)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	unsigned long lo, hi, a = (uintptr_t)addr;
+	char line[512];
+	bool in = false;
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		/* "lo-hi perms ..." starts a VMA; "Key: value" lines never parse so. */
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2) {
+			in = lo <= a && a < hi;
+			continue;
+		}
+		if (in && sscanf(line, "Rss: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
 /* Read one unsigned number from a sysfs/debugfs/procfs file, or -1. */
 static inline long long kt_read_num(const char *path)
 {

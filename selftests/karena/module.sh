@@ -8,7 +8,7 @@
 #                   run_guest.sh); the dmesg test looks at the lines after.
 dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
-ko=$TOP/kmod/karena.ko
+ko=${KT_KO:-$TOP/kmod/karena.ko}
 hold=$dir/hold
 sysfs=/sys/kernel/karena
 dbgfs=/sys/kernel/debug/karena
@@ -86,7 +86,7 @@ check "modinfo: parameters max_reserved and max_ready" \
 	sh -c "modinfo -F parm '$ko' | grep -q '^max_reserved:' && modinfo -F parm '$ko' | grep -q '^max_ready:'"
 check "parameters visible in /sys/module/karena/parameters" \
 	sh -c "cat /sys/module/karena/parameters/max_reserved /sys/module/karena/parameters/max_ready"
-check "sysfs counters in $sysfs" sh -c "cat '$sysfs/files' '$sysfs/mappings' '$sysfs/pages'"
+check "sysfs counters in $sysfs" sh -c "cat '$sysfs/files' '$sysfs/spaces' '$sysfs/mappings' '$sysfs/pages_allocated' '$sysfs/cache_pages'"
 if [ -d /sys/kernel/debug ] && [ -n "$(ls /sys/kernel/debug 2>/dev/null)" ]; then
 	check "debugfs per-CPU cache table in $dbgfs/cpus" \
 		sh -c "head -n1 '$dbgfs/cpus' | grep -q count && [ \$(wc -l <'$dbgfs/cpus') -ge 2 ]"
@@ -130,6 +130,14 @@ else
 fi
 
 # --- unload, reload --------------------------------------------------------
+counters_zero() {
+	for c in files spaces mappings pages_allocated; do
+		v=$(cat "$sysfs/$c") || return 1
+		echo "$c $v"
+		[ "$v" = 0 ] || return 1
+	done
+}
+check "every file, space, mapping and page is gone once nothing is open" counters_zero
 check "rmmod succeeds once nothing uses the module" unload
 check "/dev/karena and sysfs are gone after rmmod" \
 	sh -c "[ ! -e /dev/karena ] && [ ! -e '$sysfs' ] && [ ! -e '$dbgfs' ]"
