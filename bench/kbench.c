@@ -114,6 +114,8 @@ static char *anon(long pages)
 	return p;
 }
 
+static void print_stats(const char *when);
+
 static void bench_fault(void)
 {
 	double ta[MAXREPS], tk[MAXREPS];
@@ -141,6 +143,8 @@ static void bench_fault(void)
 			touch_all(k, npages);
 			if (r >= 0)
 				tk[r] = now_s() - t0;
+			if (r == reps - 1)
+				print_stats("after_fault_test");
 		}
 		munmap(k, npages * psz);
 	}
@@ -396,18 +400,18 @@ static void bench_release(void)
 	free(rg);
 }
 
-static void print_stats(void)
+static void print_stats(const char *when)
 {
 	struct karena_stats st;
 
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
 	if (ioctl(kfd, KARENA_IOC_STATS, &st)) {
-		na("stats", "file", "KARENA_IOC_STATS_failed", errno);
+		na("stats", when, "KARENA_IOC_STATS_failed", errno);
 		return;
 	}
-	printf("KBENCH test=stats variant=file faults=%llu cache_hit=%llu cache_miss=%llu\n",
-	       (unsigned long long)st.faults, (unsigned long long)st.faults_cache_hit,
+	printf("KBENCH test=stats variant=%s faults=%llu cache_hit=%llu cache_miss=%llu\n",
+	       when, (unsigned long long)st.faults, (unsigned long long)st.faults_cache_hit,
 	       (unsigned long long)st.faults_cache_miss);
 }
 
@@ -449,6 +453,6 @@ int main(void)
 	bench_populate();
 	bench_release();
 	if (kfd >= 0)
-		print_stats();
+		print_stats("at_end");
 	return 0;
 }

@@ -129,9 +129,16 @@ def main():
                 r = k.get("ratio")
                 L.append(f"| {t} | {v} | {float(r):.2f} | {float(k['per_page_ns']):.0f} |"
                          if r else f"| {t} | {v} | n/a (base failed) | {k['per_page_ns']} |")
-    st = next((k for k in kb if k.get("test") == "stats"), None)
-    if st:
+    for st in (k for k in kb if k.get("test") == "stats"):
         L.append(f"\nkbench file stats: `{st['_line'].replace('KBENCH ', '')}`")
+    try:
+        with open(os.path.join(raw, "dmesg.txt"), errors="replace") as f:
+            warns = [l.strip() for l in f if re.search(r"WARNING:|BUG:|Oops|general protection", l)]
+    except OSError:
+        warns = []
+    if warns:
+        L.append("\n**kernel warnings during the run** (dmesg, first 3): " +
+                 " / ".join(f"`{w[:160]}`" for w in warns[:3]))
     L.append("\nWhat the rows mean: see the header comment of bench/kbench.c.\n")
 
     L.append("## allocator workloads: KARENA_BACKEND=dev vs mmap (time ratio dev/mmap)\n")
@@ -143,6 +150,10 @@ def main():
         maps = {kv(l)["be"]: kv(l).get("karena_mappings") for l in alloc if l.startswith("MAPS")}
         L.append(f"/dev/karena mappings in a preloaded sh: mmap backend {maps.get('mmap')}, "
                  f"dev backend {maps.get('dev')} (0 under dev means it fell back to mmap)\n")
+        if maps.get("dev") in ("0", None):
+            L.append("**n/a: KARENA_BACKEND=dev fell back to the mmap backend** (lib's dev "
+                     "backend unavailable), so the ratios below compare mmap with mmap and "
+                     "only show the run-to-run noise of the guest.\n")
         runs = {}
         fails = {}
         for l in alloc:
