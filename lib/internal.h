@@ -66,7 +66,13 @@ enum span_state {
 	SPAN_BUSY,		/* idle pages taken out by the scavenger */
 };
 
-enum span_list_id { LIST_NONE = 0, LIST_PARTIAL, LIST_FULL };
+enum span_list_id {
+	LIST_NONE = 0,		/* an mcache's current span for its class */
+	LIST_PARTIAL,		/* mcentral partial (unowned) */
+	LIST_FULL,		/* mcentral full (unowned) */
+	LIST_LPARTIAL,		/* owner's local partial list */
+	LIST_LFULL,		/* owner's local full list */
+};
 
 struct mcache;
 
@@ -87,12 +93,16 @@ struct mspan {
 	uint8_t list;			/* enum span_list_id */
 	struct mcache *owner;		/* atomic; NULL when in mcentral */
 	uintptr_t rfree;		/* atomic: remote-free stack | RF_NOTIFY */
+	struct mspan *rnext;		/* link in the owner's notify stack */
+	uint8_t queued;			/* atomic: on the owner's notify stack */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
 	uint8_t *tinycount;		/* tiny spans: live pieces + hold, per block */
 	uint16_t *tinystart;		/* tiny spans: piece start bits, per block */
 	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
 };
-#define RF_NOTIFY	((uintptr_t)1)	/* span parked in mcentral's full list */
+/* span parked full (mcentral full list or owner's local full list): the
+ * first remote free must tell whoever holds it */
+#define RF_NOTIFY	((uintptr_t)1)
 
 struct span_list {
 	struct mspan *head;
@@ -111,6 +121,9 @@ struct mcache {
 	uint64_t nmalloc[NUM_CLASSES];	/* STAT_ADD by the owner */
 	uint64_t nfree[NUM_CLASSES];
 	uint64_t tinyallocs;
+	struct span_list partial[NUM_SPANCLASS];	/* owned, with free slots */
+	struct span_list full[NUM_SPANCLASS];		/* owned, parked full */
+	struct mspan *rnotify;		/* atomic: spans notified by remote frees */
 	struct mcache *next, *prev;	/* all live caches */
 	int dying;
 };
@@ -240,6 +253,7 @@ static ALWAYS_INLINE bool span_free_local(struct mspan *s, unsigned idx)
 HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c);
 HIDDEN void mcentral_uncache_span(struct mspan *s);
 HIDDEN void mcentral_notify(struct mspan *s);
+HIDDEN void mcentral_release_span(struct mspan *s);
 HIDDEN size_t mcentral_reclaim(void);
 HIDDEN void mcentral_lock_all(void);
 HIDDEN void mcentral_unlock_all(void);
@@ -251,6 +265,23 @@ HIDDEN void span_list_remove(struct span_list *l, struct mspan *s);
 HIDDEN struct mcache *mcache_get_slow(void);
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);
+HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
+
+/* Free object idx of s from this thread (c may be NULL). */
+static ALWAYS_INLINE void span_free_object(struct mcache *c, struct mspan *s,
+					   unsigned idx, void *p)
+{
+	if (likely(c != NULL && LOAD(&s->owner) == c)) {
+		if (unlikely(!span_free_local(s, idx))) {
+			span_double_free(s, p);
+			return;
+		}
+		if (unlikely(s->list == LIST_LFULL || s->allocCount == 0))
+			mcache_span_freed(c, s);
+		return;
+	}
+	span_free_remote(s, p);
+}
 HIDDEN void mcache_init_key(void);
 HIDDEN void mcache_lock_all(void);
 HIDDEN void mcache_unlock_all(void);

@@ -176,12 +176,7 @@ static void tiny_free_block(struct mspan *s, uintptr_t block)
 {
 	struct mcache *c = tls_mcache;
 
-	if (c && LOAD(&s->owner) == c) {
-		if (!span_free_local(s, span_index(s, block)))
-			span_double_free(s, (void *)block);
-	} else {
-		span_free_remote(s, (void *)block);
-	}
+	span_free_object(c, s, span_index(s, block), (void *)block);
 }
 
 HIDDEN void tiny_retire(struct mcache *c)
@@ -342,17 +337,11 @@ static ALWAYS_INLINE void do_free(void *ptr)
 			karena_bad_pointer("free of interior pointer", ptr);
 			return;
 		}
-		if (likely(c != NULL)) {
+		if (likely(c != NULL))
 			STAT_ADD(&c->nfree[spc >> 1], 1);
-			if (likely(LOAD(&s->owner) == c)) {
-				if (unlikely(!span_free_local(s, idx)))
-					span_double_free(s, ptr);
-				return;
-			}
-		} else {
+		else
 			__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
-		}
-		span_free_remote(s, ptr);
+		span_free_object(c, s, idx, ptr);
 		return;
 	}
 	if (spc == 0 && LOAD(&s->state) == SPAN_INUSE && off == 0 && s->nelems == 1) {

@@ -62,7 +62,7 @@ HIDDEN struct mcache *mcache_get_slow(void)
 {
 	struct mcache *c;
 
-	if (!karena_inited)
+	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
 	if (tls_mcache)
 		return tls_mcache;
@@ -90,10 +90,89 @@ HIDDEN struct mcache *mcache_get_slow(void)
 	return c;
 }
 
+/* Owner: park s (no longer current) in the local full list, arming the
+ * remote-free notification; if remote frees raced in, it is partial. */
+static void park_full(struct mcache *c, struct mspan *s)
+{
+	unsigned spc = s->spanclass;
+
+	if (!LOAD_ACQ(&s->queued)) {
+		uintptr_t old = 0;
+
+		if (!__atomic_compare_exchange_n(&s->rfree, &old, RF_NOTIFY, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
+		    old != RF_NOTIFY) {
+			span_drain_remote(s);
+			s->list = LIST_LPARTIAL;
+			span_list_push(&c->partial[spc], s);
+			return;
+		}
+	}
+	s->list = LIST_LFULL;
+	span_list_push(&c->full[spc], s);
+}
+
+/* Owner: spans whose first remote free arrived while parked full. */
+static void process_notify(struct mcache *c)
+{
+	struct mspan *s = __atomic_exchange_n(&c->rnotify, NULL, __ATOMIC_ACQUIRE);
+
+	while (s) {
+		struct mspan *next = s->rnext;
+
+		STORE_REL(&s->queued, 0);
+		if (LOAD(&s->owner) == c && s->list == LIST_LFULL) {
+			span_list_remove(&c->full[s->spanclass], s);
+			s->list = LIST_LPARTIAL;
+			span_list_push(&c->partial[s->spanclass], s);
+		}
+		s = next;
+	}
+}
+
+static void local_remove(struct mcache *c, struct mspan *s)
+{
+	if (s->list == LIST_LPARTIAL)
+		span_list_remove(&c->partial[s->spanclass], s);
+	else if (s->list == LIST_LFULL)
+		span_list_remove(&c->full[s->spanclass], s);
+	s->list = LIST_NONE;
+}
+
 /*
- * The span for spc ran out: drain remote frees and rescan it if anything
- * came back, else hand it to mcentral and get another one.  Returns a span
- * with a free slot, or NULL when out of memory.
+ * Owner, after a local free into s left it empty or freed a slot in a
+ * parked-full span: give empty spans back, make parked spans partial
+ * again once an eighth of them is free.
+ */
+HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s)
+{
+	unsigned spc = s->spanclass;
+
+	if (s == c->alloc[spc])
+		return;
+	if (s->allocCount == 0 && !LOAD_ACQ(&s->queued)) {
+		local_remove(c, s);
+		mcentral_release_span(s);
+		return;
+	}
+	if (s->list == LIST_LFULL && (s->nelems - s->allocCount) * 8u >= s->nelems) {
+		span_list_remove(&c->full[spc], s);
+		s->list = LIST_LPARTIAL;
+		span_list_push(&c->partial[spc], s);
+	}
+}
+
+static ALWAYS_INLINE bool worth_using(const struct mspan *s)
+{
+	return (s->nelems - s->allocCount) * 8u >= s->nelems;
+}
+
+/*
+ * The current span for spc ran out.  Spans stay owned by this thread
+ * (local partial and full lists) so that its own frees never need an
+ * atomic; the order of preference is: the current span again if remote
+ * frees gave back an eighth of it, a local partial span, a span from
+ * mcentral.  Returns a span with a free slot, or NULL when out of memory.
  */
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 {
@@ -101,34 +180,58 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 
 	if (s != &empty_span) {
 		span_drain_remote(s);
-		/* rescan only when a useful fraction came back */
-		if (s->allocCount < s->nelems &&
-		    (s->nelems - s->allocCount) * 8u >= s->nelems) {
+		if (s->allocCount < s->nelems && worth_using(s)) {
 			s->freeindex = 0;
 			s->allocCache = 0;
 			return s;
 		}
 		c->alloc[spc] = &empty_span;
-		mcentral_uncache_span(s);
+		park_full(c, s);
+	}
+	if (LOAD(&c->rnotify))
+		process_notify(c);
+	while ((s = c->partial[spc].head) != NULL) {
+		span_list_remove(&c->partial[spc], s);
+		s->list = LIST_NONE;
+		span_drain_remote(s);
+		if (s->allocCount < s->nelems) {
+			s->freeindex = 0;
+			s->allocCache = 0;
+			c->alloc[spc] = s;
+			return s;
+		}
+		park_full(c, s);
 	}
 	s = mcentral_cache_span(spc, c);
 	if (!s)
 		return NULL;
+	s->list = LIST_NONE;
 	c->alloc[spc] = s;
 	return s;
 }
 
 HIDDEN void mcache_flush(struct mcache *c)
 {
+	struct mspan *s;
+
 	tiny_retire(c);
 	for (int i = 0; i < NUM_SPANCLASS; i++) {
-		struct mspan *s = c->alloc[i];
-
+		s = c->alloc[i];
 		if (s != &empty_span) {
 			c->alloc[i] = &empty_span;
 			mcentral_uncache_span(s);
 		}
+		while ((s = c->partial[i].head) != NULL) {
+			local_remove(c, s);
+			mcentral_uncache_span(s);
+		}
+		while ((s = c->full[i].head) != NULL) {
+			local_remove(c, s);
+			mcentral_uncache_span(s);
+		}
 	}
+	/* every span is unowned now: nobody can queue on us any more */
+	STORE(&c->rnotify, NULL);
 }
 
 HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny,

@@ -2,11 +2,15 @@
 /*
  * mcentral.c - per span class lists of spans not owned by any mcache.
  *
+ * Spans normally stay owned by the mcache that first took them (see
+ * mcache.c); they come here when a thread exits.
  * partial: spans with free objects (or pending remote frees);
  * full:    spans whose owner gave them back with every object allocated
  *          and no remote frees pending; their rfree word carries RF_NOTIFY
  *          (set by CAS under this lock), so the first remote free moves
  *          them back to partial (mcentral_notify).
+ * The class lock also orders ownership changes against notifications of
+ * spans parked full in an owner's local list.
  * Empty spans go back to the heap when uncached; spans that become empty
  * in the partial list through remote frees are found by mcentral_reclaim
  * (scavenger tick, karena_release, malloc_trim).
@@ -23,7 +27,7 @@ HIDDEN void span_list_push(struct span_list *l, struct mspan *s)
 	s->next = l->head;
 	if (l->head)
 		l->head->prev = s;
-	l->head = s;
+	STORE(&l->head, s);	/* read racily by mcentral_reclaim */
 }
 
 HIDDEN void span_list_remove(struct span_list *l, struct mspan *s)
@@ -31,7 +35,7 @@ HIDDEN void span_list_remove(struct span_list *l, struct mspan *s)
 	if (s->prev)
 		s->prev->next = s->next;
 	else
-		l->head = s->next;
+		STORE(&l->head, s->next);
 	if (s->next)
 		s->next->prev = s->prev;
 	s->next = s->prev = NULL;
@@ -116,17 +120,20 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 	span_drain_remote(s);
 	pthread_mutex_lock(&mc->lock);
 	STORE(&s->owner, NULL);
+	STORE(&s->queued, 0);	/* the owner's notify stack is discarded */
 	if (s->allocCount == 0) {
 		mc->nspans--;
 		pthread_mutex_unlock(&mc->lock);
+		STORE(&s->rfree, 0);
 		mheap_free(s);
 		return;
 	}
 	if (s->allocCount == s->nelems) {
-		uintptr_t zero = 0;
+		uintptr_t old = 0;
 
-		if (__atomic_compare_exchange_n(&s->rfree, &zero, RF_NOTIFY, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+		if (__atomic_compare_exchange_n(&s->rfree, &old, RF_NOTIFY, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+		    old == RF_NOTIFY) {
 			s->list = LIST_FULL;
 			span_list_push(&mc->full, s);
 			pthread_mutex_unlock(&mc->lock);
@@ -138,13 +145,43 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 	pthread_mutex_unlock(&mc->lock);
 }
 
-/* First remote free on a parked full span: make it partial. */
-HIDDEN void mcentral_notify(struct mspan *s)
+/* The owner gives back an empty span. */
+HIDDEN void mcentral_release_span(struct mspan *s)
 {
 	struct mcentral *mc = &mcentral_[s->spanclass];
 
 	pthread_mutex_lock(&mc->lock);
-	if (s->list == LIST_FULL) {
+	STORE(&s->owner, NULL);
+	mc->nspans--;
+	pthread_mutex_unlock(&mc->lock);
+	STORE(&s->rfree, 0);
+	mheap_free(s);
+}
+
+/*
+ * The first remote free on a span parked full (its CAS cleared RF_NOTIFY):
+ * tell the owning mcache through its notify stack, or, for an unowned
+ * span, move it from the full to the partial list.  Under the class lock,
+ * so ownership cannot change meanwhile (uncaching takes the same lock).
+ */
+HIDDEN void mcentral_notify(struct mspan *s)
+{
+	struct mcentral *mc = &mcentral_[s->spanclass];
+	struct mcache *c;
+
+	pthread_mutex_lock(&mc->lock);
+	c = LOAD(&s->owner);
+	if (c) {
+		if (!__atomic_exchange_n(&s->queued, 1, __ATOMIC_ACQ_REL)) {
+			struct mspan *old = LOAD(&c->rnotify);
+
+			do {
+				s->rnext = old;
+			} while (!__atomic_compare_exchange_n(&c->rnotify, &old, s, true,
+							      __ATOMIC_RELEASE,
+							      __ATOMIC_RELAXED));
+		}
+	} else if (s->list == LIST_FULL) {
 		span_list_remove(&mc->full, s);
 		s->list = LIST_PARTIAL;
 		span_list_push(&mc->partial, s);

@@ -347,7 +347,7 @@ static int heap_add_region(uintptr_t base, size_t len)
 	s->npages = len >> PAGE_SHIFT;
 	s->nscav = s->npages;
 	scav_set_range(base, s->npages, true);
-	mheap_.st.sys += len;
+	STORE(&mheap_.st.sys, mheap_.st.sys + len);	/* read racily */
 	mheap_.st.released += len;
 	mheap_.st.idle_pages += s->npages;
 	free_coalesce_insert(s);
@@ -395,7 +395,7 @@ static int heap_grow(size_t npages)
 	if (heap_add_region(mheap_.cur, len))
 		return -ENOMEM;
 	mheap_.cur += len;
-	scavenger_wanted = 1;
+	STORE(&scavenger_wanted, 1);
 	return 0;
 }
 
