@@ -256,7 +256,7 @@ void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
 	unsigned long last = (vma->vm_end >> PAGE_SHIFT) - 1;
 	struct karena_file *kf = sp->kf;
 	XA_STATE(xas, &sp->store, first);
-	unsigned long nones = 0, n = 0;
+	unsigned long nones = 0, n = 0, idx = first;
 	struct karena_ent e;
 	void *entry;
 
@@ -264,39 +264,39 @@ void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
 	if (karena_vma_covered(sp, vma))
 		goto put;
 
-	xas_lock(&xas);
-	xas_for_each(&xas, entry, last) {
+	/* Look each entry up afresh: erasing can reshape the tree. */
+	while (idx <= last &&
+	       xa_find(&sp->store, &idx, last, XA_PRESENT)) {
+		xas_set(&xas, idx);
+		xas_lock(&xas);
+		entry = xas_load(&xas);
 		karena_decode(&xas, entry, &e);
-		switch (e.state) {
-		case S_NONE:
-			sp->nr_none--;
-			nones++;
-			break;
-		case S_PREPARED:
-			sp->nr_prepared--;
-			break;
-		case S_READY:
-			sp->nr_ready--;
-			kf->ready_pages--;
-			if (e.page)
-				atomic_long_dec(&sp->nr_resident);
-			break;
+		if (entry && !xa_is_zero(entry)) {
+			switch (e.state) {
+			case S_NONE:
+				sp->nr_none--;
+				nones++;
+				break;
+			case S_PREPARED:
+				sp->nr_prepared--;
+				break;
+			case S_READY:
+				sp->nr_ready--;
+				kf->ready_pages--;
+				if (e.page)
+					atomic_long_dec(&sp->nr_resident);
+				break;
+			}
 		}
 		xas_store(&xas, NULL);
-		if (e.page) {
-			xas_pause(&xas);
-			xas_unlock(&xas);
+		xas_unlock(&xas);
+		if (e.page)
 			karena_page_release(e.page, e.cow);
-			xas_lock(&xas);
-		}
-		if (!(++n & 1023)) {
-			xas_pause(&xas);
-			xas_unlock(&xas);
+		if (!(++n & 1023))
 			cond_resched();
-			xas_lock(&xas);
-		}
+		if (idx++ == last)
+			break;
 	}
-	xas_unlock(&xas);
 	sp->nr_mapped -= vma_pages(vma);
 	kf->reserved_pages -= vma_pages(vma) - nones;
 put:
@@ -414,29 +414,21 @@ int karena_range_from_user(const struct karena_range *ur,
 }
 
 /*
- * The space of @file in @mm whose VMAs cover [start, end) without a gap,
- * or NULL.  mmap_lock held.
+ * The space of @file in @mm when one VMA of it holds all of [start, end),
+ * or NULL.  A range across two mappings, even adjacent ones, is refused
+ * like a range that leaves the file's mappings.  mmap_lock held.
  */
 static struct karena_space *karena_range_space(struct file *file,
 					       struct mm_struct *mm,
 					       unsigned long start,
 					       unsigned long end)
 {
-	struct karena_space *sp = NULL;
-	unsigned long addr = start;
+	struct vm_area_struct *vma = vma_lookup(mm, start);
 
-	while (addr < end) {
-		struct vm_area_struct *vma = vma_lookup(mm, addr);
-
-		if (!vma || vma->vm_file != file ||
-		    vma->vm_ops != &karena_vm_ops)
-			return NULL;
-		if (sp && vma->vm_private_data != sp)
-			return NULL;
-		sp = vma->vm_private_data;
-		addr = vma->vm_end;
-	}
-	return sp;
+	if (!vma || vma->vm_file != file || vma->vm_ops != &karena_vm_ops ||
+	    end > vma->vm_end)
+		return NULL;
+	return vma->vm_private_data;
 }
 
 static void karena_zap_range(struct mm_struct *mm, unsigned long start,
