@@ -29,6 +29,10 @@ int os_init(void)
 	}
 	if (want && !strcmp(want, "dev"))
 		karena_warn("KARENA_BACKEND=dev but /dev/karena is unusable; using mmap");
+	else if (karena_debug)
+		karena_warn(errno == ENOENT ?
+			    "no /dev/karena; using the mmap backend" :
+			    "/dev/karena unusable (no module, or ABI mismatch); using the mmap backend");
 	os_cur = &os_mmap_backend;
 	return 0;
 }
