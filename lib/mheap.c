@@ -516,53 +516,72 @@ HIDDEN void mheap_free(struct mspan *s)
 }
 
 /*
- * Scavenge: Unuse up to max_bytes of idle, unscavenged pages, taking runs
- * out of the free lists so the OS calls happen without the heap lock.
+ * Scavenge: Unuse up to max_bytes of idle, unscavenged pages.  Runs are
+ * taken out of the free lists in batches (state BUSY, so neighbours do not
+ * merge with them) and Unused without the heap lock; biggest runs first.
  */
+#define SCAV_BATCH 16
 HIDDEN size_t mheap_scavenge(size_t max_bytes)
 {
 	size_t budget = max_bytes >> PAGE_SHIFT, done = 0;
 
 	pthread_mutex_lock(&mheap_.lock);
-	while (done < budget) {
-		struct mspan *s = NULL;
+	while (done < budget &&
+	       mheap_.st.idle_pages * PAGE_BYTES > mheap_.st.released) {
+		struct mspan *b[SCAV_BATCH];
+		size_t nb = 0, want = 0;
 
-		/* the biggest runs first: the large list, then bins downwards */
-		for (struct mspan *x = mheap_.large.head; x && !s; x = x->next)
-			if (x->nscav < x->npages)
-				s = x;
-		for (size_t n = FREE_BINS - 1; n > 0 && !s; n--)
-			for (struct mspan *x = mheap_.free[n].head; x; x = x->next)
+		for (struct mspan *x = mheap_.large.head; x && nb < SCAV_BATCH &&
+		     done + want < budget; x = x->next)
+			if (x->nscav < x->npages) {
+				b[nb++] = x;
+				want += x->npages - x->nscav;
+			}
+		for (size_t n = FREE_BINS - 1; n > 0 && nb < SCAV_BATCH &&
+		     done + want < budget; n--)
+			for (struct mspan *x = mheap_.free[n].head; x && nb < SCAV_BATCH &&
+			     done + want < budget; x = x->next)
 				if (x->nscav < x->npages) {
-					s = x;
-					break;
+					b[nb++] = x;
+					want += x->npages - x->nscav;
 				}
-		if (!s)
+		if (!nb)
 			break;
-		free_remove(s);
-		s->state = SPAN_BUSY;
+		for (size_t k = 0; k < nb; k++) {
+			free_remove(b[k]);
+			b[k]->state = SPAN_BUSY;
+		}
 		pthread_mutex_unlock(&mheap_.lock);
 
-		size_t n = scav_runs_apply(s->start, s->npages, false,
-					   OS_UNUSED, budget - done);
+		size_t got[SCAV_BATCH], left_budget = budget - done;
+
+		for (size_t k = 0; k < nb; k++) {
+			got[k] = left_budget ?
+				scav_runs_apply(b[k]->start, b[k]->npages, false,
+						OS_UNUSED, left_budget) : 0;
+			left_budget -= got[k];
+		}
 
 		pthread_mutex_lock(&mheap_.lock);
-		/* mark what we released: the first n unscavenged pages */
-		size_t left = n;
+		for (size_t k = 0; k < nb; k++) {
+			struct mspan *x = b[k];
+			size_t left = got[k];
 
-		for (size_t i = 0; i < s->npages && left; i++) {
-			uintptr_t a = s->start + i * PAGE_BYTES;
+			/* mark what was released: the first got[k] unscavenged pages */
+			for (size_t i = 0; i < x->npages && left; i++) {
+				uintptr_t a = x->start + i * PAGE_BYTES;
 
-			if (!scav_test(a)) {
-				scav_set_range(a, 1, true);
-				left--;
+				if (!scav_test(a)) {
+					scav_set_range(a, 1, true);
+					left--;
+				}
 			}
+			x->nscav += got[k];
+			mheap_.st.released += got[k] * PAGE_BYTES;
+			mheap_.st.scavenged_total += got[k] * PAGE_BYTES;
+			done += got[k];
+			free_coalesce_insert(x);
 		}
-		s->nscav += n;
-		mheap_.st.released += n * PAGE_BYTES;
-		mheap_.st.scavenged_total += n * PAGE_BYTES;
-		done += n;
-		free_coalesce_insert(s);
 	}
 	pthread_mutex_unlock(&mheap_.lock);
 	return done * PAGE_BYTES;
