@@ -193,6 +193,7 @@ static ALWAYS_INLINE struct mspan *span_of(uintptr_t a)
 HIDDEN void mheap_init(void);
 HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
 HIDDEN void mheap_free(struct mspan *s);
+HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages);
 HIDDEN size_t mheap_scavenge(size_t max_bytes);
 HIDDEN struct mspan *mheap_free_span_containing(uintptr_t a);
 HIDDEN void *persistent_alloc(size_t n);

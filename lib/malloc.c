@@ -426,6 +426,13 @@ static void *do_realloc(void *p, size_t n)
 			return p;
 		}
 	}
+	if (n > old && old > KARENA_MAX_SMALL_SIZE && n <= ((size_t)1 << (ADDR_BITS - 1))) {
+		/* large: take the free run after it if there is one */
+		struct mspan *s = span_of((uintptr_t)p);
+
+		if (mheap_grow_inplace(s, (n + PAGE_BYTES - 1) >> PAGE_SHIFT))
+			return p;
+	}
 	q = do_malloc(n);
 	if (!q)
 		return NULL;

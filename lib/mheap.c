@@ -496,6 +496,52 @@ fail:
 	return NULL;
 }
 
+/*
+ * Grow in-use large span s in place to npages if the run right after it is
+ * free and big enough (realloc).  Returns true on success.
+ */
+HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages)
+{
+	uintptr_t end = s->start + s->npages * PAGE_BYTES;
+	size_t extra = npages - s->npages;
+	struct mspan *r, *t;
+	bool ok = false;
+
+	if (npages <= s->npages)
+		return npages == s->npages;
+	pthread_mutex_lock(&mheap_.lock);
+	r = arena_of(end) ? span_of(end) : NULL;
+	if (!r || r->state != SPAN_FREE || r->start != end || r->npages < extra)
+		goto out;
+	free_remove(r);
+	t = span_split_head(r, extra);
+	if (t == (struct mspan *)-1) {
+		free_insert(r);
+		goto out;
+	}
+	if (t) {
+		map_set_ends(t);
+		free_insert(t);
+	}
+	if (r->nscav) {
+		scav_runs_apply(r->start, r->npages, true, OS_USED, r->npages);
+		scav_set_range(r->start, r->npages, false);
+		mheap_.st.released -= r->nscav * PAGE_BYTES;
+	}
+	mheap_.st.idle_pages -= extra;
+	mheap_.st.inuse_pages += extra;
+	mheap_.st.large_inuse += extra * PAGE_BYTES;
+	mheap_.st.large_bytes_total += extra * PAGE_BYTES;
+	s->npages = npages;
+	for (size_t k = 0; k < extra; k++)
+		map_set(end + k * PAGE_BYTES, s);
+	span_struct_free(r);
+	ok = true;
+out:
+	pthread_mutex_unlock(&mheap_.lock);
+	return ok;
+}
+
 /* Return in-use span s to the heap. */
 HIDDEN void mheap_free(struct mspan *s)
 {

@@ -189,4 +189,27 @@ TEST(calloc_of_recycled_large_is_zero)
 	karena_free(q);
 }
 
+TEST(realloc_grows_large_in_place)
+{
+	char *p = NULL, *q;
+	struct mspan *f;
+
+	for (int i = 0; i < 20 && !p; i++) {
+		char *x = karena_malloc(200000);
+
+		f = mheap_free_span_containing((uintptr_t)x + span_of((uintptr_t)x)->npages * P);
+		if (f && f->npages >= 64)
+			p = x;	/* a big free run follows it */
+	}
+	ASSERT_NE(NULL, p);
+	memset(p, 0x3c, 200000);
+	q = karena_realloc(p, 400000);
+	ASSERT_EQ(p, q);
+	ASSERT_GE(karena_malloc_usable_size(q), 400000);
+	ASSERT_EQ(0x3c, q[199999]);
+	memset(q, 1, 400000);
+	ASSERT_EQ(q, span_of((uintptr_t)q + 399999)->start == (uintptr_t)q ? q : NULL);
+	karena_free(q);
+}
+
 TEST_HARNESS_MAIN
