@@ -1,30 +1,543 @@
 // SPDX-License-Identifier: MIT
 /*
- * os_dev.c - HOOK for the /dev/karena OS backend (implemented by another
- * issue).  Contract for the implementation:
+ * os_dev.c - the /dev/karena OS backend.
  *
- *   os_dev_probe()  open(KARENA_DEVICE, O_RDWR|O_CLOEXEC), KARENA_IOC_INFO
- *                   (check abi_version and page_size divides 8 KiB), and
- *                   return a static struct os_backend; NULL + errno when
- *                   the device is absent or unusable.  Must not allocate
- *                   (it runs inside malloc's first call).
- *   reserve         mmap(MAP_SHARED) of the device fd: pages start Reserved
- *   alloc           plain anonymous mmap (metadata need not live in the
- *                   device), or mmap + KARENA_OP_ALLOC
- *   map/used/unused/fault/hugepage/nohugepage
- *                   KARENA_IOC_TRANSITION with KARENA_OP_*
- *   free            munmap
- *   batch           one KARENA_IOC_VEC call per KARENA_VEC_MAX ranges
- *                   (or an io_uring submission of uring_cmds)
+ *   probe     open(KARENA_DEVICE, O_RDWR|O_CLOEXEC), moved to a high fd
+ *             number (shell redirections such as "exec 3>f" must not
+ *             replace it), KARENA_IOC_INFO: ABI version, page size dividing
+ *             8 KiB, vector support.  No allocation: it runs inside the
+ *             first malloc.
+ *   reserve   mmap(MAP_SHARED) of the device: every page starts Reserved
+ *             (the module refuses MAP_PRIVATE, see kmod/main.c)
+ *   alloc     anonymous mmap: allocator metadata need not live in the arena
+ *   map, used, unused, fault, hugepage, nohugepage
+ *             KARENA_IOC_TRANSITION with the matching KARENA_OP_*
+ *   free      munmap
+ *   batch     KARENA_IOC_VEC, up to KARENA_VEC_MAX ranges per call, or with
+ *             KARENA_URING=1 an io_uring submission of KARENA_URING_VEC
+ *             commands (raw syscalls, no liburing: a malloc that is
+ *             LD_PRELOADed into every program should not pull in another
+ *             shared library).  The ring is set up at the first batch;
+ *             when the kernel or the module refuses, or the ring is busy
+ *             in another thread, or after fork, the ioctl does the work.
  *
- * Until then the probe reports ENODEV and os.c falls back to os_mmap.c.
+ * Mapping boundaries.  The module applies a range only when one mapping
+ * (VMA) of the file holds all of it, and device VMAs never merge.  The
+ * heap does treat adjacent reservations as one region, so this backend
+ * remembers where its reservations start and end and splits every range
+ * at those addresses.  The table is read without a lock (slots are
+ * written atomically; a range in use never loses its own boundaries) and
+ * written under a spin flag by reserve and free, which the heap calls
+ * under its own lock.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "os.h"
+#include "internal.h"
+#include "../kmod/uapi/karena.h"
+
+#define DEV_FD_MIN	800	/* preferred lowest fd number for the device */
+#define BND_MAX		4096	/* remembered mapping boundaries */
+#define VEC_STACK	128	/* ranges per vector call built on the stack */
+
+static int kdev_fd = -1;
+static struct karena_info kdev_info;
+
+/* ---- mapping boundaries ---- */
+
+static uintptr_t bnd[BND_MAX];	/* 0: free slot */
+static unsigned int bnd_hi;	/* slots [0, bnd_hi) may be in use */
+static int bnd_busy;
+static int bnd_full_warned;
+
+static void bnd_lock(void)
+{
+	while (__atomic_exchange_n(&bnd_busy, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+static void bnd_unlock(void)
+{
+	__atomic_store_n(&bnd_busy, 0, __ATOMIC_RELEASE);
+}
+
+/* Under bnd_lock. */
+static void bnd_add(uintptr_t a)
+{
+	unsigned int i, free_slot = BND_MAX;
+
+	for (i = 0; i < bnd_hi; i++) {
+		uintptr_t v = bnd[i];
+
+		if (v == a)
+			return;
+		if (!v && free_slot == BND_MAX)
+			free_slot = i;
+	}
+	if (free_slot == BND_MAX) {
+		if (bnd_hi == BND_MAX) {
+			if (karena_debug && !bnd_full_warned++)
+				karena_warn("dev backend: mapping boundary table full");
+			return;
+		}
+		free_slot = bnd_hi;
+		__atomic_store_n(&bnd_hi, bnd_hi + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&bnd[free_slot], a, __ATOMIC_RELEASE);
+}
+
+/* Forget boundaries in [a, b): that address space is gone. */
+static void bnd_del_range(uintptr_t a, uintptr_t b)
+{
+	unsigned int i;
+
+	for (i = 0; i < bnd_hi; i++) {
+		uintptr_t v = bnd[i];
+
+		if (v && v >= a && v < b)
+			__atomic_store_n(&bnd[i], 0, __ATOMIC_RELAXED);
+	}
+}
+
+/* The first boundary in (a, b), or b. */
+static uintptr_t bnd_next(uintptr_t a, uintptr_t b)
+{
+	unsigned int i, n = __atomic_load_n(&bnd_hi, __ATOMIC_ACQUIRE);
+	uintptr_t best = b;
+
+	for (i = 0; i < n; i++) {
+		uintptr_t v = __atomic_load_n(&bnd[i], __ATOMIC_RELAXED);
+
+		if (v > a && v < best)
+			best = v;
+	}
+	return best;
+}
+
+/* ---- single transitions ---- */
+
+static int dev_transition(void *addr, size_t len, int op, unsigned int flags)
+{
+	uintptr_t a = (uintptr_t)addr, end = a + len;
+
+	if (!len)
+		return 0;
+	while (a < end) {
+		uintptr_t b = bnd_next(a, end);
+		struct karena_transition t;
+
+		memset(&t, 0, sizeof(t));
+		t.size = sizeof(t);
+		t.range.start = a;
+		t.range.len = b - a;
+		t.range.op = (uint32_t)op;
+		t.range.flags = flags;
+		if (ioctl(kdev_fd, KARENA_IOC_TRANSITION, &t))
+			return -errno;
+		a = b;
+	}
+	return 0;
+}
+
+static void *dev_reserve(void *hint, size_t len)
+{
+	void *p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       kdev_fd, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	bnd_lock();
+	bnd_del_range((uintptr_t)p, (uintptr_t)p + len);
+	bnd_add((uintptr_t)p);
+	bnd_add((uintptr_t)p + len);
+	bnd_unlock();
+	return p;
+}
+
+static void *dev_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int dev_map(void *addr, size_t len)
+{
+	return dev_transition(addr, len, KARENA_OP_MAP, 0);
+}
+
+static int dev_used(void *addr, size_t len)
+{
+	return dev_transition(addr, len, KARENA_OP_USED, 0);
+}
+
+static int dev_unused(void *addr, size_t len)
+{
+	return dev_transition(addr, len, KARENA_OP_UNUSED, 0);
+}
+
+static int dev_fault(void *addr, size_t len)
+{
+	return dev_transition(addr, len, KARENA_OP_FAULT, 0);
+}
+
+static int dev_free(void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+
+	if (munmap(addr, len))
+		return -errno;
+	bnd_lock();
+	bnd_del_range(a, a + len);
+	/* what is left of a mapping around the hole starts or ends here */
+	bnd_add(a);
+	bnd_add(a + len);
+	bnd_unlock();
+	return 0;
+}
+
+static int dev_hugepage(void *addr, size_t len)
+{
+	return dev_transition(addr, len, KARENA_OP_HUGEPAGE, 0);
+}
+
+static int dev_nohugepage(void *addr, size_t len)
+{
+	return dev_transition(addr, len, KARENA_OP_NOHUGEPAGE, 0);
+}
+
+/* ---- batches ---- */
+
+static bool op_is_transition(int op)
+{
+	return op == OS_MAP || op == OS_USED || op == OS_UNUSED ||
+	       op == OS_FAULT || op == OS_HUGEPAGE || op == OS_NOHUGEPAGE;
+}
+
+/*
+ * Expand os ranges r[*i..n) (split at mapping boundaries) into kr, at
+ * most cap entries; owner[k] is the index of the os range kr[k] came from.
+ * Stops before a non-transition op or when full; a range is never cut
+ * between two calls (a range with more pieces than cap is an error).
+ */
+static size_t vec_fill(const struct os_range *r, size_t n, size_t *i,
+		       struct karena_range *kr, uint32_t *owner, size_t cap)
+{
+	size_t k = 0;
+
+	while (*i < n && op_is_transition(r[*i].op)) {
+		uintptr_t a = (uintptr_t)r[*i].addr, end = a + r[*i].len;
+		size_t k0 = k;
+
+		while (a < end) {
+			uintptr_t b = bnd_next(a, end);
+
+			if (k == cap) {
+				if (k0 == 0)
+					return SIZE_MAX;
+				return k0;
+			}
+			memset(&kr[k], 0, sizeof(kr[k]));
+			kr[k].start = a;
+			kr[k].len = b - a;
+			kr[k].op = (uint32_t)r[*i].op;
+			kr[k].flags = (r[*i].flags & OS_F_POPULATE) &&
+				      r[*i].op == OS_USED ? KARENA_F_POPULATE : 0;
+			owner[k] = (uint32_t)*i;
+			k++;
+			a = b;
+		}
+		(*i)++;
+	}
+	return k;
+}
+
+/* Index of the first os range not fully applied when kdone of k were. */
+static size_t owners_done(const uint32_t *owner, size_t k, size_t kdone)
+{
+	return kdone >= k ? owner[k - 1] + 1 : owner[kdone];
+}
+
+static int uring_vec(const struct karena_range *kr, size_t k, size_t *kdone);
+static const struct os_backend os_dev_backend;
+
+static int ioctl_vec(const struct karena_range *kr, size_t k, size_t *kdone)
+{
+	struct karena_vec v;
+
+	memset(&v, 0, sizeof(v));
+	v.size = sizeof(v);
+	v.range_size = sizeof(struct karena_range);
+	v.ranges = (uint64_t)(uintptr_t)kr;
+	v.count = (uint32_t)k;
+	if (ioctl(kdev_fd, KARENA_IOC_VEC, &v) == 0) {
+		*kdone = k;
+		return 0;
+	}
+	*kdone = v.done;
+	return v.error ? v.error : -errno;
+}
+
+static int dev_batch(const struct os_range *r, size_t n, size_t *done)
+{
+	struct karena_range kr[VEC_STACK];
+	uint32_t owner[VEC_STACK];
+	size_t i = 0, k, kdone;
+	int err = 0;
+
+	while (i < n) {
+		if (!op_is_transition(r[i].op)) {
+			err = os_batch_loop(&os_dev_backend, &r[i], 1, NULL);
+			if (err)
+				break;
+			i++;
+			continue;
+		}
+		k = vec_fill(r, n, &i, kr, owner, VEC_STACK);
+		if (k == SIZE_MAX) {
+			/* one range with too many pieces: apply it alone */
+			err = os_batch_loop(&os_dev_backend, &r[i], 1, NULL);
+			if (err)
+				break;
+			i++;
+			continue;
+		}
+		err = uring_vec(kr, k, &kdone);
+		if (err == -ENOSYS)
+			err = ioctl_vec(kr, k, &kdone);
+		if (err) {
+			i = owners_done(owner, k, kdone);
+			break;
+		}
+	}
+	if (done)
+		*done = i;
+	return err;
+}
+
+/* ---- io_uring (KARENA_URING=1) ---- */
+
+struct kring {
+	int fd;
+	pid_t pid;			/* the process that set it up */
+	unsigned int entries;
+	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
+	unsigned int *cq_head, *cq_tail, *cq_mask;
+	struct io_uring_sqe *sqes;
+	struct io_uring_cqe *cqes;	/* 32-byte CQEs (CQE32) */
+};
+
+static int uring_want;		/* KARENA_URING set at probe */
+static int uring_state;		/* 0 not tried, 1 usable, -1 not usable */
+static int uring_busy;
+static struct kring ring;
+
+#define RING_ENTRIES	8
+
+static int kring_setup(struct kring *rg)
+{
+	struct io_uring_params p;
+	size_t sq_sz, cq_sz;
+	void *sq, *cq, *sqes;
+	int fd;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQE32;
+	fd = (int)syscall(__NR_io_uring_setup, RING_ENTRIES, &p);
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+	    !(p.features & IORING_FEAT_SINGLE_MMAP)) {
+		close(fd);
+		return -ENOSYS;
+	}
+	sq_sz = p.sq_off.array + p.sq_entries * sizeof(unsigned int);
+	cq_sz = p.cq_off.cqes + p.cq_entries * 2 * sizeof(struct io_uring_cqe);
+	if (cq_sz > sq_sz)
+		sq_sz = cq_sz;
+	sq = mmap(NULL, sq_sz, PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_POPULATE, fd, IORING_OFF_SQ_RING);
+	if (sq == MAP_FAILED) {
+		close(fd);
+		return -ENOSYS;
+	}
+	cq = sq;
+	sqes = mmap(NULL, p.sq_entries * sizeof(struct io_uring_sqe),
+		    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd,
+		    IORING_OFF_SQES);
+	if (sqes == MAP_FAILED) {
+		munmap(sq, sq_sz);
+		close(fd);
+		return -ENOSYS;
+	}
+	rg->fd = fd;
+	rg->pid = getpid();
+	rg->entries = p.sq_entries;
+	rg->sq_head = (unsigned int *)((char *)sq + p.sq_off.head);
+	rg->sq_tail = (unsigned int *)((char *)sq + p.sq_off.tail);
+	rg->sq_mask = (unsigned int *)((char *)sq + p.sq_off.ring_mask);
+	rg->sq_array = (unsigned int *)((char *)sq + p.sq_off.array);
+	rg->cq_head = (unsigned int *)((char *)cq + p.cq_off.head);
+	rg->cq_tail = (unsigned int *)((char *)cq + p.cq_off.tail);
+	rg->cq_mask = (unsigned int *)((char *)cq + p.cq_off.ring_mask);
+	rg->cqes = (struct io_uring_cqe *)((char *)cq + p.cq_off.cqes);
+	rg->sqes = sqes;
+	return 0;
+}
+
+/*
+ * The ranges as one KARENA_URING_VEC command (k <= VEC_STACK, so one SQE).
+ * The module reports in the CQE's extra word (CQE32) how many ranges of a
+ * failed vector it applied.  Returns -ENOSYS when the caller should use
+ * the ioctl instead (nothing was applied then).
+ */
+static int uring_vec(const struct karena_range *kr, size_t k, size_t *kdone)
+{
+	struct karena_uring_vec pv;
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *c;
+	unsigned int tail, head, idx;
+	int err, zero = 0;
+	long r;
+
+	if (!uring_want || __atomic_load_n(&uring_state, __ATOMIC_ACQUIRE) < 0)
+		return -ENOSYS;
+	if (!__atomic_compare_exchange_n(&uring_busy, &zero, 1, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return -ENOSYS;		/* another thread, or a fork copy */
+	if (uring_state == 0) {
+		int e = kring_setup(&ring);
+
+		__atomic_store_n(&uring_state, e ? -1 : 1, __ATOMIC_RELEASE);
+		if (e && karena_debug)
+			karena_warn("dev backend: io_uring unusable; using the vector ioctl");
+	}
+	if (uring_state < 0 || ring.pid != getpid() || k > KARENA_VEC_MAX) {
+		err = -ENOSYS;
+		goto out;
+	}
+	tail = *ring.sq_tail;
+	idx = tail & *ring.sq_mask;
+	sqe = &ring.sqes[idx];
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_URING_CMD;
+	sqe->fd = kdev_fd;
+	sqe->cmd_op = KARENA_URING_VEC;
+	memset(&pv, 0, sizeof(pv));
+	pv.ranges = (uint64_t)(uintptr_t)kr;
+	pv.count = (uint32_t)k;
+	memcpy(sqe->cmd, &pv, sizeof(pv));
+	ring.sq_array[idx] = idx;
+	__atomic_store_n(ring.sq_tail, tail + 1, __ATOMIC_RELEASE);
+	do
+		r = syscall(__NR_io_uring_enter, ring.fd, 1, 1,
+			    IORING_ENTER_GETEVENTS, NULL, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 1) {
+		/* not submitted: the SQE stays queued, so give the ring up */
+		__atomic_store_n(&uring_state, -1, __ATOMIC_RELEASE);
+		err = -ENOSYS;
+		goto out;
+	}
+	head = *ring.cq_head;
+	while (__atomic_load_n(ring.cq_tail, __ATOMIC_ACQUIRE) == head)
+		syscall(__NR_io_uring_enter, ring.fd, 0, 1,
+			IORING_ENTER_GETEVENTS, NULL, 0);
+	/* CQE32: each entry is two struct io_uring_cqe */
+	c = &ring.cqes[(head & *ring.cq_mask) * 2];
+	err = c->res < 0 ? c->res : 0;
+	*kdone = err ? (size_t)c->big_cqe[0] : k;
+	__atomic_store_n(ring.cq_head, head + 1, __ATOMIC_RELEASE);
+	if (err == -EOPNOTSUPP || err == -ENOTTY) {
+		/* refused up front: nothing was applied */
+		__atomic_store_n(&uring_state, -1, __ATOMIC_RELEASE);
+		err = -ENOSYS;
+	}
+out:
+	__atomic_store_n(&uring_busy, 0, __ATOMIC_RELEASE);
+	return err;
+}
+
+/* ---- probe ---- */
+
+static const struct os_backend os_dev_backend = {
+	.name = "dev",
+	.reserve = dev_reserve,
+	.alloc = dev_alloc,
+	.map = dev_map,
+	.used = dev_used,
+	.unused = dev_unused,
+	.fault = dev_fault,
+	.free = dev_free,
+	.hugepage = dev_hugepage,
+	.nohugepage = dev_nohugepage,
+	.batch = dev_batch,
+};
+
+/* Move fd to a high number, away from the small fds programs manage. */
+static int fd_high(int fd)
+{
+	struct rlimit rl;
+	long min = DEV_FD_MIN;
+	int nfd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (long)rl.rlim_cur <= min)
+		min = (long)rl.rlim_cur / 2;
+	if (min <= fd)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, (int)min);
+	if (nfd < 0)
+		return fd;
+	close(fd);
+	return nfd;
+}
 
 const struct os_backend *os_dev_probe(void)
 {
-	errno = ENODEV;
+	const char *u = getenv("KARENA_URING");
+	int fd, e;
+
+	if (kdev_fd >= 0)
+		return &os_dev_backend;
+	fd = open(KARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	memset(&kdev_info, 0, sizeof(kdev_info));
+	kdev_info.size = sizeof(kdev_info);
+	if (ioctl(fd, KARENA_IOC_INFO, &kdev_info)) {
+		e = errno;
+		goto fail;
+	}
+	if (kdev_info.abi_version != KARENA_ABI_VERSION ||
+	    !kdev_info.page_size || kdev_info.page_size > 8192 ||
+	    8192 % kdev_info.page_size ||
+	    !(kdev_info.features & KARENA_FEAT_VEC)) {
+		e = EPROTO;
+		goto fail;
+	}
+	kdev_fd = fd_high(fd);
+	uring_want = u && *u == '1' &&
+		     (kdev_info.features & KARENA_FEAT_URING_CMD);
+	return &os_dev_backend;
+fail:
+	close(fd);
+	errno = e;
 	return NULL;
 }
