@@ -519,7 +519,7 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 	bool hint = target == S_KEEP;
 	bool populate = (r->flags & KARENA_F_POPULATE) && target == S_READY;
 	long d_reserved = 0, d_ready = 0, d_resident = 0, d_pages = 0;
-	unsigned long *dropped = NULL, ndropped = 0, idx, i;
+	unsigned long *dropped = NULL, ndropped = 0, maxdrop = 0, idx, i;
 	struct karena_space *sp;
 	struct karena_plan pl;
 	LIST_HEAD(newpages);
@@ -527,12 +527,23 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 
 	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	mutex_lock(&kf->lock);
+	/* The VMA -> space link only changes under mmap_lock held for write. */
 	sp = karena_range_space(file, mm, r->start, end);
 	if (!sp) {
-		ret = -EINVAL;
-		goto out_unlock;
+		mmap_read_unlock(mm);
+		karena_count(KAR_C_TRANSITION_ERRORS, 1);
+		trace_transition(r->start, r->npages, r->op, r->flags, -EINVAL);
+		return -EINVAL;
 	}
+	/* POPULATE pages are allocated without the file's mutex held. */
+	if (populate) {
+		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
+		if (ret) {
+			mutex_lock(&kf->lock);
+			goto out_err;
+		}
+	}
+	mutex_lock(&kf->lock);
 
 	/* 1. Every page in a legal source state. */
 	karena_scan(sp, first, last, &pl);
@@ -563,18 +574,18 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 	}
 
 	/* 3. Everything that can fail, before the first change. */
-	if (pl.pages && !hint) {
-		dropped = kvmalloc_array(pl.pages, sizeof(*dropped),
+	/*
+	 * Pages can only back Ready and Prepared entries, and faults may add
+	 * some until the entries change: size for all of them.
+	 */
+	maxdrop = pl.cnt[S_READY] + pl.cnt[S_PREPARED];
+	if (maxdrop && !hint) {
+		dropped = kvmalloc_array(maxdrop, sizeof(*dropped),
 					 GFP_KERNEL_ACCOUNT);
 		if (!dropped) {
 			ret = -ENOMEM;
 			goto out_err;
 		}
-	}
-	if (populate) {
-		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
-		if (ret)
-			goto out_err;
 	}
 	if (pl.absent && (hint ? r->op == KARENA_OP_HUGEPAGE :
 			  target != S_RESERVED)) {
@@ -608,7 +619,7 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 					d_pages++;
 					d_resident++;
 				}
-				if (e.page) {
+				if (e.page && !WARN_ON_ONCE(ndropped >= maxdrop)) {
 					dropped[ndropped++] =
 						(unsigned long)e.page |
 						(e.cow ? KAR_DROP_COW : 0);

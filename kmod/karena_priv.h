@@ -82,7 +82,7 @@ enum karena_event {
 };
 
 struct karena_file {
-	struct mutex lock;
+	struct mutex lock;		/* spaces, limits, counts, states */
 	struct list_head spaces;
 	u64 max_reserved;		/* bytes, page multiple */
 	u64 max_ready;

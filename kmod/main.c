@@ -39,6 +39,7 @@
 #include <linux/uaccess.h>
 
 #include "karena_priv.h"
+#include "uring.h"
 
 unsigned long karena_param_max_reserved = 64UL << 30;
 module_param_named(max_reserved, karena_param_max_reserved, ulong, 0644);
@@ -298,10 +299,7 @@ static long karena_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
-/*
- * .uring_cmd is left unset here; kmod/uring.c adds it and calls
- * karena_apply_range() / karena_apply_vec() like the ioctls do.
- */
+/* .uring_cmd (uring.c) calls karena_apply_range() / karena_apply_vec() too. */
 const struct file_operations karena_fops = {
 	.owner = THIS_MODULE,
 	.open = karena_open,
@@ -309,6 +307,7 @@ const struct file_operations karena_fops = {
 	.mmap = karena_mmap,
 	.unlocked_ioctl = karena_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.uring_cmd = karena_uring_cmd,
 	.llseek = noop_llseek,
 };
 

@@ -38,6 +38,7 @@
 #include <linux/memcontrol.h>
 #include <linux/percpu.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/shrinker.h>
 #include <linux/workqueue.h>
@@ -161,8 +162,11 @@ int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,
 		if (!page)
 			return -ENOMEM;
 		list_add(&page->lru, list);
-		if (!(i & 255))
+		if (!(i & 255)) {
 			cond_resched();
+			if (fatal_signal_pending(current))
+				return -EINTR;
+		}
 	}
 	return 0;
 }
