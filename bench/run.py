@@ -18,7 +18,8 @@ from wait4 (out/runit).
 
 Environment: BENCH_REPS, BENCH_QUICK=1, BENCH_SCALE (default 1, quick 0.2),
 BENCH_ALLOCS=comma list, BENCH_WORKLOADS=comma list, BENCH_OUT=dir
-(default results/), BENCH_NO_INSTALL=1.
+(default results/), BENCH_NO_INSTALL=1, BENCH_TIMEOUT=s per run (300; a run
+that times out or fails marks its cell FAIL).
 
 Writes results/latest.csv, latest.md, latest.png (and a raw log in out/).
 """
@@ -29,6 +30,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -44,6 +46,7 @@ PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executabl
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 REPS = int(os.environ.get("BENCH_REPS") or (2 if QUICK else 5))
 SCALE = float(os.environ.get("BENCH_SCALE") or (0.2 if QUICK else 1.0))
+TIMEOUT = int(os.environ.get("BENCH_TIMEOUT") or (120 if QUICK else 300))
 SETTLE_MS = int(os.environ.get("BENCH_SETTLE_MS") or (300 if QUICK else 1000))
 
 ALLOCATORS = [
@@ -111,7 +114,15 @@ def run_one(cmd, preload, env_extra):
     env.pop("LD_PRELOAD", None)
     env.update(env_extra)
     argv = [f"{OUT}/runit"] + (["-p", preload] if preload else []) + ["--"] + cmd
-    p = subprocess.run(argv, env=env, capture_output=True, text=True)
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)    # runit and the workload: their own group
+        out, err = p.communicate()
+        err += f"\nbench: timeout after {TIMEOUT} s"
+    p.stdout, p.stderr = out, err
     res, ru = None, None
     for line in p.stdout.splitlines():
         if line.startswith("RESULT "):
