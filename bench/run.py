@@ -181,6 +181,7 @@ def main():
                         f"{SCALE:g}"], check=True)
 
     info = machine_info()
+    load0 = os.getloadavg()
     log(f"bench: {len(wls)} workloads x {len(allocs)} allocators x {REPS} reps, "
         f"scale {SCALE:g}")
     samples = {}   # (wl, alloc) -> list of dicts
@@ -275,7 +276,9 @@ def main():
     L.append("# karena benchmark results\n")
     L.append(f"- machine: {info['cpu']}, {info['cores']} cores, kernel {info['kernel']}, "
              f"glibc {info['glibc']}")
-    L.append(f"- date: {info['date']}; run took {elapsed / 60:.1f} min")
+    load1 = os.getloadavg()
+    L.append(f"- date: {info['date']}; run took {elapsed / 60:.1f} min; load average "
+             f"{load0[0]:.1f} at start, {load1[0]:.1f} at end (host shared with other jobs)")
     L.append(f"- config: {REPS} reps per cell (median), scale {SCALE:g}"
              f"{' (BENCH_QUICK)' if QUICK else ''}, frag settle {SETTLE_MS} ms; "
              f"karena with KARENA_BACKEND=mmap")
