@@ -17,7 +17,7 @@ pkg="linux-image-$kver"
 # Same package version as the headers we build against.
 ver=$(dpkg-query -W -f='${Version}' "linux-headers-$kver" 2>/dev/null || true)
 dl="$out/dl"
-rm -rf "$dl" "$out/root" && mkdir -p "$dl"
+rm -rf "$dl" "$out/root" && mkdir -p "$dl" && chmod 777 "$dl"  # _apt downloads into it
 echo "fetch-kernel: downloading $pkg${ver:+=$ver}" >&2
 ( cd "$dl" && apt-get download -q "$pkg${ver:+=$ver}" >/dev/null ) || {
 	echo "fetch-kernel: 'apt-get download $pkg' failed (run apt-get update?)" >&2
