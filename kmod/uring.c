@@ -41,22 +41,23 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
-#include <linux/version.h>
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+
+/*
+ * Newer kernels: 6.5 passes the whole SQE (ioucmd->sqe, payload through
+ * io_uring_sqe_cmd()) and 6.7 moved the declarations to
+ * <linux/io_uring/cmd.h>; the header test covers both (6.5 and 6.6 would
+ * need the SQE form with the old header, but compat.h stops at 6.3).
+ */
+#if __has_include("linux/io_uring/cmd.h")
 #include <linux/io_uring/cmd.h>
+#define karena_uring_pdu(ioucmd)	io_uring_sqe_cmd((ioucmd)->sqe)
 #else
 #include <linux/io_uring.h>
+#define karena_uring_pdu(ioucmd)	((ioucmd)->cmd)
 #endif
 
 #include "karena_priv.h"
 #include "uring.h"
-
-/* 6.5 passes the whole SQE to ->uring_cmd() instead of its payload. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
-#define karena_uring_pdu(ioucmd)	io_uring_sqe_cmd((ioucmd)->sqe)
-#else
-#define karena_uring_pdu(ioucmd)	((ioucmd)->cmd)
-#endif
 
 static bool karena_uring_inline;
 module_param_named(uring_inline, karena_uring_inline, bool, 0644);
