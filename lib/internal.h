@@ -299,6 +299,8 @@ extern HIDDEN int scavenger_enabled;
 
 /* ---- mstats.c ---- */
 extern HIDDEN uint64_t global_nfree[NUM_CLASSES];	/* atomic */
+HIDDEN void karena_stats_print_level(int level);
+HIDDEN void karena_stats_fd_save(void);
 
 static inline void heap_stat_lock(void) { pthread_mutex_lock(&mheap_.lock); }
 static inline void heap_stat_unlock(void) { pthread_mutex_unlock(&mheap_.lock); }

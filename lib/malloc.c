@@ -119,7 +119,9 @@ HIDDEN void karena_init_slow(void)
 	if (!karena_inited) {
 		karena_debug = env_long("KARENA_DEBUG", 0) != 0;
 		karena_hugepage = env_long("KARENA_HUGEPAGE", 0) != 0;
-		karena_stats_at_exit = env_long("KARENA_STATS", 0) != 0;
+		karena_stats_at_exit = (int)env_long("KARENA_STATS", 0);
+		if (karena_stats_at_exit > 0)
+			karena_stats_fd_save();
 		os_init();
 		mheap_init();
 		scavenger_init();
@@ -132,10 +134,20 @@ HIDDEN void karena_init_slow(void)
 	errno = saved;
 }
 
+__attribute__((constructor)) static void karena_ctor(void)
+{
+	if (env_long("KARENA_STATS", 0) > 0)
+		karena_stats_fd_save();
+}
+
 __attribute__((destructor)) static void karena_fini(void)
 {
-	if (karena_stats_at_exit)
-		karena_stats_print();
+	int level = karena_stats_at_exit;
+
+	if (!LOAD_ACQ(&karena_inited))	/* never allocated: still report */
+		level = (int)env_long("KARENA_STATS", 0);
+	if (level > 0)
+		karena_stats_print_level(level);
 }
 
 /* ---- small objects ---- */

@@ -9,6 +9,7 @@
  * across fields.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,25 @@
 #define EXPORT __attribute__((visibility("default")))
 
 HIDDEN uint64_t global_nfree[NUM_CLASSES];
+static int stats_fd = 2;
+
+/*
+ * KARENA_STATS: keep a private duplicate of stderr, taken at init, for the
+ * report at exit: programs such as coreutils close fd 2 in an atexit
+ * handler, which runs before this library's destructor.
+ */
+HIDDEN void karena_stats_fd_save(void)
+{
+	int fd;
+
+	if (stats_fd != 2)
+		return;
+	fd = fcntl(2, F_DUPFD_CLOEXEC, 1000);
+	if (fd < 0)
+		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
+	if (fd >= 0)
+		stats_fd = fd;
+}
 
 EXPORT int karena_stats(struct karena_heap_stats *st)
 {
@@ -70,7 +90,8 @@ EXPORT int karena_stats(struct karena_heap_stats *st)
 	return 0;
 }
 
-EXPORT void karena_stats_print(void)
+/* level 1: totals; level 2: also per size class */
+HIDDEN void karena_stats_print_level(int level)
 {
 	struct karena_heap_stats st;
 	char buf[512];
@@ -92,18 +113,23 @@ EXPORT void karena_stats_print(void)
 		     (unsigned long long)st.heap_objects, (unsigned long long)st.total_alloc,
 		     (unsigned long long)st.large_mallocs, (unsigned long long)st.large_frees,
 		     (unsigned long long)st.tiny_allocs, (unsigned long long)st.os_ops);
-	if (n > 0 && write(2, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
+	if (n > 0 && write(stats_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
 		return;
-	for (int i = 1; i < NUM_CLASSES; i++) {
+	for (int i = 1; i < NUM_CLASSES && level > 1; i++) {
 		if (!st.by_size[i].mallocs)
 			continue;
 		n = snprintf(buf, sizeof(buf), "karena: class %2d size %5llu mallocs=%llu frees=%llu\n",
 			     i, (unsigned long long)st.by_size[i].size,
 			     (unsigned long long)st.by_size[i].mallocs,
 			     (unsigned long long)st.by_size[i].frees);
-		if (n > 0 && write(2, buf, (size_t)n) < 0)
+		if (n > 0 && write(stats_fd, buf, (size_t)n) < 0)
 			return;
 	}
+}
+
+EXPORT void karena_stats_print(void)
+{
+	karena_stats_print_level(2);
 }
 
 EXPORT struct mallinfo2 karena_mallinfo2(void)

@@ -20,8 +20,9 @@
  *                                 when it opens, else mmap.  dev forces the
  *                                 device (falls back to mmap with a warning
  *                                 when unavailable).
- *   KARENA_STATS=1                print heap statistics to stderr at exit,
- *                                 including "karena: mallocs=N frees=N".
+ *   KARENA_STATS=1|2              print heap statistics to stderr at exit,
+ *                                 including "karena: mallocs=N frees=N";
+ *                                 2 adds one line per size class.
  *   KARENA_DEBUG=1                abort with a message on double free,
  *                                 invalid or foreign pointers (otherwise
  *                                 they are ignored where detected).
