@@ -22,9 +22,11 @@
  * are charged to (NULL when they are uncharged: root cgroup, or memcg
  * kmem accounting off) and holds a css reference while it is not empty.
  * A fault whose memcg differs from the tag bypasses the cache and
- * allocates a page charged to its own memcg; a page freed by a space of
- * another memcg is freed to the allocator instead of being cached.  An
- * empty cache takes the tag of whoever refills it.  So a process never
+ * allocates one page charged to its own memcg; after cache_batch such
+ * misses in a row the foreign pages are freed (uncharging their memcg)
+ * and the cache changes hands.  A page freed by a space of another memcg
+ * is freed to the allocator instead of being cached.  An empty cache
+ * takes the tag of whoever refills it.  So a process never
  * escapes its memory.max: every page it maps was charged to it, and the
  * most another cgroup can hold in karena caches is cache_high pages per
  * CPU of its own charged memory.
@@ -51,6 +53,7 @@ enum karena_drain_reason {
 	KAR_DRAIN_SHRINKER = 1,
 	KAR_DRAIN_OFFLINE = 2,
 	KAR_DRAIN_UNLOAD = 3,
+	KAR_DRAIN_MEMCG = 4,	/* handed over to another memcg */
 };
 
 struct karena_pcp {
@@ -63,6 +66,7 @@ struct karena_pcp {
 	unsigned long bypass;
 	unsigned long refills;
 	unsigned long drained;
+	unsigned int mismatch;		/* misses in a row on another memcg */
 	struct work_struct drain_work;
 };
 
@@ -181,38 +185,59 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	struct mem_cgroup *put = NULL;
 	struct karena_pcp *pcp;
 	struct page *page = NULL;
-	unsigned int batch, cached = 0;
+	unsigned int batch, cached = 0, drained = 0;
 	unsigned long got;
 	LIST_HEAD(list);
 	int cpu;
 
+	batch = max(1U, min(READ_ONCE(karena_param_cache_batch),
+			    READ_ONCE(karena_param_cache_high)));
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
+	cpu = smp_processor_id();
 	if (pcp->count && pcp->memcg == key) {
 		page = list_first_entry(&pcp->pages, struct page, lru);
 		list_del(&page->lru);
 		pcp->count--;
 		pcp->hits++;
+		pcp->mismatch = 0;
 		if (!pcp->count && pcp->memcg) {
 			put = pcp->memcg;
 			pcp->memcg = NULL;
 		}
 	} else {
 		pcp->misses++;
+		/*
+		 * The cache holds another memcg's pages.  Bypass it, but once
+		 * a batch of faults in a row missed that way, the other memcg
+		 * is not the one running here: give its pages back (which
+		 * uncharges them) and let this one refill the cache.
+		 */
+		if (pcp->count && ++pcp->mismatch >= batch) {
+			pcp->mismatch = 0;
+			put = karena_pcp_take(pcp, UINT_MAX, &list, &drained);
+		}
 	}
 	local_unlock(&karena_pcp.lock);
 	if (put)
 		mem_cgroup_put(put);
+	if (drained) {
+		trace_cache_drain(cpu, drained, KAR_DRAIN_MEMCG);
+		karena_free_list(&list);
+	}
 	if (page) {
 		*hit = true;
 		return page;
 	}
 	*hit = false;
 
-	/* Miss: one page for the caller plus a batch for the cache. */
-	batch = max(1U, min(READ_ONCE(karena_param_cache_batch),
-			    READ_ONCE(karena_param_cache_high)));
-	got = karena_alloc_batch(memcg, batch, &list, true);
+	/*
+	 * Miss: one page for the caller plus a batch for the cache, unless
+	 * the cache belongs to another memcg (then just the one page).
+	 */
+	if (READ_ONCE(pcp->count) && READ_ONCE(pcp->memcg) != key)
+		batch = 1;
+	got = karena_alloc_batch(memcg, batch, &list, batch > 1);
 	if (!got) {
 		got = karena_alloc_batch(memcg, 1, &list, false);
 		if (!got)
