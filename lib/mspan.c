@@ -12,17 +12,24 @@
  * if anything is free, rescans from 0.
  *
  * Frees by the owning thread clear the bit directly (no atomics) and, if
- * the object lies in the loaded window, set its allocCache bit.  Frees by
- * any other thread push the object on the span's remote-free stack
- * (rfree: a Treiber stack threaded through the objects, one CAS per
- * free).  Only the owner, or whoever takes the span out of mcentral,
- * pops the whole stack with one exchange and applies it to allocBits.
- * Per-span stacks keep cross-thread frees contention-free across spans
- * (larson-style producer/consumer traffic spreads over many spans) and
- * need no per-thread state from the freeing thread, which may be exiting.
- * Bit 0 of rfree (RF_NOTIFY) marks a span that its owner parked in
- * mcentral's full list: the first remote free clears it in the same CAS
- * and moves the span to the partial list (mcentral_notify).
+ * the object lies in the loaded window, set its allocCache bit.  Spans stay
+ * owned by their mcache until its thread exits (mcache.c), so this covers
+ * every free of a thread's own objects.  Frees by any other thread push
+ * the object on the span's remote-free stack (rfree: a Treiber stack
+ * threaded through the objects, one CAS per free).  Only the owner, or
+ * whoever takes an unowned span out of mcentral, pops the whole stack with
+ * one exchange and applies it to allocBits.
+ *
+ * Why per span and not per mcache: a per-span stack needs nothing from the
+ * freeing thread (which may be exiting or have no cache), spreads
+ * producer/consumer traffic (larson, xmalloc-test) over as many cache
+ * lines as there are spans instead of one hot word per owner, and lets
+ * the owner apply frees span by span exactly when it needs room in that
+ * span.  Its cost, finding spans with pending frees, is solved by
+ * RF_NOTIFY (bit 0 of rfree): a span parked full (in its owner's local
+ * full list or in mcentral's full list) has it set, and the first remote
+ * free clears it in the same CAS and reports the span (mcentral_notify):
+ * to the owner's notify stack, or from mcentral's full to partial list.
  */
 #include <string.h>
 #include "internal.h"
