@@ -539,6 +539,21 @@ TEST_F(bad, reserved_limit_enomem_on_mmap)
 	ASSERT_UNCHANGED();
 }
 
+TEST_F(bad, mmap_beyond_default_max_reserved_enomem)
+{
+	struct karena_limits l;
+	void *q;
+
+	ASSERT_EQ(0, kt_limits(self->fd, 0, 0, 0, &l));
+	q = mmap(NULL, l.max_reserved + self->ps, PROT_READ | PROT_WRITE,
+		 KT_MAP_FLAVOUR, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, q);
+	EXPECT_EQ(ENOMEM, errno);
+	if (q != MAP_FAILED)
+		munmap(q, l.max_reserved + self->ps);
+	ASSERT_UNCHANGED();
+}
+
 TEST_F(bad, reserved_limit_enomem_on_reserve_and_alloc)
 {
 	struct karena_limits l;
