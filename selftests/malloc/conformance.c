@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "filter.h"
 
 /*
  * The overflow tests pass impossible sizes on purpose, and use a block
@@ -1112,5 +1113,6 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], HELPER_ARG))
 		return alloc_helper();
+	filter_tests();
 	return test_harness_run(argc, argv);
 }

@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# selftests/malloc, native: every variant of the conformance and stress
+# suites, then the real programs. One TAP stream on stdout (tests renumbered
+# and named VARIANT.test); each binary's own output follows as "# " lines
+# where it is not a test line. Exits non-zero if anything failed.
+#
+# Environment: TOP, KARENA_OUT (from make check), STRESS_SECONDS (default 1
+# natively, 0.5 under sanitizers), MALLOC_SUITES (subset of the names below).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+TOP=${TOP:-$(cd "$here/../.." && pwd)}
+export TOP
+LIB=$TOP/lib/libkarena.so
+
+n=0
+failed=0
+plan_checked=0
+
+# run_variant NAME CMD...: run one harness binary (or TAP script), renumber
+# its tests into our stream. A variant that exits non-zero without a failed
+# test, or that runs no test at all, counts as one failed test.
+run_variant() {
+	local name=$1 out rc line nt=0 nf=0 start=$SECONDS
+	shift
+	out=$(mktemp)
+	timeout -k 10 "${VARIANT_TIMEOUT:-300}" "$@" > "$out" 2>&1 < /dev/null
+	rc=$?
+	while IFS= read -r line; do
+		if [[ $line =~ ^(not\ )?ok\ [0-9]+\ (global\.)?(.*)$ ]]; then
+			n=$((n + 1))
+			nt=$((nt + 1))
+			if [ -n "${BASH_REMATCH[1]}" ]; then
+				nf=$((nf + 1))
+				failed=$((failed + 1))
+			fi
+			echo "${BASH_REMATCH[1]}ok $n $name.${BASH_REMATCH[3]}"
+		elif [[ $line == \#* ]]; then
+			echo "$line"
+		else
+			echo "# $line"
+		fi
+	done < "$out"
+	rm -f "$out"
+	if [ "$nt" -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; }; then
+		n=$((n + 1))
+		failed=$((failed + 1))
+		echo "not ok $n $name # exited $rc after $nt tests ($([ "$rc" -eq 124 ] && echo timeout || echo crash or error))"
+	fi
+	echo "# $name: $nt tests, $nf failed, exit $rc, $((SECONDS - start))s"
+}
+
+# A binary the Makefile could not build (e.g. the lib's sanitizer build
+# failed) is a failure, named for what is missing.
+run_bin() {
+	local name=$1 bin=$2
+	shift 2
+	if [ ! -x "$here/$bin" ]; then
+		n=$((n + 1))
+		failed=$((failed + 1))
+		case $bin in
+		*-asan | *-ubsan | *-tsan)
+			echo "not ok $n $name # not built: needs $TOP/lib/build-${bin##*-}/libkarena_prefixed.a (make -C lib SAN=${bin##*-})" ;;
+		*)
+			echo "not ok $n $name # not built: $here/$bin (make -C selftests/malloc)" ;;
+		esac
+		return
+	fi
+	run_variant "$name" env "$@" "$here/$bin"
+}
+
+want() { [ -z "${MALLOC_SUITES:-}" ] || [[ " $MALLOC_SUITES " == *" $1 "* ]]; }
+
+SS=${STRESS_SECONDS:-1}
+SAN_SS=${STRESS_SECONDS:-0.5}
+ASAN="ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1"
+UBSAN="UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1"
+# detect_deadlocks=0: karena's atfork handler holds ~140 mutexes at once, more
+# than TSan's deadlock detector can track (64); die_after_fork=0: the harness
+# and the fork tests fork a threaded process on purpose.
+TSAN="TSAN_OPTIONS=halt_on_error=1:die_after_fork=0:detect_deadlocks=0:second_deadlock_stack=1"
+
+echo "TAP version 13"
+want conformance && run_bin conformance conformance
+want conformance-preload && [ -f "$LIB" ] &&
+	run_bin conformance-preload conformance-plain LD_PRELOAD="$LIB"
+want conformance-preload && [ ! -f "$LIB" ] && {
+	n=$((n + 1)); failed=$((failed + 1))
+	echo "not ok $n conformance-preload # $LIB missing"
+}
+want stress && run_bin stress stress STRESS_SECONDS="$SS"
+want conformance-asan && run_bin conformance-asan conformance-asan "$ASAN"
+want conformance-ubsan && run_bin conformance-ubsan conformance-ubsan "$UBSAN"
+want stress-asan && run_bin stress-asan stress-asan "$ASAN" STRESS_SECONDS="$SAN_SS"
+want stress-ubsan && run_bin stress-ubsan stress-ubsan "$UBSAN" STRESS_SECONDS="$SAN_SS"
+want stress-tsan && run_bin stress-tsan stress-tsan "$TSAN" STRESS_SECONDS="$SAN_SS"
+want real && run_variant real "$here/real_programs.sh"
+echo "1..$n"
+echo "# malloc: $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
