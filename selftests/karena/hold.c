@@ -50,8 +50,14 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "info")) {
 		struct karena_info info;
 
+		unsigned int cfg = 0;
+
 		if (kt_info(fd, &info))
 			return die("INFO");
+		errno = kt_config(fd, 0, &cfg);
+		if (errno)
+			return die("CONFIG");
+		printf("lenient %u\n", cfg & KARENA_CFG_LENIENT);
 		printf("abi_version %u\npage_size %u\nvec_max %u\nfeatures %llu\n"
 		       "max_reserved %llu\nmax_ready %llu\ncache_pages %u\nnr_cpus %u\n",
 		       info.abi_version, info.page_size, info.vec_max,

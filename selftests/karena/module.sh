@@ -173,12 +173,14 @@ check "every file, space, mapping and page is gone once nothing is open" counter
 check "rmmod succeeds once nothing uses the module" unload
 check "/dev/karena, sysfs and debugfs entries are gone after rmmod" \
 	eval '[ ! -e /dev/karena ] && [ ! -e "$sysfs" ] && [ ! -e "$dbgfs" ]'
-check "insmod again (max_ready=1048576 max_reserved=4194304)" \
-	insmod "$ko" max_ready=1048576 max_reserved=4194304
+check "insmod again (max_ready=1048576 max_reserved=4194304 cache_high=64 strict=0)" \
+	insmod "$ko" max_ready=1048576 max_reserved=4194304 cache_high=64 strict=0
 check "/dev/karena is back and works" "$hold" smoke
 "$hold" info >"$tmp/info" 2>&1
 check "max_ready/max_reserved parameters become the file defaults" \
 	eval 'has "$tmp/info" "max_ready 1048576" && has "$tmp/info" "max_reserved 4194304"'
+check "cache_high parameter is the INFO cache bound" has "$tmp/info" "cache_pages 64"
+check "strict=0: new files start lenient" has "$tmp/info" "lenient 1"
 check "rmmod after reload" unload
 check "insmod with the default parameters" load
 

@@ -4,6 +4,8 @@
  * and what a program can observe after it (QUERY, access faults, zeroed
  * contents, residency, STATS, RSS).  Illegal ones are in badinput.c.
  */
+#include <sys/uio.h>
+
 #include "kselftest_harness.h"
 #include "karena_test.h"
 
@@ -527,6 +529,69 @@ TEST_F(tr, vma_rss_exact)
 			      KARENA_OP_FREE));
 	EXPECT_EQ(0, kt_vma_rss_kb(q));
 	munmap(q, n * self->ps);
+}
+
+/* The kernel reads and writes arena pages like anonymous memory. */
+
+TEST_F(tr, kernel_copies_to_and_from_ready_pages)
+{
+	size_t n = 4 * self->ps;
+	int pfd[2];
+
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_ALLOC));
+	kt_fill(self->p, 4, 0x81);
+	ASSERT_EQ(0, pipe(pfd));
+	/* copy_from_user out of touched pages, copy_to_user into untouched ones. */
+	EXPECT_EQ((ssize_t)n, write(pfd[1], self->p, n));
+	EXPECT_EQ((ssize_t)n, read(pfd[0], pg(self, 8), n));
+	EXPECT_EQ(0, memcmp(self->p, pg(self, 8), n));
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+TEST_F(tr, kernel_access_to_reserved_and_prepared_efault)
+{
+	char buf[16] = "0123456789abcde";
+	int pfd[2];
+
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, 4), 4 * self->ps, KARENA_OP_MAP));
+	ASSERT_EQ(0, pipe(pfd));
+	/* A syscall touching them fails with EFAULT: no signal, no state change. */
+	EXPECT_EQ(-1, write(pfd[1], self->p, 16));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, write(pfd[1], pg(self, 4), 16));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(16, write(pfd[1], buf, 16));
+	EXPECT_EQ(-1, read(pfd[0], pg(self, 5), 16));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, 4, KARENA_STATE_RESERVED));
+	EXPECT_EQ(-1, kt_first_not(self->fd, pg(self, 4), 4, KARENA_STATE_PREPARED));
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+TEST_F(tr, process_vm_readv_writev_on_ready_pages)
+{
+	size_t n = 4 * self->ps;
+	char *local = malloc(n);
+	struct iovec l = { local, n }, r = { self->p, n };
+
+	ASSERT_NE(NULL, local);
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, 12 * self->ps, KARENA_OP_ALLOC));
+	kt_fill(self->p, 4, 0x91);
+	/* get_user_pages on the arena: what O_DIRECT and ptrace rely on. */
+	EXPECT_EQ((ssize_t)n, process_vm_readv(getpid(), &l, 1, &r, 1, 0))
+		TH_LOG("process_vm_readv: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(local, self->p, n));
+	r.iov_base = pg(self, 8);
+	EXPECT_EQ((ssize_t)n, process_vm_writev(getpid(), &l, 1, &r, 1, 0))
+		TH_LOG("process_vm_writev: %s", strerror(errno));
+	EXPECT_EQ(0, memcmp(self->p, pg(self, 8), n));
+	/* Reserved pages cannot be pinned. */
+	r.iov_base = pg(self, 12);
+	EXPECT_EQ(-1, process_vm_readv(getpid(), &l, 1, &r, 1, 0));
+	EXPECT_EQ(EFAULT, errno);
+	free(local);
 }
 
 TEST_F(tr, remap_after_munmap_starts_reserved)
