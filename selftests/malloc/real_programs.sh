@@ -9,7 +9,8 @@
 #
 # Environment: TOP (repo root), KARENA_OUT (scratch; else a mktemp dir),
 # KARENA_LIB (default $TOP/lib/libkarena.so), KARENA_BACKEND (passed through),
-# REAL_PROGRAMS="python3 git gcc sqlite3" (subset to run).
+# REAL_PROGRAMS="python3 git gcc sqlite3" (subset to run), REAL_SCALE (workload
+# size factor, default 1; the slow guest uses less), SQLITE_ROWS (10000).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +33,8 @@ export GIT_AUTHOR_DATE="2024-01-01T00:00:00Z" GIT_COMMITTER_DATE="2024-01-01T00:
 unset LD_PRELOAD KARENA_STATS
 mkdir -p "$HOME"
 
+export REAL_SCALE=${REAL_SCALE:-1}
+ROWS=${SQLITE_ROWS:-10000}
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=$(command -v python3)
 
@@ -44,7 +47,10 @@ echo "1..$(echo $PROGS | wc -w)"
 
 gen_python3() {
 	cat > "$1/work.py" <<'EOF'
-import json, hashlib
+import json, hashlib, os
+S = float(os.environ.get("REAL_SCALE", "1"))
+def n(x):
+    return max(10, int(x * S))
 
 class Shape:
     registry = {}
@@ -73,7 +79,7 @@ class Circle(Shape):
         return 3.14159 * self.r * self.r
 
 shapes = []
-for i in range(10000):
+for i in range(n(10000)):
     k = i % 3
     if k == 0:
         shapes.append(Rect("r%d" % i, i % 17 + 1, i % 13 + 1))
@@ -88,15 +94,15 @@ for cls in sorted(Shape.registry):
 
 # dicts and lists, growing and shrinking
 d = {}
-for i in range(50000):
+for i in range(n(50000)):
     d["key%d" % (i * 7919 % 200003)] = [i, str(i) * (i % 5), {"n": i}]
-for i in range(0, 50000, 3):
+for i in range(0, n(50000), 3):
     d.pop("key%d" % (i * 7919 % 200003), None)
 lst = sorted(d.items(), key=lambda kv: kv[1][0])[:1000]
 print("dict", len(d), "first", lst[0][0], "last", lst[-1][0])
 
 # strings
-words = [("w%05d" % i) * (1 + i % 9) for i in range(20000)]
+words = [("w%05d" % i) * (1 + i % 9) for i in range(n(20000))]
 text = " ".join(words)
 parts = text.split(" ")
 joined = "-".join(p.upper()[::-1] for p in parts[::7])
@@ -105,11 +111,11 @@ print("text", len(text), len(parts), hashlib.sha256(joined.encode()).hexdigest()
 # json round trip
 doc = {"items": [{"id": i, "name": "item%d" % i, "tags": ["t%d" % (i % 10)] * (i % 4),
                   "price": round(i * 1.25, 2), "nested": {"a": [i, i + 1], "b": None}}
-                 for i in range(10000)]}
+                 for i in range(n(10000))]}
 s = json.dumps(doc, sort_keys=True)
 back = json.loads(s)
 assert back == doc
-print("json", len(s), hashlib.md5(s.encode()).hexdigest(), back["items"][1234]["name"])
+print("json", len(s), hashlib.md5(s.encode()).hexdigest(), back["items"][n(1234)]["name"])
 EOF
 }
 run_python3() { (cd "$1" && "$PYTHON" work.py); }
@@ -213,7 +219,7 @@ gen_sqlite3() {
 	{
 		echo "CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER, s TEXT, v REAL);"
 		echo "BEGIN;"
-		awk 'BEGIN { for (i = 1; i <= 10000; i++)
+		awk -v rows="$ROWS" 'BEGIN { for (i = 1; i <= rows; i++)
 			printf "INSERT INTO t(k, s, v) VALUES (%d, '\''name-%d-%s'\'', %d.%02d);\n",
 				(i * 7919) % 97, i, substr("abcdefghijklmnopqrstuvwxyz", 1 + i % 26), i % 1000, i % 100 }'
 		echo "COMMIT;"

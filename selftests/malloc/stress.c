@@ -27,12 +27,25 @@
 #define KiB (1024ul)
 #define MiB (1024ul * 1024ul)
 
-/* ThreadSanitizer makes every access ~10x dearer: smaller minimum work. */
+/*
+ * The least work a test does whatever STRESS_SECONDS says, divided by
+ * STRESS_MINWORK_DIV (the TCG guest is 10-50x slower; ThreadSanitizer makes
+ * every access ~10x dearer, so it divides by 10 by default).
+ */
+static long minwork(long n)
+{
+	const char *s = getenv("STRESS_MINWORK_DIV");
 #ifdef __SANITIZE_THREAD__
-#define MINWORK(n) ((n) / 10 + 1)
+	long div = 10;
 #else
-#define MINWORK(n) (n)
+	long div = 1;
 #endif
+
+	if (s && atol(s) > 0)
+		div = atol(s);
+	return n / div > 0 ? n / div : 1;
+}
+#define MINWORK(n) minwork(n)
 
 /* ------------------------------------------------------------------ */
 /* Shared helpers                                                      */
@@ -422,7 +435,7 @@ TEST(thread_churn_caches_flushed)
 	size_t base = 0, end;
 	long lifetimes = 0, limit;
 
-	for (int round = 0; round < MINWORK(60) || (round < 2000 && now() < deadline); round++) {
+	for (int round = 0; round < 8 || round < MINWORK(60) || (round < 2000 && now() < deadline); round++) {
 		for (int i = 0; i < CHURN_THREADS; i++)
 			a[i].seed = (uint64_t)round * 1000 + (uint64_t)i * 100;
 		start_threads(t, CHURN_THREADS, churn_worker, a, sizeof(a[0]));
@@ -477,7 +490,7 @@ TEST(cross_thread_free_memory_reused)
 	double deadline = now() + stress_seconds();
 	int round;
 
-	for (round = 0; round < MINWORK(10) || (round < 100 && now() < deadline); round++) {
+	for (round = 0; round < 3 || round < MINWORK(10) || (round < 100 && now() < deadline); round++) {
 		pthread_t a, b;
 
 		pthread_create(&a, NULL, xr_alloc, (void *)(uintptr_t)round);
@@ -527,7 +540,7 @@ static void *bg_worker(void *arg)
 static int child_work(struct blk *inherited, int ninh)
 {
 	uint64_t rs = (uint64_t)getpid();
-	struct blk v[2000];
+	static struct blk v[2000];
 	int bad = 0;
 
 	alarm(20); /* a deadlocked child dies, the parent sees it */
