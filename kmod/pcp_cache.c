@@ -67,7 +67,9 @@ struct karena_pcp {
 	unsigned long refills;
 	unsigned long drained;
 	unsigned int mismatch;		/* misses in a row on another memcg */
+	unsigned long bg_refills;
 	struct work_struct drain_work;
+	struct work_struct refill_work;
 };
 
 static DEFINE_PER_CPU(struct karena_pcp, karena_pcp) = {
@@ -218,6 +220,10 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 			put = karena_pcp_take(pcp, UINT_MAX, &list, &drained);
 		}
 	}
+	/* Running low: refill in the background, off the fault path. */
+	if (page && pcp->count < batch && pcp->count &&
+	    READ_ONCE(karena_cache_ready))
+		queue_work_on(cpu, system_highpri_wq, &pcp->refill_work);
 	local_unlock(&karena_pcp.lock);
 	if (put)
 		mem_cgroup_put(put);
@@ -393,6 +399,59 @@ static void karena_drain_workfn(struct work_struct *work)
 	karena_count(KAR_C_SHRINK_FREED, n);
 }
 
+/*
+ * Top up the local cache to 2 * cache_batch pages for the memcg it belongs
+ * to, so that faults keep finding zeroed pages without zeroing any.
+ */
+static void karena_refill_workfn(struct work_struct *work)
+{
+	struct karena_pcp *pcp = container_of(work, struct karena_pcp,
+					      refill_work);
+	unsigned int batch = READ_ONCE(karena_param_cache_batch);
+	unsigned int high = READ_ONCE(karena_param_cache_high);
+	struct mem_cgroup *key, *put = NULL;
+	unsigned int want, cached = 0;
+	unsigned long got;
+	LIST_HEAD(list);
+	int cpu;
+
+	if (pcp != raw_cpu_ptr(&karena_pcp))
+		return;
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	key = pcp->memcg;
+	want = pcp->count && pcp->count < batch ?
+		min(2 * batch, high) - pcp->count : 0;
+	if (want && key)
+		css_get(&key->css);
+	local_unlock(&karena_pcp.lock);
+	if (!want)
+		return;
+
+	got = karena_alloc_batch(key, want, &list, true);
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	cpu = smp_processor_id();
+	if (got && pcp->count + got <= high &&
+	    (pcp->memcg == key || !pcp->count)) {
+		if (!pcp->count && key) {
+			css_get(&key->css);
+			pcp->memcg = key;
+		}
+		list_splice_init(&list, &pcp->pages);
+		pcp->count += got;
+		pcp->refills++;
+		pcp->bg_refills++;
+		cached = pcp->count;
+	}
+	local_unlock(&karena_pcp.lock);
+	if (cached)
+		trace_cache_refill(cpu, got, cached);
+	karena_free_list(&list);
+	put = key;
+	mem_cgroup_put(put);
+}
+
 static unsigned long karena_shrink_count(struct shrinker *s,
 					 struct shrink_control *sc)
 {
@@ -437,16 +496,17 @@ int karena_debugfs_cpus_show(struct seq_file *m, void *v)
 {
 	int cpu;
 
-	seq_puts(m, "cpu online count memcg_id hits misses bypass refills drained\n");
+	seq_puts(m, "cpu online count memcg_id hits misses bypass refills bg_refills drained\n");
 	for_each_possible_cpu(cpu) {
 		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
 		struct mem_cgroup *memcg = READ_ONCE(pcp->memcg);
 
-		seq_printf(m, "%d %d %u %u %lu %lu %lu %lu %lu\n", cpu,
+		seq_printf(m, "%d %d %u %u %lu %lu %lu %lu %lu %lu\n", cpu,
 			   cpu_online(cpu), READ_ONCE(pcp->count),
 			   memcg ? mem_cgroup_id(memcg) : 0,
 			   READ_ONCE(pcp->hits), READ_ONCE(pcp->misses),
 			   READ_ONCE(pcp->bypass), READ_ONCE(pcp->refills),
+			   READ_ONCE(pcp->bg_refills),
 			   READ_ONCE(pcp->drained));
 	}
 	return 0;
@@ -461,6 +521,7 @@ int karena_cache_init(void)
 
 		INIT_LIST_HEAD(&pcp->pages);
 		INIT_WORK(&pcp->drain_work, karena_drain_workfn);
+		INIT_WORK(&pcp->refill_work, karena_refill_workfn);
 	}
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "karena:dead",
 					NULL, karena_cpu_dead);
@@ -484,8 +545,10 @@ void karena_cache_exit(void)
 	karena_cache_ready = false;
 	unregister_shrinker(&karena_shrinker);
 	cpuhp_remove_state_nocalls(karena_cpuhp_state);
-	for_each_possible_cpu(cpu)
+	for_each_possible_cpu(cpu) {
 		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->drain_work);
+		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->refill_work);
+	}
 	for_each_possible_cpu(cpu)
 		karena_drain_cpu_unlocked(cpu, KAR_DRAIN_UNLOAD);
 }
