@@ -144,6 +144,7 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
+	karena_raw_tp_prepare(skel->obj);
 	skel->rodata->targ_tgid = args.pid;
 	skel->rodata->targ_ns = opt_ns;
 	skel->rodata->targ_ms = opt_ms;
@@ -162,6 +163,9 @@ int main(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
+	err = karena_raw_tp_attach(skel->obj, args.tool);
+	if (err)
+		goto out;
 	if (!args.json)
 		fprintf(stderr, "Tracing fault latency... %s\n", args.interval ? "" : "Ctrl-C to end.");
 	if (tool_child_start()) {
@@ -186,6 +190,7 @@ int main(int argc, char **argv)
 out:
 	if (child && !child_done)
 		tool_child_kill(child);
+	karena_raw_tp_detach();
 	karena_faultlat__destroy(skel);
 	return err ? 1 : 0;
 }

@@ -17,6 +17,7 @@
 #include "karena-faults.h"
 #include "karena-faults.skel.h"
 #include "karena_names.h"
+#include "trace_helpers.h"
 #include "tool_common.h"
 
 _Static_assert(KF_NKINDS == KARENA_NKINDS, "fault kinds out of sync with uapi");
@@ -266,6 +267,7 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
+	karena_raw_tp_prepare(skel->obj);
 	skel->rodata->targ_tgid = args.pid;
 	if (args.comm) {
 		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
@@ -282,6 +284,9 @@ int main(int argc, char **argv)
 			strerror(-err));
 		goto out;
 	}
+	err = karena_raw_tp_attach(skel->obj, args.tool);
+	if (err)
+		goto out;
 	if (!args.json)
 		fprintf(stderr, "Tracing page faults%s... %s\n",
 			args.pid ? " of one process" : "",
@@ -312,6 +317,7 @@ int main(int argc, char **argv)
 out:
 	if (child && !child_done)
 		tool_child_kill(child);
+	karena_raw_tp_detach();
 	karena_faults__destroy(skel);
 	return err ? 1 : 0;
 }

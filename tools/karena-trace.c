@@ -16,6 +16,7 @@
 #include "karena-trace.h"
 #include "karena-trace.skel.h"
 #include "karena_names.h"
+#include "trace_helpers.h"
 #include "tool_common.h"
 
 static struct tool_args args = { .tool = "karena-trace" };
@@ -200,6 +201,7 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
+	karena_raw_tp_prepare(skel->obj);
 	skel->rodata->targ_tgid = args.pid;
 	if (args.comm) {
 		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
@@ -216,6 +218,9 @@ int main(int argc, char **argv)
 			"(is the karena module loaded?)\n", strerror(-err));
 		goto out;
 	}
+	err = karena_raw_tp_attach(skel->obj, args.tool);
+	if (err)
+		goto out;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, NULL, NULL);
 	if (!rb) {
 		err = -errno;
@@ -267,6 +272,7 @@ out:
 	if (child && !child_done)
 		tool_child_kill(child);
 	ring_buffer__free(rb);
+	karena_raw_tp_detach();
 	karena_trace__destroy(skel);
 	return err ? 1 : 0;
 }

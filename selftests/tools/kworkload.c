@@ -2,7 +2,8 @@
 /*
  * kworkload: /dev/karena workloads of known shape for the tracing tools.
  *
- *   kworkload touch N          make N pages Ready (Map + Used), touch each once
+ *   kworkload touch N [MS]     make N pages Ready (Map + Used), touch each once,
+ *                              then stay MS milliseconds (default 0)
  *   kworkload segv K           touch K Reserved pages (SIGSEGV caught each time)
  *   kworkload segvprep K       touch K Prepared pages (strict mode: SIGSEGV)
  *   kworkload trans M          M legal transitions (Map, then Used/Unused
@@ -98,8 +99,11 @@ int main(int argc, char **argv)
 			die("USED", r);
 		for (i = 0; i < n; i++)
 			((volatile char *)p)[i * ps] = 1;
-		printf("{\"workload\":\"touch\",\"start\":\"%p\",\"pages\":%lu,\"transitions\":2}\n",
-		       (void *)p, n);
+		printf("{\"workload\":\"touch\",\"pid\":%d,\"start\":\"%p\",\"pages\":%lu,\"transitions\":2}\n",
+		       (int)getpid(), (void *)p, n);
+		fflush(stdout);
+		if (argc > 3)
+			msleep(atol(argv[3]));
 	} else if (!strcmp(argv[1], "segv") || !strcmp(argv[1], "segvprep")) {
 		struct sigaction sa;
 		volatile unsigned long j;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <bpf/libbpf.h>
 
 #include "trace_helpers.h"
 
@@ -542,4 +543,76 @@ int elf_read_sym_data(const char *path, const char *sym, void *buf, size_t len)
 		ret = 0;
 	elf_close_path(e, fd);
 	return ret;
+}
+
+/* ---- the module's raw tracepoints ---- */
+
+#define KRT_PREFIX "raw_tp/karena_"
+#define KRT_MAX 8
+static struct bpf_link *krt_links[KRT_MAX];
+static int krt_n;
+
+static bool krt_is_karena(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+
+	return sec && !strncmp(sec, KRT_PREFIX, strlen(KRT_PREFIX));
+}
+
+void karena_raw_tp_prepare(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj)
+		if (krt_is_karena(prog))
+			bpf_program__set_autoattach(prog, false);
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+int karena_raw_tp_attach(struct bpf_object *obj, const char *tool)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *full, *bare;
+		libbpf_print_fn_t old;
+		struct bpf_link *l;
+
+		if (!krt_is_karena(prog))
+			continue;
+		full = bpf_program__section_name(prog) + strlen("raw_tp/");
+		bare = full + strlen("karena_");
+		old = libbpf_set_print(silent_print);
+		l = bpf_program__attach_raw_tracepoint(prog, full);
+		libbpf_set_print(old);
+		if (!l)
+			l = bpf_program__attach_raw_tracepoint(prog, bare);
+		if (!l) {
+			int err = -errno;
+
+			fprintf(stderr, "%s: cannot attach to tracepoint karena:%s (raw tracepoint %s or %s): %s\n",
+				tool, bare, full, bare, strerror(-err));
+			karena_raw_tp_detach();
+			return err;
+		}
+		if (krt_n == KRT_MAX) {
+			bpf_link__destroy(l);
+			return -E2BIG;
+		}
+		krt_links[krt_n++] = l;
+	}
+	return 0;
+}
+
+void karena_raw_tp_detach(void)
+{
+	while (krt_n > 0)
+		bpf_link__destroy(krt_links[--krt_n]);
 }
