@@ -5,9 +5,12 @@
  * Each possible CPU has a list of zeroed order-0 pages.  A Ready fault,
  * a POPULATE and a fork copy take a page from the local list with only
  * a local_lock (preemption off on !RT): no shared lock, no atomic, no
- * zeroing.  A miss refills a batch (karena.cache_batch pages) from the
- * page allocator; pages dropped by Unused/Fault/Free/munmap are zeroed by
- * the transition that drops them (never by a fault) and pushed back.
+ * zeroing.  When a hit leaves fewer than cache_batch pages, a work item
+ * on that CPU tops the list up to 2 * cache_batch in the background, so
+ * faults normally never zero a page; only a miss on an empty cache
+ * allocates (a batch, zeroed by the allocator) in the fault.  Pages
+ * dropped by Unused/Fault/Free/munmap are zeroed by the transition that
+ * drops them (never by a fault) and pushed back.
  * Above karena.cache_high pages a batch is drained back to the allocator.
  * A shrinker empties the caches under memory pressure, a CPU hotplug
  * "dead" callback empties the cache of a CPU that went away, and module
