@@ -348,6 +348,13 @@ TEST(backend_is_reported)
 
 	ASSERT_NE(NULL, b);
 	ASSERT_TRUE(!strcmp(b, "mmap") || !strcmp(b, "dev"));
+	/* forced device backend with the device present: it must be used */
+	const char *want = getenv("KARENA_BACKEND");
+
+	if (want && !strcmp(want, "dev") && access("/dev/karena", R_OK | W_OK) == 0)
+		ASSERT_STREQ("dev", b);
+	if (want && !strcmp(want, "mmap"))
+		ASSERT_STREQ("mmap", b);
 }
 
 TEST_HARNESS_MAIN
