@@ -25,8 +25,10 @@ rc=0
 
 echo "TAP version 13"
 t0=$(cut -d' ' -f1 /proc/uptime)
-ok()   { n=$((n + 1)); echo "ok $n $1"; }
-nok()  { n=$((n + 1)); echo "not ok $n $1"; rc=1; }
+# Uptime stamps on stderr, with builtins only (an exec costs a second here).
+stamp() { read -r up _ </proc/uptime; echo "# [$up] $*" >&2; }
+ok()   { n=$((n + 1)); echo "ok $n $1"; stamp "ok $n"; }
+nok()  { n=$((n + 1)); echo "not ok $n $1"; rc=1; stamp "not ok $n"; }
 skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
 diag() { echo "# $*"; }
 # check DESC CMD...: one test, passes when CMD (usually a function) succeeds;
