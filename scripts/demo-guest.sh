@@ -1,0 +1,39 @@
+#!/bin/sh
+# Runs inside the guest for `make demo` (see scripts/demo.sh).
+T=tools/build
+LIB=$TOP/lib/libkarena.so
+W=/tmp/demo.py
+cat >$W <<'PY'
+import json, random
+random.seed(1)
+docs = [{"id": i, "name": "item%05d" % i, "tags": [str(random.random()) for _ in range(8)]}
+        for i in range(20000)]
+blob = json.dumps(docs)
+back = json.loads(blob)
+index = {d["name"]: d for d in back}
+print("python3: %d documents, %d bytes of JSON, %d index keys" % (len(back), len(blob), len(index)))
+PY
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "the module: /dev/karena and its parameters"
+ls -l /dev/karena
+modinfo -F description kmod/karena.ko
+$T/karena-stat -P | head -n 30
+
+step "python3 on libkarena (device backend), page faults by state (karena-faults)"
+$T/karena-faults -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev KARENA_STATS=1 python3 $W 2>/tmp/stats.txt"
+grep -E '^karena: (backend|mallocs)' /tmp/stats.txt || tail -n 5 /tmp/stats.txt
+
+step "the same program, transitions and cache refills as they happen (karena-trace, first lines)"
+$T/karena-trace -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" >/tmp/trace.txt 2>&1
+head -n 15 /tmp/trace.txt
+echo "... $(wc -l </tmp/trace.txt) lines"
+
+step "allocation sizes by size class (karena-allocs)"
+$T/karena-allocs -S -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" 2>&1 | head -n 40
+
+step "fault latency: karena Ready faults vs anonymous faults (karena-faultlat)"
+$T/karena-faultlat -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" 2>&1 | head -n 40
+
+step "module-wide counters afterwards (karena-stat)"
+$T/karena-stat -P

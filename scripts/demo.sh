@@ -1,0 +1,12 @@
+#!/bin/sh
+# make demo: karena's main job end to end. Builds everything, boots the
+# QEMU guest on Debian's 6.1 kernel, loads karena.ko, and runs a real
+# program (python3) on libkarena's /dev/karena backend while the eBPF tools
+# watch: page faults by state, transitions, allocation sizes, statistics.
+set -e
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+scripts/deps.sh
+echo "== building lib, tools and module" >&2
+make -s all module >/dev/null
+exec scripts/vm/guest-run.sh 'sh scripts/demo-guest.sh'
