@@ -483,7 +483,7 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 	pl->cnt[S_RESERVED] += pl->absent;
 }
 
-/* Reserve a slot for every absent index; on failure undo and -ENOMEM. */
+/* Reserve a slot for every absent index; on failure undo: -ENOMEM, -EINTR. */
 static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
 				unsigned long last)
 {
@@ -496,14 +496,20 @@ static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
 			if (ret)
 				break;
 		}
-		if (!((idx - first) & 1023))
+		if (!((idx - first + 1) & 1023)) {
 			cond_resched();
+			if (fatal_signal_pending(current)) {
+				ret = -EINTR;
+				idx++;
+				break;
+			}
+		}
 	}
 	if (!ret)
 		return 0;
 	while (idx-- > first)
 		xa_release(&sp->store, idx);
-	return -ENOMEM;
+	return ret == -EINTR ? ret : -ENOMEM;
 }
 
 #define KAR_DROP_COW	1UL
@@ -535,16 +541,8 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 		trace_transition(r->start, r->npages, r->op, r->flags, -EINVAL);
 		return -EINVAL;
 	}
-	/* POPULATE pages are allocated without the file's mutex held. */
-	if (populate) {
-		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
-		if (ret) {
-			mutex_lock(&kf->lock);
-			goto out_err;
-		}
-	}
 	mutex_lock(&kf->lock);
-
+again:
 	/* 1. Every page in a legal source state. */
 	karena_scan(sp, first, last, &pl);
 	for (s = 0; s < 4; s++) {
@@ -571,6 +569,20 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 	     kf->max_ready >> PAGE_SHIFT)) {
 		ret = -ENOMEM;
 		goto out_err;
+	}
+
+	/*
+	 * POPULATE pages are allocated once the request is known to be
+	 * legal and within limits, without the file's mutex held (reclaim
+	 * may take long); then everything is checked again.
+	 */
+	if (populate && list_empty(&newpages)) {
+		mutex_unlock(&kf->lock);
+		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
+		mutex_lock(&kf->lock);
+		if (ret)
+			goto out_err;
+		goto again;
 	}
 
 	/* 3. Everything that can fail, before the first change. */
