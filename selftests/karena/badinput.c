@@ -484,6 +484,26 @@ TEST_F(bad, vec_malformed_range_reports_index)
 	EXPECT_EQ(-1, kt_first_not(self->fd, pg(self, Q_RES + 1), 3, KARENA_STATE_RESERVED));
 }
 
+TEST_F(bad, vec_bad_op_or_flag_in_a_range_reports_index)
+{
+	struct karena_range r[3];
+	struct karena_vec v;
+
+	kt_range(&r[0], pg(self, Q_RES), self->ps, KARENA_OP_MAP, 0);
+	kt_range(&r[1], pg(self, Q_RES + 1), self->ps, KARENA_OP_MAX + 1, 0);
+	kt_range(&r[2], pg(self, Q_RES + 2), self->ps, KARENA_OP_MAP, 0);
+	EXPECT_EQ(EINVAL, kt_vec(self->fd, r, 3, &v));
+	EXPECT_EQ(1, v.done);
+	EXPECT_EQ(-EINVAL, v.error);
+	kt_range(&r[1], pg(self, Q_PREP), self->ps, KARENA_OP_USED, 1U << 7);
+	kt_range(&r[0], pg(self, Q_RES + 3), self->ps, KARENA_OP_MAP, 0);
+	EXPECT_EQ(EINVAL, kt_vec(self->fd, r, 2, &v));
+	EXPECT_EQ(1, v.done);
+	EXPECT_EQ(-EINVAL, v.error);
+	EXPECT_EQ(KARENA_STATE_PREPARED, KT_STATE(kt_state_of(self->fd, pg(self, Q_PREP))));
+	EXPECT_EQ(-1, kt_first_not(self->fd, pg(self, Q_RES + 1), 2, KARENA_STATE_RESERVED));
+}
+
 TEST_F(bad, vec_first_range_bad_changes_nothing)
 {
 	struct karena_range r[2];
