@@ -77,12 +77,11 @@ enum span_list_id {
 struct mcache;
 
 struct mspan {
-	struct mspan *next, *prev;	/* free bin or mcentral list */
+	/* first cache line: what malloc and free touch */
 	uintptr_t start;		/* startAddr, page aligned */
-	size_t npages;
-	/* small-object state: written by the owning mcache only */
 	uint64_t allocCache;		/* ~allocBits from freeindex on */
-	uint16_t freeindex;
+	struct mcache *owner;		/* atomic; NULL when in mcentral */
+	uint16_t freeindex;		/* small-object state: owner only */
 	uint16_t nelems;
 	uint16_t allocCount;
 	uint8_t spanclass;		/* class << 1 | tiny; 0 = large */
@@ -91,15 +90,17 @@ struct mspan {
 	uint32_t divmul;		/* offset * divmul >> 32 == index */
 	uint8_t needzero;		/* pages may hold old data */
 	uint8_t list;			/* enum span_list_id */
-	struct mcache *owner;		/* atomic; NULL when in mcentral */
-	uintptr_t rfree;		/* atomic: remote-free stack | RF_NOTIFY */
-	struct mspan *rnext;		/* link in the owner's notify stack */
 	uint8_t queued;			/* atomic: on the owner's notify stack */
+	uintptr_t rfree;		/* atomic: remote-free stack | RF_NOTIFY */
+	size_t npages;
+	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
+	/* colder */
+	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
+	struct mspan *rnext;		/* link in the owner's notify stack */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
 	uint8_t *tinycount;		/* tiny spans: live pieces + hold, per block */
 	uint16_t *tinystart;		/* tiny spans: piece start bits, per block */
-	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
-};
+} __attribute__((aligned(64)));
 /* span parked full (mcentral full list or owner's local full list): the
  * first remote free must tell whoever holds it */
 #define RF_NOTIFY	((uintptr_t)1)

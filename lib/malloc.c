@@ -12,9 +12,12 @@
  * (an object of the 16 B class in a dedicated "tiny" span class), each
  * piece aligned to its size rounded up to a power of two.  The block's
  * per-block count (tinycount) is TINY_BIAS while the mcache is carving
- * from it, minus one per freed piece (atomic); when the mcache retires the
- * block it subtracts TINY_BIAS - pieces, so the count becomes the number
- * of live pieces, and whoever drops it to zero frees the block.  tinystart
+ * from it, minus one per piece freed by other threads (atomic); pieces of
+ * the current block freed by its own thread are counted down in the mcache
+ * without atomics.  When the mcache retires the block it subtracts
+ * TINY_BIAS - pieces (pieces: carved minus freed locally), so the count
+ * becomes the number of live pieces, and whoever drops it to zero frees
+ * the block (no atomic at all when every piece was freed locally).  tinystart
  * has one bit per byte marking piece starts plus an end marker after the
  * newest piece: malloc_usable_size of a piece is the distance to the next
  * marked byte, and free() rejects pointers that start no piece.
@@ -202,6 +205,13 @@ HIDDEN void tiny_retire(struct mcache *c)
 	c->tiny = 0;
 	s = span_of(b);
 	idx = span_index(s, b);
+	if (c->tinypieces == 0) {
+		/* every piece was freed by this thread: no other thread can
+		 * touch the count, no atomic needed */
+		STORE(&s->tinycount[idx], 0);
+		tiny_free_block(s, b);
+		return;
+	}
 	if (__atomic_sub_fetch(&s->tinycount[idx], (uint8_t)(TINY_BIAS - c->tinypieces),
 			       __ATOMIC_ACQ_REL) == 0)
 		tiny_free_block(s, b);
@@ -264,10 +274,17 @@ static void tiny_free(struct mspan *s, unsigned idx, uintptr_t p)
 		karena_bad_pointer("free of invalid tiny pointer", (void *)p);
 		return;
 	}
-	if (c)
+	if (c) {
 		STAT_ADD(&c->nfree[TINY_CLASS], 1);
-	else
+		if (c->tiny == (p & ~(uintptr_t)(TINY_BLOCK - 1))) {
+			/* a piece of the block this thread is carving from:
+			 * count it down locally (see tiny_retire) */
+			c->tinypieces--;
+			return;
+		}
+	} else {
 		__atomic_fetch_add(&global_nfree[TINY_CLASS], 1, __ATOMIC_RELAXED);
+	}
 	if (__atomic_sub_fetch(&s->tinycount[idx], 1, __ATOMIC_ACQ_REL) == 0)
 		tiny_free_block(s, p & ~(uintptr_t)(TINY_BLOCK - 1));
 }

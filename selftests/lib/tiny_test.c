@@ -93,8 +93,9 @@ TEST(live_counts_free_block_when_last_piece_goes)
 	s = span_of((uintptr_t)p[0]);
 	idx = span_index(s, (uintptr_t)p[0]);
 	ASSERT_EQ(TINY_BIAS, s->tinycount[idx]);	/* held by the mcache */
-	karena_free(p[1]);
-	ASSERT_EQ(TINY_BIAS - 1, s->tinycount[idx]);
+	karena_free(p[1]);	/* current block, own thread: counted locally */
+	ASSERT_EQ(TINY_BIAS, s->tinycount[idx]);
+	ASSERT_EQ(3, tls_mcache->tinypieces);
 	char *q = karena_malloc(4);		/* no room: block retired */
 	ASSERT_NE(block_of(q), block_of(p[0]));
 	ASSERT_EQ(3, s->tinycount[idx]);	/* now exactly the live pieces */
@@ -104,6 +105,28 @@ TEST(live_counts_free_block_when_last_piece_goes)
 	ASSERT_EQ(1, s->allocBits[idx >> 6] >> (idx & 63) & 1);
 	karena_free(p[3]);			/* last piece: block freed */
 	ASSERT_EQ(0, s->tinycount[idx]);
+	ASSERT_EQ(0, s->allocBits[idx >> 6] >> (idx & 63) & 1);
+	karena_free(q);
+}
+
+TEST(block_freed_locally_is_reclaimed_at_retire)
+{
+	char *p[4], *q;
+	struct mspan *s;
+	unsigned idx;
+
+	karena_free(karena_malloc(1));
+	tiny_retire(tls_mcache);
+	for (int i = 0; i < 4; i++)
+		p[i] = karena_malloc(4);
+	s = span_of((uintptr_t)p[0]);
+	idx = span_index(s, (uintptr_t)p[0]);
+	for (int i = 0; i < 4; i++)
+		karena_free(p[i]);
+	ASSERT_EQ(1, s->allocBits[idx >> 6] >> (idx & 63) & 1);	/* still held */
+	q = karena_malloc(4);		/* retires the block: now free */
+	ASSERT_EQ(0, s->tinycount[idx]);
+	ASSERT_NE(block_of(q), block_of(p[0]));
 	ASSERT_EQ(0, s->allocBits[idx >> 6] >> (idx & 63) & 1);
 	karena_free(q);
 }
