@@ -354,7 +354,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 	uintptr_t off = p - s->start;
 
 	if (likely(spc > 1 && LOAD(&s->state) == SPAN_INUSE &&
-		   off < (uintptr_t)s->nelems * s->elemsize)) {
+		   off < (s->npages << PAGE_SHIFT))) {
 		unsigned idx = span_index(s, p);
 		struct mcache *c = tls_mcache;
 
@@ -362,7 +362,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 			tiny_free(s, idx, p);
 			return;
 		}
-		if (unlikely((uintptr_t)idx * s->elemsize != off)) {
+		if (unlikely(idx >= s->nelems || (uintptr_t)idx * s->elemsize != off)) {
 			karena_bad_pointer("free of interior pointer", ptr);
 			return;
 		}

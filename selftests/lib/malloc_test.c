@@ -291,6 +291,20 @@ static void foreign_free(void)
 	karena_free(&x);
 }
 
+static void tail_waste_free(void)
+{
+	char *p = karena_malloc(48);	/* 170 objects, 32 bytes of tail */
+	struct mspan *s = span_of((uintptr_t)p);
+
+	karena_debug = 1;
+	karena_free((void *)(s->start + (uintptr_t)s->nelems * s->elemsize));
+}
+
+TEST(pointer_into_span_tail_aborts_in_debug)
+{
+	ASSERT_TRUE(dies_of_abort(tail_waste_free));
+}
+
 TEST(double_free_aborts_in_debug)
 {
 	ASSERT_TRUE(dies_of_abort(small_double_free));
