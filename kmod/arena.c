@@ -319,6 +319,7 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 	unsigned long idx, nones = 0, shared = 0;
 	struct karena_space *child;
 	struct vm_area_struct *pvma;
+	bool hit;
 	void *entry;
 
 	mutex_lock(&kf->lock);
@@ -335,11 +336,29 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 	xa_for_each_range(&parent->store, idx, entry, first, last) {
 		struct karena_ent e;
 		XA_STATE(pxas, &parent->store, idx);
+		struct page *copy = NULL;
 
+		/*
+		 * A page pinned for DMA stays the parent's: the device may
+		 * still write it.  The child gets a copy now, as anonymous
+		 * memory does (if no page can be had, it is shared instead).
+		 */
+		if (xa_is_value(entry) || !entry || xa_is_zero(entry) ||
+		    !page_maybe_dma_pinned((struct page *)entry))
+			goto share;
+		copy = karena_page_alloc(parent->memcg, &hit);
+		if (copy)
+			copy_highpage(copy, entry);
+share:
 		xa_lock(&parent->store);
 		entry = xas_load(&pxas);
 		karena_decode(&pxas, entry, &e);
-		if (e.page) {
+		if (copy && e.page) {
+			entry = copy;
+			e.page = copy;
+			karena_count(KAR_C_PAGES, 1);
+			karena_count(KAR_C_COW_COPIES, 1);
+		} else if (e.page) {
 			xas_set_mark(&pxas, KAR_MARK_COW);
 			get_page(e.page);
 			spin_lock(&karena_cow_lock);
@@ -348,13 +367,16 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 			shared++;
 		}
 		xa_unlock(&parent->store);
+		if (copy && entry != copy)
+			karena_page_free(copy, false);
 		if (!entry || xa_is_zero(entry))
 			continue;
 
 		/* NOFAIL: allocation failure here cannot be reported. */
 		xa_store(&child->store, idx, entry, gfp);
 		if (e.page) {
-			xa_set_mark(&child->store, idx, KAR_MARK_COW);
+			if (!copy)
+				xa_set_mark(&child->store, idx, KAR_MARK_COW);
 			if (e.state == S_PREPARED)
 				xa_set_mark(&child->store, idx, KAR_MARK_PREP);
 			if (e.huge)
