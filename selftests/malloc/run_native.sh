@@ -36,6 +36,8 @@ want conformance-preload && [ ! -f "$LIB" ] && {
 	n=$((n + 1)); failed=$((failed + 1))
 	echo "not ok $n conformance-preload # $LIB missing"
 }
+# KARENA_DEBUG=1 aborts on pointers karena thinks invalid: no false positives
+want conformance-debug && run_bin conformance-debug conformance KARENA_DEBUG=1
 want stress && run_bin stress stress STRESS_SECONDS="$SS"
 want conformance-asan && run_bin conformance-asan conformance-asan "$ASAN"
 want conformance-ubsan && run_bin conformance-ubsan conformance-ubsan "$UBSAN"

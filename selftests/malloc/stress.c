@@ -508,6 +508,57 @@ TEST(cross_thread_free_memory_reused)
 }
 
 /* ------------------------------------------------------------------ */
+/* malloc_trim while other threads allocate: released pages must never */
+/* be live ones                                                        */
+/* ------------------------------------------------------------------ */
+
+#define TR_THREADS 6
+
+static atomic_bool tr_stop;
+
+static void *tr_worker(void *arg)
+{
+	uint64_t rs = (uintptr_t)arg * 7 + 11;
+	struct blk s[32] = { 0 };
+
+	for (long k = 0; !atomic_load(&tr_stop); k++) {
+		struct blk *b = &s[rnd_next(&rs) % 32];
+
+		blk_free(b, "trim worker");
+		/* large and small, so whole spans go idle and come back */
+		blk_alloc(b, k % 4 ? (size_t)(rnd_next(&rs) % 4096) + 1
+				   : (size_t)(rnd_next(&rs) % (256 * KiB)) + 32 * KiB,
+			  rnd_next(&rs));
+		if (k % 8 == 0)
+			for (int i = 0; i < 32; i++)
+				if (s[i].p && !blk_ok(&s[i]))
+					report("trim worker: live block %p (%zu) changed",
+					       (void *)s[i].p, s[i].n);
+	}
+	for (int i = 0; i < 32; i++)
+		blk_free(&s[i], "trim worker");
+	return NULL;
+}
+
+TEST(trim_concurrent_with_allocation)
+{
+	pthread_t t[TR_THREADS];
+	double deadline = now() + stress_seconds();
+	long trims = 0;
+
+	atomic_store(&tr_stop, false);
+	start_threads(t, TR_THREADS, tr_worker, (void *)1, 1);
+	while (trims < MINWORK(200) || now() < deadline) {
+		t_malloc_trim(0);
+		trims++;
+	}
+	atomic_store(&tr_stop, true);
+	join_threads(t, TR_THREADS);
+	TH_LOG("%ld malloc_trim(0) calls during allocation", trims);
+	ASSERT_NO_ERRORS();
+}
+
+/* ------------------------------------------------------------------ */
 /* fork in a threaded program                                          */
 /* ------------------------------------------------------------------ */
 
