@@ -17,9 +17,10 @@
  *             KARENA_URING=1 an io_uring submission of KARENA_URING_VEC
  *             commands (raw syscalls, no liburing: a malloc that is
  *             LD_PRELOADed into every program should not pull in another
- *             shared library).  The ring is set up at the first batch;
+ *             shared library).  The ring is set up at the first batch
+ *             (again in a fork child: the parent's ring is shared memory);
  *             when the kernel or the module refuses, or the ring is busy
- *             in another thread, or after fork, the ioctl does the work.
+ *             in another thread, the ioctl does the work.
  *
  * Mapping boundaries.  The module applies a range only when one mapping
  * (VMA) of the file holds all of it, and device VMAs never merge.  The
@@ -337,6 +338,8 @@ struct kring {
 	int fd;
 	pid_t pid;			/* the process that set it up */
 	unsigned int entries;
+	void *sq_map, *sqe_map;
+	size_t sq_len, sqe_len;
 	unsigned int *sq_head, *sq_tail, *sq_mask, *sq_array;
 	unsigned int *cq_head, *cq_tail, *cq_mask;
 	struct io_uring_sqe *sqes;
@@ -388,6 +391,10 @@ static int kring_setup(struct kring *rg)
 	}
 	rg->fd = fd;
 	rg->pid = getpid();
+	rg->sq_map = sq;
+	rg->sq_len = sq_sz;
+	rg->sqe_map = sqes;
+	rg->sqe_len = p.sq_entries * sizeof(struct io_uring_sqe);
 	rg->entries = p.sq_entries;
 	rg->sq_head = (unsigned int *)((char *)sq + p.sq_off.head);
 	rg->sq_tail = (unsigned int *)((char *)sq + p.sq_off.tail);
@@ -421,6 +428,13 @@ static int uring_vec(const struct karena_range *kr, size_t k, size_t *kdone)
 	if (!__atomic_compare_exchange_n(&uring_busy, &zero, 1, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return -ENOSYS;		/* another thread, or a fork copy */
+	if (uring_state > 0 && ring.pid != getpid()) {
+		/* a fork child: the parent's ring is shared memory; get our own */
+		munmap(ring.sq_map, ring.sq_len);
+		munmap(ring.sqe_map, ring.sqe_len);
+		close(ring.fd);
+		uring_state = 0;
+	}
 	if (uring_state == 0) {
 		int e = kring_setup(&ring);
 
@@ -428,7 +442,7 @@ static int uring_vec(const struct karena_range *kr, size_t k, size_t *kdone)
 		if (e && karena_debug)
 			karena_warn("dev backend: io_uring unusable; using the vector ioctl");
 	}
-	if (uring_state < 0 || ring.pid != getpid() || k > KARENA_VEC_MAX) {
+	if (uring_state < 0 || k > KARENA_VEC_MAX) {
 		err = -ENOSYS;
 		goto out;
 	}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libkarena on the /dev/karena backend (lib/os_dev.c), linked with
+ * -lkarena and run in the guest with KARENA_BACKEND=dev: the heap really
+ * lives in device mappings, releases go through the module (global
+ * counters in /sys/kernel/karena move), ranges that cross the heap's
+ * 64 MiB reservations are split correctly, fork gives the child a private
+ * heap, and with KARENA_URING=1 batches go through an io_uring ring.
+ */
+#include <dirent.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "karena.h"
+
+static long kar_sysfs(const char *name)
+{
+	char path[128];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/karena/%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+/* The pathname of the mapping holding addr, "" if anonymous, NULL if none. */
+static int mapping_of(const void *addr, char *name, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		int off = 0;
+
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &off) < 2)
+			continue;
+		if (a >= lo && a < hi) {
+			snprintf(name, len, "%s", off ? line + off : "");
+			name[strcspn(name, "\n")] = 0;
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int have_dev(void)
+{
+	return access("/dev/karena", R_OK | W_OK) == 0;
+}
+
+#define NEED_DEV() do {							\
+	if (!have_dev())						\
+		SKIP(return, "no /dev/karena");				\
+} while (0)
+
+TEST(backend_is_dev)
+{
+	NEED_DEV();
+	ASSERT_STREQ("dev", karena_backend());
+}
+
+TEST(heap_in_device_mapping)
+{
+	char name[256];
+	void *small, *large;
+
+	NEED_DEV();
+	small = malloc(100);
+	large = malloc(1 << 20);
+	ASSERT_NE(NULL, small);
+	ASSERT_NE(NULL, large);
+	ASSERT_TRUE(mapping_of(small, name, sizeof(name)));
+	ASSERT_STREQ("/dev/karena", name);
+	ASSERT_TRUE(mapping_of(large, name, sizeof(name)));
+	ASSERT_STREQ("/dev/karena", name);
+	free(small);
+	free(large);
+}
+
+/* Freed, touched memory goes back through the module on karena_release. */
+TEST(release_through_device)
+{
+	enum { NB = 128, BS = 256 << 10 };
+	long t0, p0, t1, p1;
+	char *b[NB];
+	int i;
+
+	NEED_DEV();
+	for (i = 0; i < NB; i++) {
+		b[i] = malloc(BS);
+		ASSERT_NE(NULL, b[i]);
+		for (size_t o = 0; o < BS; o += 4096)
+			b[i][o] = (char)i;
+	}
+	karena_release();
+	t0 = kar_sysfs("transitions");
+	p0 = kar_sysfs("pages_allocated");
+	ASSERT_LT(0, t0);
+	for (i = 0; i < NB; i++)
+		free(b[i]);
+	ASSERT_LE((size_t)NB * BS / 2, karena_release());
+	t1 = kar_sysfs("transitions");
+	p1 = kar_sysfs("pages_allocated");
+	TH_LOG("transitions %ld -> %ld, pages %ld -> %ld", t0, t1, p0, p1);
+	ASSERT_LT(t0, t1);
+	ASSERT_LE(p1 + NB * (BS / 4096) / 2, p0);
+}
+
+/*
+ * Heap regions made of several adjacent 64 MiB reservations: one span
+ * crosses a reservation boundary, so Used and Unused ranges must be split
+ * at it (device mappings never merge, the module refuses a range over two).
+ */
+TEST(ranges_across_reservations)
+{
+	struct karena_heap_stats st;
+	char *a, *b, *c;
+	size_t i;
+
+	NEED_DEV();
+	a = malloc(60u << 20);
+	b = malloc(60u << 20);
+	c = malloc(60u << 20);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(NULL, c);
+	for (i = 0; i < (60u << 20); i += 1 << 20)
+		a[i] = b[i] = c[i] = 1;
+	free(a);
+	free(b);
+	free(c);
+	ASSERT_LT(0, karena_release());
+	a = malloc(170u << 20);
+	ASSERT_NE(NULL, a);
+	for (i = 0; i < (170u << 20); i += 1 << 20)
+		ASSERT_EQ(0, a[i]);
+	memset(a + (100u << 20), 7, 1 << 20);
+	free(a);
+	ASSERT_LT(0, karena_release());
+	ASSERT_EQ(0, karena_stats(&st));
+}
+
+TEST(fork_private_heap)
+{
+	char *p = malloc(1 << 20);
+	int status;
+	pid_t pid;
+
+	NEED_DEV();
+	ASSERT_NE(NULL, p);
+	memset(p, 'A', 1 << 20);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		char *q = malloc(1 << 20);
+
+		memset(p, 'B', 1 << 20);
+		if (!q || p[12345] != 'B')
+			_exit(2);
+		free(q);
+		karena_release();
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ('A', p[12345]);
+	ASSERT_EQ('A', p[(1 << 20) - 1]);
+	free(p);
+}
+
+static void *churn(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
+	void *v[64] = { 0 };
+	int i;
+
+	for (i = 0; i < 20000; i++) {
+		int k = rand_r(&seed) % 64;
+
+		free(v[k]);
+		v[k] = malloc(rand_r(&seed) % 3 ? 64 + k : (size_t)(k + 1) << 14);
+		if (v[k])
+			memset(v[k], 1, 64);
+		if (i % 4000 == 0)
+			karena_release();
+	}
+	for (i = 0; i < 64; i++)
+		free(v[i]);
+	return NULL;
+}
+
+/* Releases from several threads at once (the ring is one per process). */
+TEST(threads_release)
+{
+	pthread_t t[4];
+	int i;
+
+	NEED_DEV();
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn,
+					    (void *)(uintptr_t)(i + 1)));
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	ASSERT_LE(0, (long)karena_release());
+}
+
+/* Sum of CqTail over this process's io_uring fds (fdinfo), -1 if none. */
+static long uring_cq_tail(void)
+{
+	char path[300], target[128], line[128];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	long sum = -1;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		unsigned int v;
+		ssize_t n;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", d->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		if (!strstr(target, "io_uring"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "CqTail: %u", &v) == 1)
+				sum = (sum < 0 ? 0 : sum) + v;
+		fclose(f);
+	}
+	closedir(dir);
+	return sum;
+}
+
+/* KARENA_URING=1: the first batch sets up the ring, releases work. */
+TEST(uring_batches)
+{
+	enum { NB = 64, BS = 64 << 10 };
+	char *b[NB];
+	long t0, c0, c1;
+	int i;
+
+	NEED_DEV();
+	if (!getenv("KARENA_URING") || strcmp(getenv("KARENA_URING"), "1"))
+		SKIP(return, "KARENA_URING=1 not set");
+	for (i = 0; i < NB; i++) {
+		b[i] = malloc(BS);
+		ASSERT_NE(NULL, b[i]);
+		memset(b[i], i, BS);
+	}
+	karena_release();	/* the ring exists (in this process) now */
+	c0 = uring_cq_tail();
+	ASSERT_LE(0, c0);
+	/* free every other block: scattered free runs, one batch */
+	for (i = 0; i < NB; i += 2)
+		free(b[i]);
+	t0 = kar_sysfs("transitions");
+	ASSERT_LE((size_t)NB / 2 * BS, karena_release());
+	ASSERT_LT(t0, kar_sysfs("transitions"));
+	c1 = uring_cq_tail();
+	TH_LOG("io_uring completions %ld -> %ld", c0, c1);
+	ASSERT_LT(c0, c1);
+	for (i = 1; i < NB; i += 2) {
+		ASSERT_EQ((char)i, b[i][BS - 1]);
+		free(b[i]);
+	}
+	/* reuse of released pages: zeroed, writable */
+	for (i = 0; i < NB; i++) {
+		b[i] = calloc(1, BS);
+		ASSERT_NE(NULL, b[i]);
+		ASSERT_EQ(0, b[i][BS / 2]);
+		b[i][0] = 1;
+	}
+	for (i = 0; i < NB; i++)
+		free(b[i]);
+	ASSERT_LT(0, karena_release());
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,165 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# libkarena on the device backend, in the guest.  selftests/malloc's
+# run_guest.sh already runs conformance, stress, python3, sqlite3 and gcc
+# with KARENA_BACKEND=dev; this suite adds what it does not cover:
+#   lib.*        the selftests/lib unit tests with KARENA_BACKEND=dev, each
+#                asserting that the module counted transitions meanwhile
+#   devbackend.* heap in /dev/karena mappings, releases through the module,
+#                ranges across reservations, fork, threads (devbackend.c),
+#                once with the vector ioctl and once with KARENA_URING=1
+#   git          a git workload under LD_PRELOAD, KARENA_STATS=1 must name
+#                the dev backend
+#   fallback     /dev/karena hidden (mount namespace): KARENA_DEBUG=1 logs
+#                the fallback to mmap exactly once
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+TOP=${TOP:-$(cd "$here/../.." && pwd)}
+LIB=$TOP/lib/libkarena.so
+n=0
+failed=0
+
+ok() {	# ok COND NAME [DIAG]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $2${3:+ # $3}"
+	fi
+}
+
+counter() { cat /sys/kernel/karena/transitions 2>/dev/null || echo 0; }
+
+# run_tap NAME CMD...: renumber the TAP tests of CMD into this stream
+run_tap() {
+	local name=$1 out rc line nt=0 nf=0 start=$SECONDS
+	shift
+	out=$(mktemp)
+	timeout -k 5 120 "$@" > "$out" 2>&1 < /dev/null
+	rc=$?
+	while IFS= read -r line; do
+		if [[ $line =~ ^(not\ )?ok\ [0-9]+\ (.*)$ ]]; then
+			n=$((n + 1))
+			nt=$((nt + 1))
+			if [ -n "${BASH_REMATCH[1]}" ]; then
+				nf=$((nf + 1))
+				failed=$((failed + 1))
+			fi
+			if [[ ${BASH_REMATCH[2]} == \#* ]]; then	# unnamed SKIP
+				echo "${BASH_REMATCH[1]}ok $n $name ${BASH_REMATCH[2]}"
+			else
+				echo "${BASH_REMATCH[1]}ok $n $name.${BASH_REMATCH[2]}"
+			fi
+		elif [[ $line == \#* ]]; then
+			echo "$line"
+		fi
+	done < "$out"
+	rm -f "$out"
+	if [ "$nt" -eq 0 ] || { [ "$rc" -ne 0 ] && [ "$nf" -eq 0 ]; }; then
+		n=$((n + 1))
+		failed=$((failed + 1))
+		echo "not ok $n $name # exited $rc after $nt tests"
+	fi
+	echo "# $name: $nt tests, $nf failed, $((SECONDS - start)) s"
+}
+
+echo "TAP version 13"
+if [ ! -c /dev/karena ]; then
+	echo "1..1"
+	echo "ok 1 devbackend # SKIP no /dev/karena (module not loaded)"
+	exit 0
+fi
+export KARENA_BACKEND=dev
+
+# ---- the allocator's unit tests on the device backend ----
+for t in sizeclasses_test mspan_test mheap_test tiny_test scavenger_test malloc_test; do
+	bin=$TOP/selftests/lib/$t
+	if [ ! -x "$bin" ]; then
+		ok 1 "lib.$t" "not built (make -C selftests/lib)"
+		continue
+	fi
+	c0=$(counter)
+	run_tap "lib.$t" "$bin"
+	c1=$(counter)
+	case $t in
+	mheap_test|scavenger_test|malloc_test)
+		[ "$c1" -gt "$c0" ]
+		ok $? "lib.$t.used_device" "transitions $c0 -> $c1" ;;
+	*)	echo "# lib.$t: module transitions $c0 -> $c1" ;;
+	esac
+done
+
+# ---- devbackend.c: vector ioctl, then io_uring batches ----
+if [ -x "$here/devbackend" ]; then
+	run_tap devbackend "$here/devbackend"
+	run_tap devbackend_uring env KARENA_URING=1 "$here/devbackend"
+else
+	ok 1 devbackend "not built (make -C selftests/devbackend)"
+fi
+
+# ---- git under LD_PRELOAD ----
+start=$SECONDS
+w=$(mktemp -d /tmp/devbackend-git.XXXXXX)
+(
+	set -e
+	export HOME=$w GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=k GIT_AUTHOR_EMAIL=k@e \
+		GIT_COMMITTER_NAME=k GIT_COMMITTER_EMAIL=k@e
+	cd "$w"
+	git init -q r && cd r
+	for i in 1 2 3; do
+		seq 1 $((i * 3000)) > f$i
+		git add f$i
+		git commit -q -m "c$i"
+	done
+	sed -i 's/^1/x/' f3
+	git diff --stat > ../diff.txt
+	git log --oneline | wc -l > ../log.txt
+	git gc -q
+	git fsck --no-progress
+) > "$w/plain.txt" 2>&1
+plain=$?
+c0=$(counter)
+(
+	set -e
+	export HOME=$w GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=k GIT_AUTHOR_EMAIL=k@e \
+		GIT_COMMITTER_NAME=k GIT_COMMITTER_EMAIL=k@e
+	export LD_PRELOAD=$LIB KARENA_STATS=1
+	cd "$w"
+	git init -q p && cd p
+	for i in 1 2 3; do
+		seq 1 $((i * 3000)) > f$i
+		git add f$i
+		git commit -q -m "c$i"
+	done
+	sed -i 's/^1/x/' f3
+	git diff --stat > ../diff-p.txt
+	git log --oneline | wc -l > ../log-p.txt
+	git gc -q
+	git fsck --no-progress
+) > "$w/preload.txt" 2>&1
+pre=$?
+c1=$(counter)
+dev_lines=$(grep -c 'karena: backend=dev' "$w/preload.txt")
+other=$(grep -c 'karena: backend=mmap' "$w/preload.txt")
+[ $plain = 0 ] && [ $pre = 0 ] && [ "$dev_lines" -gt 0 ] && [ "$other" = 0 ] &&
+	[ "$c1" -gt "$c0" ] && cmp -s "$w/diff.txt" "$w/diff-p.txt" &&
+	cmp -s "$w/log.txt" "$w/log-p.txt"
+ok $? git_ld_preload "exit $plain/$pre, $dev_lines dev and $other mmap processes, transitions $c0 -> $c1"
+echo "# git: $dev_lines processes on the dev backend, module transitions $c0 -> $c1, $((SECONDS - start)) s"
+rm -rf "$w"
+
+# ---- fallback when the device is hidden ----
+if command -v unshare > /dev/null; then
+	out=$(unshare -m sh -c 'mount -t tmpfs none /dev &&
+		KARENA_BACKEND=auto KARENA_DEBUG=1 KARENA_STATS=1 LD_PRELOAD='"$LIB"' /usr/bin/python3 -c "print(1)"' 2>&1)
+	nlog=$(printf '%s\n' "$out" | grep -c 'using the mmap backend')
+	nmm=$(printf '%s\n' "$out" | grep -c 'backend=mmap')
+	[ "$nlog" = 1 ] && [ "$nmm" = 1 ]
+	ok $? fallback_logged_once "$nlog fallback lines, $nmm mmap stats lines"
+fi
+
+echo "1..$n"
+echo "# devbackend (guest): $((n - failed)) passed, $failed failed"
+[ "$failed" -eq 0 ]
