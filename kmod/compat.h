@@ -10,8 +10,13 @@
 #include <linux/shrinker.h>
 #include <linux/version.h>
 
+/* Kernel 6.N or later (N < 10); 7.x and later count as later. */
+#define KARENA_KERNEL_AT_LEAST_6(n)					\
+	(LINUX_VERSION_MAJOR > 6 ||					\
+	 (LINUX_VERSION_MAJOR == 6 && LINUX_VERSION_PATCHLEVEL >= (n)))
+
 /* 6.3 made vm_flags read-only and added vm_flags_set(). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if KARENA_KERNEL_AT_LEAST_6(3)
 #define karena_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
 #else
 static inline void karena_vm_flags_set(struct vm_area_struct *vma,
@@ -27,7 +32,7 @@ static inline void karena_vm_flags_set(struct vm_area_struct *vma,
  * a shared mapping of driver pages (unmap_mapping_range() on a private
  * address_space is the usual one).  Only 6.1 is supported for now.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if KARENA_KERNEL_AT_LEAST_6(3)
 #error "karena: zap_page_range() is not exported after 6.2; port karena_zap()"
 #else
 static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
@@ -38,7 +43,7 @@ static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 #endif
 
 /* 6.0 added the name argument of register_shrinker(). */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 0, 0)
+#if KARENA_KERNEL_AT_LEAST_6(0)
 #define karena_register_shrinker(s)	register_shrinker(s, "karena")
 #else
 #define karena_register_shrinker(s)	register_shrinker(s)
