@@ -242,6 +242,73 @@ TEST_F(life, fork_child_stats_are_its_own)
 	EXPECT_EQ(self->len, pst.ready_bytes);
 }
 
+TEST_F(life, fork_exec_child_leaves_parent_intact)
+{
+	long long base = -1;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		execl("/bin/true", "true", (char *)NULL);
+		_exit(127);
+	}
+	EXPECT_EQ(0, kt_wait(pid));
+	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_READY));
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
+	/* The parent is the only user again: writing copies nothing ... */
+	kt_fill(self->p, NPAGES, SEED + 3);
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED + 3));
+	/* ... and unmapping gives every page back. */
+	base = kt_read_num("/sys/kernel/karena/pages_allocated");
+	ASSERT_LE(NPAGES, base);
+	ASSERT_EQ(0, munmap(self->p, self->len));
+	self->p = NULL;
+	EXPECT_EQ(base - NPAGES, kt_read_num("/sys/kernel/karena/pages_allocated"));
+}
+
+TEST_F(life, fork_three_generations)
+{
+	pid_t pid;
+	int i;
+
+	/* parent -> child -> grandchild: each sees the view at its fork and
+	 * only its own writes after it. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		pid_t gpid;
+		int st;
+
+		kt_fill(self->p, NPAGES / 2, SEED + 1);	/* first half */
+		gpid = fork();
+		if (gpid < 0)
+			_exit(10);
+		if (gpid == 0) {
+			if (kt_check(self->p, NPAGES / 2, SEED + 1) != -1)
+				_exit(1);
+			if (!kt_page_ok(self->p, NPAGES - 1, SEED))
+				_exit(2);
+			kt_fill(self->p, NPAGES, SEED + 2);
+			_exit(kt_check(self->p, NPAGES, SEED + 2) == -1 ? 0 : 3);
+		}
+		kt_fill(self->p + NPAGES / 2 * kt_ps(), NPAGES / 2, SEED + 4);
+		st = kt_wait(gpid);
+		if (st)
+			_exit(20 + st);
+		if (kt_check(self->p, NPAGES / 2, SEED + 1) != -1)
+			_exit(11);
+		if (kt_check(self->p + NPAGES / 2 * kt_ps(), NPAGES / 2, SEED + 4) != -1)
+			_exit(12);
+		_exit(0);
+	}
+	kt_fill(self->p, NPAGES / 4, SEED + 5);
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("1-3 grandchild, 11-12 child, 20+ grandchild status");
+	EXPECT_EQ(-1, kt_check(self->p, NPAGES / 4, SEED + 5));
+	for (i = NPAGES / 4; i < NPAGES; i++)
+		EXPECT_TRUE(kt_page_ok(self->p, i, SEED)) TH_LOG("page %d", i);
+}
+
 TEST_F(life, fork_after_close_keeps_mapping_private)
 {
 	pid_t pid;
