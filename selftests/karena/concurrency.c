@@ -353,4 +353,82 @@ TEST_F(conc, parent_and_child_transition_concurrently)
 	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("the child saw the parent's pages");
 }
 
+/*
+ * SIGKILL lands in the middle of long transitions (EINTR inside the
+ * module): the process dies, and every page it held comes back.
+ */
+static void long_transitions(long ps, bool vec)
+{
+	const long n = 16384;	/* 64 MiB */
+	static struct karena_range r[KARENA_VEC_MAX];
+	int fd = kt_open();
+	char *q;
+	int i;
+
+	if (fd < 0)
+		_exit(1);
+	q = kt_mmap(fd, n * ps);
+	if (q == MAP_FAILED)
+		_exit(2);
+	for (i = 0; i < KARENA_VEC_MAX; i++)
+		kt_range(&r[i], q + i * (n / KARENA_VEC_MAX) * ps,
+			 n / KARENA_VEC_MAX * ps, KARENA_OP_ALLOC, KARENA_F_POPULATE);
+	printf("go\n");
+	fflush(stdout);
+	for (;;) {
+		if (vec)
+			kt_vec(fd, r, KARENA_VEC_MAX, NULL);
+		else
+			kt_trans_f(fd, q, n * ps, KARENA_OP_ALLOC, KARENA_F_POPULATE);
+		kt_trans(fd, q, n * ps, KARENA_OP_FREE);
+	}
+}
+
+static int kill_mid_transition(long ps, bool vec, int delay_ms)
+{
+	long long base = kt_read_num("/sys/kernel/karena/pages_allocated"), now;
+	int pfd[2], i;
+	char c;
+	pid_t pid;
+
+	if (base < 0 || pipe(pfd))
+		return 1;
+	pid = fork();
+	if (pid < 0)
+		return 2;
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		long_transitions(ps, vec);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1)
+		return 3;
+	usleep(delay_ms * 1000);
+	kill(pid, SIGKILL);
+	if (kt_wait(pid) != 128 + SIGKILL)
+		return 4;
+	close(pfd[0]);
+	/* Exit teardown is synchronous, but give a slow guest a moment. */
+	for (i = 0; i < 50; i++) {
+		now = kt_read_num("/sys/kernel/karena/pages_allocated");
+		if (now == base)
+			return 0;
+		usleep(20000);
+	}
+	fprintf(stderr, "# pages_allocated %lld before, %lld after\n", base, now);
+	return 5;
+}
+
+TEST_F(conc, sigkill_during_long_transition_leaks_nothing)
+{
+	EXPECT_EQ(0, kill_mid_transition(self->ps, false, 30));
+	EXPECT_EQ(0, kill_mid_transition(self->ps, false, 120));
+}
+
+TEST_F(conc, sigkill_during_long_vector_leaks_nothing)
+{
+	EXPECT_EQ(0, kill_mid_transition(self->ps, true, 30));
+	EXPECT_EQ(0, kill_mid_transition(self->ps, true, 120));
+}
+
 TEST_HARNESS_MAIN
