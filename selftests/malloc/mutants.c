@@ -28,17 +28,18 @@ enum {
 	M_NO_ENOMEM, M_WEAK_ALIGN, M_REALLOC0_LEAK, M_TRIM_NOOP, M_MALLINFO_ZERO,
 	M_STATS_SILENT, M_PVALLOC_SHORT, M_TINY_OVERLAP, M_MALLOC0_NULL,
 	M_REMOTE_FREE_LEAK, M_SHARED_HEAP, M_FORK_LOCK, M_REUSE_LIVE,
-	M_USABLE_SHORT,
+	M_USABLE_SHORT, M_FREE_NULL_CRASH, M_USABLE_NULL, M_REALLOC_FAIL_FREES,
 };
 static const char *const names[] = {
 	"none", "misalign", "usable_lie", "calloc_dirty", "realloc_lose",
 	"no_enomem", "weak_align", "realloc0_leak", "trim_noop", "mallinfo_zero",
 	"stats_silent", "pvalloc_short", "tiny_overlap", "malloc0_null",
 	"remote_free_leak", "shared_heap", "fork_lock", "reuse_live",
-	"usable_short",
+	"usable_short", "free_null_crash", "usable_null", "realloc_fail_frees",
 };
 
 static int mutant = -1;
+static __thread int free_null_run;
 static pthread_t main_thread;
 static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -130,13 +131,11 @@ void *malloc(size_t n)
 		return p;
 	case M_REUSE_LIVE:
 		/* now and then hand out the previous block again, still live */
-		if (++cnt % 997 == 0 && last && n <= last_n)
+		if (++cnt % 97 == 0 && last && n <= last_n)
 			return last;
 		p = __libc_malloc(n);
-		if (n <= 512) {
-			last = p;
-			last_n = n;
-		}
+		last = p;
+		last_n = n;
 		return p;
 	}
 	return __libc_malloc(n);
@@ -145,6 +144,13 @@ void *malloc(size_t n)
 void free(void *p)
 {
 	switch (which()) {
+	case M_FREE_NULL_CRASH:
+		/* libc itself may free(NULL) once; twice in a row is the test */
+		if (!p && ++free_null_run >= 2)
+			abort();
+		if (p)
+			free_null_run = 0;
+		break;
 	case M_MISALIGN:
 		if (((uintptr_t)p & 15) == 8)
 			p = (char *)p - 8;
@@ -198,7 +204,7 @@ size_t malloc_usable_size(void *p)
 {
 	NEXT(size_t, malloc_usable_size, void *);
 	if (!p)
-		return 0;
+		return which() == M_USABLE_NULL ? 16 : 0;
 	if (in_pool(p))
 		return which() == M_TINY_OVERLAP ? 15 : 16;
 	if (which() == M_MISALIGN && ((uintptr_t)p & 15) == 8)
@@ -224,6 +230,12 @@ void *realloc(void *p, size_t n)
 		return malloc(n);
 	if (!n && which() == M_REALLOC0_LEAK)
 		return NULL;
+	if (n > PTRDIFF_MAX && which() == M_REALLOC_FAIL_FREES) {
+		memset(p, 0, malloc_usable_size(p));
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (moves_pointers()) {
 		size_t old = malloc_usable_size(p), keep = old < n ? old : n;
 		void *q;
@@ -302,7 +314,7 @@ int malloc_trim(size_t pad)
 {
 	NEXT(int, malloc_trim, size_t);
 	if (which() == M_TRIM_NOOP)
-		return 0;
+		return -1;
 	return next_malloc_trim(pad);
 }
 
