@@ -536,41 +536,115 @@ static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
 
 #define KAR_DROP_COW	1UL
 
-int karena_apply_range(struct file *file, struct mm_struct *mm,
-		       const struct karena_krange *r, u64 *pages)
+/*
+ * What the ranges of one call dropped: the pages (to lock, then release)
+ * and the address ranges to zap, applied once the ranges are done.
+ */
+struct karena_batch {
+	unsigned long *dropped;		/* struct page * | KAR_DROP_COW */
+	unsigned long ndropped;
+	unsigned long cap;
+	unsigned long (*zap)[2];	/* [start, end), merged when adjacent */
+	unsigned int nzap;
+	unsigned int zap_cap;
+};
+
+/* Room for @more dropped pages; called before any entry changes. */
+static int karena_batch_reserve(struct karena_batch *b, unsigned long more)
 {
-	struct karena_file *kf = file->private_data;
+	unsigned long cap = b->cap, *d;
+
+	if (b->ndropped + more <= cap)
+		return 0;
+	cap = max(b->ndropped + more, 2 * cap);
+	d = kvmalloc_array(cap, sizeof(*d), GFP_KERNEL_ACCOUNT);
+	if (!d)
+		return -ENOMEM;
+	if (b->ndropped)
+		memcpy(d, b->dropped, b->ndropped * sizeof(*d));
+	kvfree(b->dropped);
+	b->dropped = d;
+	b->cap = cap;
+	return 0;
+}
+
+static void karena_batch_zap(struct karena_batch *b, unsigned long start,
+			     unsigned long end)
+{
+	if (b->nzap && b->zap[b->nzap - 1][1] == start) {
+		b->zap[b->nzap - 1][1] = end;
+		return;
+	}
+	if (WARN_ON_ONCE(b->nzap >= b->zap_cap))
+		return;
+	b->zap[b->nzap][0] = start;
+	b->zap[b->nzap][1] = end;
+	b->nzap++;
+}
+
+/*
+ * With the locks still held: wait for faults that found a dropped page
+ * (each returns its page locked and rechecks the store after locking),
+ * then unmap the ranges that dropped pages.
+ */
+static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
+{
+	unsigned long i;
+
+	for (i = 0; i < b->ndropped; i++) {
+		struct page *page = (struct page *)(b->dropped[i] &
+						    ~KAR_DROP_COW);
+
+		lock_page(page);
+		unlock_page(page);
+	}
+	for (i = 0; i < b->nzap; i++)
+		karena_zap_range(mm, b->zap[i][0], b->zap[i][1]);
+}
+
+/* Without locks: give the pages back (zeroed into the per-CPU cache). */
+static void karena_batch_release(struct karena_batch *b)
+{
+	unsigned long i;
+
+	for (i = 0; i < b->ndropped; i++) {
+		karena_page_release((struct page *)(b->dropped[i] &
+						    ~KAR_DROP_COW),
+				    b->dropped[i] & KAR_DROP_COW);
+		if (!(i & 255))
+			cond_resched();
+	}
+	kvfree(b->dropped);
+	kvfree(b->zap);
+}
+
+/*
+ * Apply one range, all or nothing.  Called with mmap_lock held for read
+ * and kf->lock held (dropped and retaken around POPULATE allocation);
+ * @sp is the space of the VMA holding the range.
+ */
+static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
+			    const struct karena_krange *r,
+			    struct karena_batch *b)
+{
 	unsigned long first = r->start >> PAGE_SHIFT;
 	unsigned long last = first + r->npages - 1;
-	unsigned long end = r->start + (r->npages << PAGE_SHIFT);
 	unsigned int target = karena_target[r->op];
 	bool hint = target == S_KEEP;
 	bool populate = (r->flags & KARENA_F_POPULATE) && target == S_READY;
 	long d_reserved = 0, d_ready = 0, d_resident = 0, d_pages = 0;
-	unsigned long *dropped = NULL, ndropped = 0, maxdrop = 0, idx, i;
-	struct karena_space *sp;
+	unsigned long idx, before = b->ndropped;
 	struct karena_plan pl;
 	LIST_HEAD(newpages);
 	int s, ret;
 
-	if (mmap_read_lock_killable(mm))
-		return -EINTR;
-	/* The VMA -> space link only changes under mmap_lock held for write. */
-	sp = karena_range_space(file, mm, r->start, end);
-	if (!sp) {
-		mmap_read_unlock(mm);
-		karena_count(KAR_C_TRANSITION_ERRORS, 1);
-		trace_transition(r->start, r->npages, r->op, r->flags, -EINVAL);
-		return -EINVAL;
-	}
-	mutex_lock(&kf->lock);
 again:
 	/* 1. Every page in a legal source state. */
 	karena_scan(sp, first, last, &pl);
 	for (s = 0; s < 4; s++) {
 		if (pl.cnt[s] && !(karena_legal[r->op] & BIT(s))) {
 			ret = -EINVAL;
-			goto out_err;
+			goto out;
 		}
 	}
 
@@ -590,7 +664,7 @@ again:
 	    (d_ready > 0 && kf->ready_pages + d_ready >
 	     kf->max_ready >> PAGE_SHIFT)) {
 		ret = -ENOMEM;
-		goto out_err;
+		goto out;
 	}
 
 	/*
@@ -603,29 +677,26 @@ again:
 		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
 		mutex_lock(&kf->lock);
 		if (ret)
-			goto out_err;
+			goto out;
 		goto again;
 	}
 
-	/* 3. Everything that can fail, before the first change. */
 	/*
-	 * Pages can only back Ready and Prepared entries, and faults may add
-	 * some until the entries change: size for all of them.
+	 * 3. Everything that can fail, before the first change.  Pages can
+	 * only back Ready and Prepared entries, and faults may add some
+	 * until the entries change: make room for all of them.
 	 */
-	maxdrop = pl.cnt[S_READY] + pl.cnt[S_PREPARED];
-	if (maxdrop && !hint) {
-		dropped = kvmalloc_array(maxdrop, sizeof(*dropped),
-					 GFP_KERNEL_ACCOUNT);
-		if (!dropped) {
-			ret = -ENOMEM;
-			goto out_err;
-		}
+	if (!hint) {
+		ret = karena_batch_reserve(b, pl.cnt[S_READY] +
+					   pl.cnt[S_PREPARED]);
+		if (ret)
+			goto out;
 	}
 	if (pl.absent && (hint ? r->op == KARENA_OP_HUGEPAGE :
 			  target != S_RESERVED)) {
 		ret = karena_reserve_slots(sp, first, last);
 		if (ret)
-			goto out_err;
+			goto out;
 	}
 
 	/* 4. Apply; cannot fail. */
@@ -653,8 +724,9 @@ again:
 					d_pages++;
 					d_resident++;
 				}
-				if (e.page && !WARN_ON_ONCE(ndropped >= maxdrop)) {
-					dropped[ndropped++] =
+				if (e.page &&
+				    !WARN_ON_ONCE(b->ndropped >= b->cap)) {
+					b->dropped[b->ndropped++] =
 						(unsigned long)e.page |
 						(e.cow ? KAR_DROP_COW : 0);
 					if (e.state == S_READY)
@@ -691,39 +763,17 @@ again:
 		atomic_long_add(d_resident, &sp->nr_resident);
 		karena_count(KAR_C_PAGES, d_pages);
 	}
-
-	/* 5. Wait for faults that found a dropped page, then unmap. */
-	for (i = 0; i < ndropped; i++) {
-		struct page *page = (struct page *)(dropped[i] & ~KAR_DROP_COW);
-
-		lock_page(page);
-		unlock_page(page);
-	}
-	if (ndropped)
-		karena_zap_range(mm, r->start, end);
-
+	if (b->ndropped != before)
+		karena_batch_zap(b, r->start,
+				 r->start + (r->npages << PAGE_SHIFT));
 	sp->transitions[r->op]++;
 	karena_count(KAR_C_TRANSITIONS, 1);
-	*pages = r->npages;
 	ret = 0;
-	goto out_unlock;
-
-out_err:
-	sp->transition_errors++;
-out_unlock:
-	if (ret)
+out:
+	if (ret) {
+		sp->transition_errors++;
 		karena_count(KAR_C_TRANSITION_ERRORS, 1);
-	mutex_unlock(&kf->lock);
-	mmap_read_unlock(mm);
-
-	/* 6. Give the pages back (zeroed into the per-CPU cache). */
-	for (i = 0; i < ndropped; i++) {
-		karena_page_release((struct page *)(dropped[i] & ~KAR_DROP_COW),
-				    dropped[i] & KAR_DROP_COW);
-		if (!(i & 255))
-			cond_resched();
 	}
-	kvfree(dropped);
 	while (!list_empty(&newpages)) {
 		struct page *page = list_first_entry(&newpages, struct page,
 						     lru);
@@ -735,32 +785,87 @@ out_unlock:
 	return ret;
 }
 
-/* Apply @count ranges (already copied in) in order; stop at the first error. */
-int karena_apply_vec(struct file *file, struct mm_struct *mm,
-		     const struct karena_range *ranges, unsigned int count,
-		     unsigned int *done, u64 *pages)
+/*
+ * Apply @count ranges in order, stopping at the first that fails (the
+ * ones before it stay applied).  Both locks are taken once for the whole
+ * call; the PTEs of dropped pages are zapped once the ranges are done
+ * (adjacent ranges merged) and the pages released after unlocking.
+ * @ranges are validated here; @done and @pages report progress.
+ */
+static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
+			       const struct karena_krange *kr,
+			       const struct karena_range *ur,
+			       unsigned int count, unsigned int *done,
+			       u64 *pages)
 {
+	struct karena_file *kf = file->private_data;
+	struct karena_batch b = { };
 	unsigned int i;
 	int ret = 0;
 
 	*done = 0;
 	*pages = 0;
+	b.zap = kvmalloc_array(count, sizeof(*b.zap), GFP_KERNEL);
+	if (!b.zap)
+		return -ENOMEM;
+	b.zap_cap = count;
+	if (mmap_read_lock_killable(mm)) {
+		kvfree(b.zap);
+		return -EINTR;
+	}
+	mutex_lock(&kf->lock);
 	for (i = 0; i < count; i++) {
 		struct karena_krange r;
-		u64 n = 0;
+		struct karena_space *sp;
 
-		if (i && fatal_signal_pending(current))
-			return -EINTR;
-		ret = karena_range_from_user(&ranges[i], &r);
-		if (!ret)
-			ret = karena_apply_range(file, mm, &r, &n);
+		if (i && fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (kr)
+			r = kr[i];
+		else
+			ret = karena_range_from_user(&ur[i], &r);
 		if (ret)
-			return ret;
+			break;
+		sp = karena_range_space(file, mm, r.start,
+					r.start + (r.npages << PAGE_SHIFT));
+		if (!sp) {
+			karena_count(KAR_C_TRANSITION_ERRORS, 1);
+			trace_transition(r.start, r.npages, r.op, r.flags,
+					 -EINVAL);
+			ret = -EINVAL;
+			break;
+		}
+		ret = karena_apply_one(kf, sp, &r, &b);
+		if (ret)
+			break;
 		*done = i + 1;
-		*pages += n;
+		*pages += r.npages;
 		cond_resched();
 	}
-	return 0;
+	karena_batch_unmap(&b, mm);
+	mutex_unlock(&kf->lock);
+	mmap_read_unlock(mm);
+	karena_batch_release(&b);
+	return ret;
+}
+
+/* One range (ioctl TRANSITION, uring TRANSITION): all or nothing. */
+int karena_apply_range(struct file *file, struct mm_struct *mm,
+		       const struct karena_krange *r, u64 *pages)
+{
+	unsigned int done;
+
+	return karena_apply_ranges(file, mm, r, NULL, 1, &done, pages);
+}
+
+/* Ranges as the user gave them (already copied in), in order. */
+int karena_apply_vec(struct file *file, struct mm_struct *mm,
+		     const struct karena_range *ranges, unsigned int count,
+		     unsigned int *done, u64 *pages)
+{
+	return karena_apply_ranges(file, mm, NULL, ranges, count, done, pages);
 }
 
 /* ------------------------------------------------------------------ */
