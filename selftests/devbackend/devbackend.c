@@ -100,7 +100,7 @@ TEST(heap_in_device_mapping)
 /* Freed, touched memory goes back through the module on karena_release. */
 TEST(release_through_device)
 {
-	enum { NB = 128, BS = 256 << 10 };
+	enum { NB = 64, BS = 256 << 10 };
 	long t0, p0, t1, p1;
 	char *b[NB];
 	int i;
@@ -194,14 +194,14 @@ static void *churn(void *arg)
 	void *v[64] = { 0 };
 	int i;
 
-	for (i = 0; i < 20000; i++) {
+	for (i = 0; i < 6000; i++) {
 		int k = rand_r(&seed) % 64;
 
 		free(v[k]);
 		v[k] = malloc(rand_r(&seed) % 3 ? 64 + k : (size_t)(k + 1) << 14);
 		if (v[k])
 			memset(v[k], 1, 64);
-		if (i % 4000 == 0)
+		if (i % 2000 == 0)
 			karena_release();
 	}
 	for (i = 0; i < 64; i++)
