@@ -134,6 +134,43 @@ else
 	skip "debugfs per-CPU cache table" "debugfs not mounted"
 fi
 
+# --- runtime parameters, tracepoints -------------------------------------
+param_runtime() {
+	read -r old <"$params/max_ready" || return 1
+	echo 2097152 >"$params/max_ready" || return 1
+	"$hold" info >"$tmp/info" 2>&1
+	echo "$old" >"$params/max_ready"
+	has "$tmp/info" "max_ready 2097152"
+}
+check "writing a parameter at runtime sets the default of new files" param_runtime
+
+tr=/sys/kernel/tracing
+[ -d "$tr/events" ] || tr=/sys/kernel/debug/tracing
+tracepoints() {
+	for e in transition fault cache_refill cache_drain; do
+		[ -d "$tr/events/karena/$e" ] || { echo "no karena:$e"; return 1; }
+	done
+	echo 0 >"$tr/tracing_on"
+	echo >"$tr/trace"
+	echo 1 >"$tr/events/karena/transition/enable"
+	echo 1 >"$tr/events/karena/fault/enable"
+	echo 1 >"$tr/tracing_on"
+	"$hold" smoke
+	echo 0 >"$tr/tracing_on"
+	echo 0 >"$tr/events/karena/transition/enable"
+	echo 0 >"$tr/events/karena/fault/enable"
+	cp "$tr/trace" "$tmp/trace"
+	echo >"$tr/trace"
+	echo 1 >"$tr/tracing_on"
+	# hold smoke: one ALLOC of 64 pages, then faults on them.
+	has "$tmp/trace" "*hold*transition:*" && has "$tmp/trace" "*hold*fault:*"
+}
+if [ -d "$tr/events" ]; then
+	check "tracepoints karena:* exist and fire (transition, fault)" tracepoints
+else
+	skip "tracepoints karena:*" "no tracefs"
+fi
+
 # --- shrinker ----------------------------------------------------------
 "$hold" churn 512 >"$tmp/churn.log" 2>&1
 before=$(cache_pages)
