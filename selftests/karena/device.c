@@ -146,6 +146,30 @@ TEST_F(dev, info_limits_match_limits_ioctl)
 	EXPECT_EQ(info.max_ready, l.max_ready);
 }
 
+TEST_F(dev, info_limits_match_module_parameters)
+{
+	const char *dir = "/sys/module/karena/parameters/";
+	struct karena_info info;
+	long long res, rdy, high;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%smax_reserved", dir);
+	res = kt_read_num(path);
+	snprintf(path, sizeof(path), "%smax_ready", dir);
+	rdy = kt_read_num(path);
+	snprintf(path, sizeof(path), "%scache_high", dir);
+	high = kt_read_num(path);
+	ASSERT_LT(0, res) TH_LOG("%smax_reserved", dir);
+	ASSERT_LT(0, rdy) TH_LOG("%smax_ready", dir);
+	ASSERT_LE(0, high) TH_LOG("%scache_high", dir);
+	ASSERT_EQ(0, kt_info(self->fd, &info));
+	EXPECT_EQ((unsigned long long)res & ~(unsigned long long)(self->ps - 1),
+		  info.max_reserved);
+	EXPECT_EQ((unsigned long long)rdy & ~(unsigned long long)(self->ps - 1),
+		  info.max_ready);
+	EXPECT_EQ(high, info.cache_pages);
+}
+
 TEST_F(dev, info_cache_fields)
 {
 	struct karena_info info;

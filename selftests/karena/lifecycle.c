@@ -392,6 +392,24 @@ TEST_F(life, munmap_partial_then_remainder_works)
 	self->p = NULL;
 }
 
+TEST_F(life, mremap_shrink_keeps_the_head)
+{
+	struct karena_stats st;
+	void *q;
+
+	q = mremap(self->p, self->len, 16 * self->ps, 0);
+	ASSERT_EQ(self->p, q) TH_LOG("mremap shrink: %s", strerror(errno));
+	EXPECT_EQ(-1, kt_check(self->p, 16, SEED));
+	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, 16, KARENA_STATE_READY));
+	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p + 16 * self->ps, self->ps,
+				   KARENA_OP_FREE));
+	ASSERT_EQ(0, kt_stats(self->fd, &st));
+	EXPECT_EQ(16 * self->ps, st.ready_bytes);
+	EXPECT_EQ(16 * self->ps, st.resident_bytes);
+	munmap(self->p, 16 * self->ps);
+	self->p = NULL;
+}
+
 TEST_F(life, close_before_munmap_mapping_still_works)
 {
 	ASSERT_EQ(0, close(self->fd));
