@@ -40,8 +40,9 @@ cases=(
 
 for c in "${cases[@]}"; do
 	read -r mutant bin tests <<< "$c"
-	out=$(MUTANT=$mutant LD_PRELOAD=$SO MALLOC_TEST_FILTER="$tests" \
-		STRESS_SECONDS=0.5 timeout 120 "./$bin" 2>/dev/null)
+	# env inside timeout: only the test binary gets the broken allocator
+	out=$(timeout 120 env MUTANT="$mutant" LD_PRELOAD="$SO" \
+		MALLOC_TEST_FILTER="$tests" STRESS_SECONDS=0.5 "./$bin" 2>/dev/null)
 	for t in $tests; do
 		if grep -q "^not ok [0-9]* global\.$t\$" <<< "$out"; then
 			echo "ok - MUTANT=$mutant fails $bin:$t"

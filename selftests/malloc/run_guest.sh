@@ -27,8 +27,8 @@ fi
 echo "TAP version 13"
 run_bin conformance conformance REALLOC_STEP=61
 run_bin stress stress STRESS_SECONDS=0.3 STRESS_MINWORK_DIV=20
-run_variant real env REAL_PROGRAMS="python3 sqlite3" REAL_SCALE=0.1 \
-	SQLITE_ROWS=2000 "$here/real_programs.sh"
+run_variant real env REAL_PROGRAMS="python3 sqlite3" REAL_SCALE=0.05 \
+	SQLITE_ROWS=1000 "$here/real_programs.sh"
 echo "1..$n"
 echo "# malloc (guest): $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]
