@@ -33,7 +33,10 @@
  * locked and checks the store again after locking it); then the PTEs are
  * zapped; then the page goes back to the per-CPU cache, zeroed, if nobody
  * else holds a reference, else it is just released.  So no page reaches
- * another mapping without being zeroed.
+ * another mapping without being zeroed.  A vector (and a single range,
+ * as a vector of one) takes mmap_lock and the file mutex once, collects
+ * what its ranges drop, zaps the ranges (merged when adjacent) once they
+ * are all applied and releases the pages after unlocking.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 

@@ -32,6 +32,7 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
+#include <linux/percpu.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
@@ -63,12 +64,19 @@ enum karena_counter {
 	KAR_C_NR
 };
 
-extern atomic_long_t karena_counters[KAR_C_NR];
+/* Per-CPU, summed when read: faults on many CPUs share no cache line. */
+struct karena_counters {
+	long c[KAR_C_NR];
+};
+
+DECLARE_PER_CPU(struct karena_counters, karena_counters);
 
 static inline void karena_count(enum karena_counter c, long n)
 {
-	atomic_long_add(n, &karena_counters[c]);
+	this_cpu_add(karena_counters.c[c], n);
 }
+
+long karena_counter_read(enum karena_counter c);
 
 /* Per-space event counters, reported by KARENA_IOC_STATS. */
 enum karena_event {

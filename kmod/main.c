@@ -66,7 +66,17 @@ module_param_named(strict, karena_param_strict, bool, 0644);
 MODULE_PARM_DESC(strict,
 		 "New files start strict: access to Prepared raises SIGSEGV (default Y)");
 
-atomic_long_t karena_counters[KAR_C_NR];
+DEFINE_PER_CPU(struct karena_counters, karena_counters);
+
+long karena_counter_read(enum karena_counter c)
+{
+	long v = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		v += per_cpu(karena_counters.c[c], cpu);
+	return v;
+}
 
 /* ------------------------------------------------------------------ */
 /* File operations */
@@ -338,7 +348,7 @@ static ssize_t karena_attr_show(struct kobject *kobj,
 	if (ka->counter < 0)
 		v = karena_cache_pages();
 	else
-		v = atomic_long_read(&karena_counters[ka->counter]);
+		v = karena_counter_read(ka->counter);
 	return sysfs_emit(buf, "%ld\n", v);
 }
 
@@ -435,7 +445,7 @@ static void __exit karena_exit(void)
 	debugfs_remove_recursive(karena_debugfs);
 	kobject_put(karena_kobj);
 	karena_cache_exit();
-	left = atomic_long_read(&karena_counters[KAR_C_PAGES]);
+	left = karena_counter_read(KAR_C_PAGES);
 	if (left)
 		pr_err("%ld pages still accounted at unload\n", left);
 }
