@@ -346,6 +346,17 @@ TEST_F(tr, lenient_unused_page_reads_zeros_not_old_data)
 	}
 }
 
+TEST_F(tr, lenient_prepared_write_is_dropped_by_used)
+{
+	ASSERT_EQ(0, kt_config(self->fd, KARENA_CFG_LENIENT, NULL));
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_MAP));
+	/* Whatever a lenient access to Prepared does, Used yields zeros. */
+	kt_probe_write(pg(self, 2), 0x5a);
+	kt_probe_write(pg(self, 3) + 100, 0x5b);
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_USED));
+	EXPECT_ZEROED(self->p, NPAGES);
+}
+
 TEST_F(tr, stats_bytes_follow_states)
 {
 	struct karena_stats st;
