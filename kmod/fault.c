@@ -153,6 +153,20 @@ retry:
 		kind = KARENA_FAULT_ZERO;
 	else
 		kind = KARENA_FAULT_SIGSEGV;
+
+	/* Fast path: a page from this CPU's cache, without unlocking. */
+	if (kind != KARENA_FAULT_SIGSEGV && !newp) {
+		newp = karena_cache_pop(sp->memcg);
+		if (newp && WARN_ON_ONCE(!trylock_page(newp))) {
+			xas_unlock(&xas);
+			karena_page_free(newp, true);
+			return VM_FAULT_OOM;
+		}
+		if (newp) {
+			hit = true;
+			goto store;
+		}
+	}
 	xas_unlock(&xas);
 
 	if (kind == KARENA_FAULT_SIGSEGV) {
@@ -176,6 +190,7 @@ retry:
 		xas_unlock(&xas);
 		goto retry;
 	}
+store:
 	karena_encode(&xas, e.state, e.huge, newp, false);
 	if (xas_error(&xas)) {
 		xas_unlock(&xas);

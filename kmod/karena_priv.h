@@ -225,6 +225,7 @@ void karena_page_release(struct page *page, bool maybe_shared);
 extern const struct vm_operations_struct karena_vm_ops;
 
 /* pcp_cache.c */
+struct page *karena_cache_pop(struct mem_cgroup *memcg);
 struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit);
 void karena_page_free(struct page *page, bool zeroed);
 int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,

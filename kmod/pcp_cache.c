@@ -181,6 +181,34 @@ int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,
 }
 
 /*
+ * A zeroed page charged to @memcg from this CPU's cache, or NULL.  Never
+ * sleeps: the fault calls it under the store's spinlock.
+ */
+struct page *karena_cache_pop(struct mem_cgroup *memcg)
+{
+	struct mem_cgroup *key = karena_charge_key(memcg);
+	unsigned int batch = READ_ONCE(karena_param_cache_batch);
+	struct karena_pcp *pcp;
+	struct page *page = NULL;
+
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	/* Keep the last page: emptying the cache drops the memcg tag. */
+	if (pcp->count > 1 && pcp->memcg == key) {
+		page = list_first_entry(&pcp->pages, struct page, lru);
+		list_del(&page->lru);
+		pcp->count--;
+		pcp->hits++;
+		pcp->mismatch = 0;
+		if (pcp->count < batch && READ_ONCE(karena_cache_ready))
+			queue_work_on(smp_processor_id(), system_highpri_wq,
+				      &pcp->refill_work);
+	}
+	local_unlock(&karena_pcp.lock);
+	return page;
+}
+
+/*
  * A zeroed page charged to @memcg (the memcg of the mapping's mm), from
  * this CPU's cache when its tag matches, else from the page allocator.
  */
