@@ -40,6 +40,15 @@ struct {
 	__uint(value_size, KA_MAX_STACK * sizeof(__u64));
 } stacks SEC(".maps");
 
+/* processes that allocated, so the loader can read their memory maps
+ * (for stack symbols) while they are alive */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} seen_pids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, KA_NROWS);
@@ -251,6 +260,11 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	}
 	a.size = size;
 	a.tgid = id >> 32;
+	if (!bpf_map_lookup_elem(&seen_pids, &a.tgid)) {
+		__u8 one = 1;
+
+		bpf_map_update_elem(&seen_pids, &a.tgid, &one, BPF_ANY);
+	}
 	a.cls = size_row(size);
 	a.stack_id = targ_stacks ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : -1;
 	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY))

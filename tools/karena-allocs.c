@@ -209,6 +209,21 @@ static struct usyms *syms_for(pid_t pid, bool reload)
 	return symcache[slot].u;
 }
 
+/* Re-read the memory maps of the processes that allocated (a process's
+ * last good map is kept after it exits, for the final report). */
+static void refresh_syms(int fd)
+{
+	__u32 key, next, *prev = NULL;
+	int n = 0;
+
+	while (n < NSYMCACHE && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		syms_for((pid_t)key, true);
+		n++;
+	}
+}
+
 /* ---- report ---- */
 
 struct stackagg {
@@ -509,8 +524,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		/* short steps: keep the command's memory map fresh for symbols */
 		child_done = tool_sleep_ms(200, child, &status);
-		if (child && !child_done)
-			syms_for(child, true);
+		refresh_syms(bpf_map__fd(skel->maps.seen_pids));
 		if (tool_exiting || child_done)
 			break;
 		if (tool_now_ns() >= next_report) {

@@ -1,183 +1,350 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Assertions on the tools' JSON output for run_guest.sh.
+"""Judge the outputs run_guest.sh collected and print the TAP results.
 
-  check.py NAME FILE [ARGS...]    exit 0 if the check holds; diagnostics
-                                  are printed as TAP comments ("# ...").
+  check.py OUTDIR HAVE_LINKED(0|1) HAVE_LIB(0|1)
+
+Every tool ran with -j against workloads of known shape; each test below
+reads one output file (and the tool's exit status in FILE.rc, its stderr in
+FILE.err) and asserts the exact counts the workload must produce.
 """
 import json
+import os
 import sys
 
-
-def lines(path):
-    out = []
-    for ln in open(path):
-        ln = ln.strip()
-        if ln.startswith("{"):
-            try:
-                out.append(json.loads(ln))
-            except ValueError:
-                pass
-    return out
+OUT = sys.argv[1]
+HAVE_LINKED = sys.argv[2] == "1"
+HAVE_LIB = sys.argv[3] == "1"
+notes = []
 
 
 def diag(*a):
-    print("# " + " ".join(str(x) for x in a))
+    notes.append(" ".join(str(x) for x in a))
 
 
-def workload(objs):
-    w = [o for o in objs if "workload" in o]
-    return w[-1] if w else None
+def path(name):
+    return os.path.join(OUT, name)
+
+
+def ran(name):
+    """The tool's exit status was 0 (stderr is shown otherwise)."""
+    try:
+        rc = int(open(path(name + ".rc")).read().strip() or "1")
+    except (OSError, ValueError):
+        diag(name, "did not run")
+        return False
+    if rc != 0:
+        diag(name, "exited with", rc)
+        try:
+            for ln in open(path(name + ".err")).read().splitlines()[-8:]:
+                diag("  " + ln)
+        except OSError:
+            pass
+    return rc == 0
+
+
+def lines(name):
+    out = []
+    try:
+        for ln in open(path(name)):
+            ln = ln.strip()
+            if ln.startswith("{"):
+                try:
+                    out.append(json.loads(ln))
+                except ValueError:
+                    pass
+    except OSError:
+        pass
+    return out
 
 
 def expect(cond, *msg):
     if not cond:
         diag("FAIL:", *msg)
-    return cond
+    return bool(cond)
 
 
-def faults_proc(objs):
-    final = [o for o in objs if o.get("final")]
-    if not final or not final[-1]["processes"]:
-        diag("no final report with a process")
+def workloads(objs, kind):
+    return [o for o in objs if o.get("workload") == kind]
+
+
+def final(objs):
+    f = [o for o in objs if o.get("final")]
+    return f[-1] if f else None
+
+
+def proc(objs, pid):
+    f = final(objs)
+    if not f:
+        diag("no final report")
         return None
-    return final[-1]["processes"][0]
+    for p in f["processes"]:
+        if p["pid"] == pid:
+            return p
+    diag("pid", pid, "not in the report:", [p["pid"] for p in f["processes"]])
+    return None
 
 
-def c_trace(objs, n):
-    n = int(n)
-    w = workload(objs)
-    ev = [o for o in objs if o.get("event") == "transition"]
-    mine = [o for o in ev if w and o["start"] == w["start"]]
-    ok = [o for o in mine if o["result"] == 0]
+# ---- karena-trace ----
+
+def t_trace_transitions():
+    if not ran("trace.json"):
+        return False
+    objs = lines("trace.json")
+    w = workloads(objs, "trans")
+    if not expect(w, "no trans workload line"):
+        return False
+    w = w[0]
+    mine = [o for o in objs if o.get("event") == "transition" and o["start"] == w["start"]]
+    good = [o for o in mine if o["result"] == 0]
     bad = [o for o in mine if o["result"] != 0]
-    ops = [o["op"] for o in ok]
-    diag("transitions on the workload page:", len(mine), "ok:", len(ok), "failed:",
-         [(o["op"], o["result"]) for o in bad], "ops:", " ".join(ops[:12]))
-    want = ["map"] + ["used" if i % 2 else "unused" for i in range(1, n)]
-    r = expect(w is not None, "no workload line")
-    r &= expect(ops == want, "ops", ops, "want", want)
+    ops = [o["op"] for o in good]
+    want = ["map"] + ["used" if i % 2 else "unused" for i in range(1, 10)]
+    diag("trace: %d transitions on the page, ops: %s; failed: %s" %
+         (len(mine), " ".join(ops), [(o["op"], o["result"]) for o in bad]))
+    r = expect(ops == want, "ops", ops, "want", want)
     r &= expect(len(bad) == 1 and bad[0]["op"] == "map" and bad[0]["result"] == -22,
-                "illegal MAP not traced with -EINVAL")
-    r &= expect(all(o["npages"] == 1 for o in mine), "npages != 1")
+                "the illegal MAP was not traced with -EINVAL")
+    r &= expect(all(o["npages"] == 1 and o["pid"] == w["pid"] for o in mine), "npages/pid")
     return r
 
 
-def c_refill(objs):
-    rf = [o for o in objs if o.get("event") == "cache_refill"]
-    diag("cache refills:", len(rf), "pages:", sum(o["npages"] for o in rf))
-    return expect(len(rf) >= 1 and all(o["npages"] > 0 for o in rf), "no refill event")
+def t_trace_refill():
+    if not ran("trace.json"):
+        return False
+    objs = lines("trace.json")
+    w = workloads(objs, "touch")
+    rf = [o for o in objs if o.get("event") == "cache_refill" and w and o["pid"] == w[0]["pid"]]
+    diag("trace: %d cache refills by the touch workload, %d pages" %
+         (len(rf), sum(o["npages"] for o in rf)))
+    return expect(rf and all(o["npages"] > 0 and o["cached"] > 0 for o in rf),
+                  "no cache refill while touching 600 pages")
 
 
-def c_touch(objs, n):
-    n = int(n)
-    p = faults_proc(objs)
+# ---- karena-faults ----
+
+def faults_of(kind):
+    if not ran("faults.json"):
+        return None, None
+    objs = lines("faults.json")
+    w = workloads(objs, kind)
+    if not expect(w, "no", kind, "workload line"):
+        return None, None
+    return w[0], proc(objs, w[0]["pid"])
+
+
+def t_faults_touch():
+    w, p = faults_of("touch")
     if not p:
         return False
-    diag("faults:", {k: p[k] for k in ("faults", "other", "karena", "karena_user",
-                                        "cache_hit", "cache_miss", "sigsegv")})
-    r = expect(p["karena"] == n, "karena", p["karena"], "!=", n)
-    r &= expect(p["karena_user"] == n, "karena_user", p["karena_user"], "!=", n)
-    r &= expect(p["cache_hit"] + p["cache_miss"] == n, "hit+miss != n")
-    r &= expect(p["sigsegv"] == 0, "unexpected sigsegv")
-    r &= expect(p["faults"] >= n and p["other"] == p["faults"] - n, "other != faults - n")
+    n = w["pages"]
+    diag("faults (touch %d): %s" % (n, {k: p[k] for k in (
+        "faults", "other", "karena", "karena_user", "cache_hit", "cache_miss", "sigsegv")}))
+    r = expect(p["karena"] == n and p["karena_user"] == n, "karena faults != %d" % n)
+    r &= expect(p["cache_hit"] + p["cache_miss"] == n, "hit + miss != %d" % n)
+    r &= expect(p["sigsegv"] == 0 and p["zero"] == 0, "unexpected sigsegv/zero")
+    r &= expect(p["faults"] > n and p["other"] == p["faults"] - n, "other != faults - karena")
     return r
 
 
-def c_segv(objs, field, n):
-    n = int(n)
-    p = faults_proc(objs)
+def t_faults_segv(kind, field):
+    w, p = faults_of(kind)
     if not p:
         return False
-    diag("faults:", {k: p[k] for k in ("faults", "karena", "sigsegv", "sigsegv_reserved",
-                                        "sigsegv_prepared", "cache_hit", "cache_miss")})
-    r = expect(p[field] == n, field, p[field], "!=", n)
-    r &= expect(p["sigsegv"] == n, "sigsegv", p["sigsegv"], "!=", n)
+    n = w["pages"]
+    diag("faults (%s %d): %s" % (kind, n, {k: p[k] for k in (
+        "karena", "sigsegv", "sigsegv_reserved", "sigsegv_prepared", "cache_hit")}))
+    r = expect(w["sigsegv"] == n, "workload caught", w["sigsegv"], "signals")
+    r &= expect(p[field] == n and p["sigsegv"] == n, field, p[field], "!=", n)
     r &= expect(p["cache_hit"] + p["cache_miss"] == 0, "unexpected Ready faults")
     return r
 
 
-def c_faultlat(objs, n):
-    n = int(n)
-    final = [o for o in objs if o.get("final")]
-    if not final:
-        return expect(False, "no final report")
-    cl = {c["class"]: c for c in final[-1]["classes"]}
+# ---- karena-faultlat ----
+
+def t_faultlat():
+    if not ran("faultlat.json"):
+        return False
+    f = final(lines("faultlat.json"))
+    if not expect(f, "no final report"):
+        return False
+    cl = {c["class"]: c for c in f["classes"]}
     k = cl["karena_cache_hit"]["count"] + cl["karena_cache_miss"]["count"]
-    diag("counts:", {c: cl[c]["count"] for c in cl}, "avg hit/anon:",
-         cl["karena_cache_hit"]["avg"], cl["anon"]["avg"], final[-1]["unit"])
-    r = expect(k == n, "karena Ready faults", k, "!=", n)
-    r &= expect(cl["anon"]["count"] > 0, "no anon faults")
-    r &= expect(sum(b["count"] for b in cl["karena_cache_hit"]["hist"]) ==
-                cl["karena_cache_hit"]["count"], "histogram sum != count")
+    diag("faultlat: counts %s; avg karena hit %.1f, anon %.1f %s" % (
+        {c: cl[c]["count"] for c in cl if cl[c]["count"]},
+        cl["karena_cache_hit"]["avg"], cl["anon"]["avg"], f["unit"]))
+    r = expect(k == 32, "karena Ready faults", k, "!= 32")
+    r &= expect(cl["anon"]["count"] > 0, "no anonymous faults")
+    r &= expect(all(sum(b["count"] for b in c["hist"]) == c["count"] for c in cl.values()),
+                "histogram sums != counts")
     return r
 
 
-def c_allocs(objs, m, s, f, t):
-    m, s, f, t = int(m), int(s), int(f), int(t)
-    final = [o for o in objs if o.get("final")]
-    if not final:
-        return expect(False, "no final report")
-    d = final[-1]
+# ---- karena-allocs ----
+
+def t_allocs(module, m, s, f, t):
+    if not ran("allocs.json"):
+        return False
+    d = final(lines("allocs.json"))
+    if not expect(d, "no final report"):
+        return False
     sizes = {c["size"]: c for c in d["classes"] if c["class"] != "tiny"}
-    diag("allocs:", d["allocs"], "frees:", d["frees"], "outstanding:", d["outstanding"],
-         "lib:", d["lib"])
-    # the class that serves s and t: smallest class >= size
-    cs = min(x for x in sizes if x >= s) if any(x >= s for x in sizes) else None
-    ct = min(x for x in sizes if x >= t) if any(x >= t for x in sizes) else None
-    r = expect(cs is not None and sizes[cs]["allocs"] == m and sizes[cs]["alloc_bytes"] == m * s,
-               "class of", s, sizes.get(cs))
-    r &= expect(ct is not None and sizes[ct]["allocs"] == f and sizes[ct]["frees"] == f,
-                "class of", t, sizes.get(ct))
-    leak = [st for st in d["stacks"] if any("leaky_alloc" in fr for fr in st["frames"])]
-    if leak:
-        diag("leaky stack:", leak[0]["bytes"], "bytes,", leak[0]["count"], "allocs:",
-             " <- ".join(leak[0]["frames"][:3]))
-    r &= expect(bool(leak) and leak[0]["count"] == m and leak[0]["bytes"] == m * s,
-                "no outstanding stack through leaky_alloc with", m, "allocations")
+
+    def cls(n):
+        c = [x for x in sizes if x >= n]
+        return sizes[min(c)] if c else None
+    cs, ct = cls(s), cls(t)
+    st = [x for x in d["stacks"] if x["frames"] and any(
+        "leaky_alloc" in fr and "(%s)" % module in fr for fr in x["frames"])]
+    diag("allocs (%s): class for %d B: %s; for %d B: %s" % (module, s, cs, t, ct))
+    if st:
+        diag("  outstanding via leaky_alloc: %d B in %d allocations: %s" % (
+            st[0]["bytes"], st[0]["count"], " <- ".join(st[0]["frames"][:3])))
+    r = expect(cs and cs["allocs"] == m and cs["alloc_bytes"] == m * s and cs["frees"] == 0,
+               "class of %d B" % s)
+    r &= expect(ct and ct["allocs"] == f and ct["frees"] == f and ct["free_bytes"] == f * t,
+                "class of %d B" % t)
+    r &= expect(st and st[0]["count"] == m and st[0]["bytes"] == m * s,
+                "no outstanding stack through leaky_alloc with %d allocations" % m)
     return r
 
 
-def c_stat(objs, pages):
-    pages = int(pages)
-    if not objs:
-        return expect(False, "no JSON")
+# ---- karena-stat ----
+
+def t_stat():
+    if not ran("stat.json"):
+        return False
+    objs = lines("stat.json")
+    if not expect(objs, "no JSON"):
+        return False
     d = objs[-1]
     st = d["stats"]
-    diag("stats:", {k: st[k] for k in sorted(st)[:8]}, "procs:", d["processes"])
+    diag("stat: %s ... per-CPU keys %s, processes %s" % (
+        {k: st[k] for k in ("faults", "faults_cache_hit", "faults_sigsegv", "transitions")
+         if k in st}, list(d["percpu"]), d["processes"]))
     r = expect(d["module"]["loaded"], "module not loaded")
-    r &= expect(isinstance(st.get("faults"), int) and st["faults"] >= pages, "stats.faults")
-    r &= expect("cpus" in d["percpu"], "no per-CPU cache detail")
+    r &= expect(isinstance(st.get("faults"), int) and st["faults"] >= 20, "stats.faults")
+    r &= expect(d["percpu"], "no per-CPU cache detail")
     pr = d["processes"]
-    r &= expect(len(pr) == 1 and pr[0]["rss"] == pages * 4096 and pr[0]["mappings"] >= 1,
-                "process rss != %d pages" % pages)
+    r &= expect(len(pr) == 1 and pr[0]["rss"] == 20 * 4096 and pr[0]["mappings"] >= 1,
+                "the holding process should show 20 resident pages")
     return r
 
 
-def c_bpf_faults(path, pid, n):
-    pid, n = int(pid), int(n)
-    d = json.load(open(path))
+def t_stat_human():
+    if not ran("stat.txt"):
+        return False
+    txt = open(path("stat.txt")).read()
+    return expect("global counters" in txt and "processes mapping /dev/karena" in txt,
+                  "sections missing")
+
+
+# ---- bpftool scripts ----
+
+def t_bpf_load():
+    return ran("bpf-load.txt")
+
+
+def t_bpf_dump():
+    if not ran("bpf-dump.json"):
+        return False
+    try:
+        wpid = json.load(open(path("bpf-w.json")))["pid"]
+        d = json.load(open(path("bpf-dump.json")))
+    except (OSError, ValueError, KeyError) as e:
+        return expect(False, "bad output:", e)
     tot = 0
     for e in d:
-        k = e.get("formatted", e).get("key") if "formatted" in e else e.get("key")
-        v = e.get("formatted", e).get("value") if "formatted" in e else e.get("value")
-        if isinstance(k, dict) and k.get("tgid") == pid and k.get("state") == 3:
+        k, v = e.get("formatted", e).get("key"), e.get("formatted", e).get("value")
+        if isinstance(k, dict) and k.get("tgid") == wpid and k.get("state") == 3:
             tot += v
-    diag("karena_faults (Ready) of pid", pid, "=", tot)
-    return expect(tot == n, "bpftool dump: Ready faults", tot, "!=", n)
+    diag("bpftool map dump karena_faults: %d Ready faults of pid %d" % (tot, wpid))
+    return expect(tot == 16, "Ready faults", tot, "!= 16")
+
+
+def t_bpf_clear():
+    if not (ran("bpf-clear.txt") and ran("bpf-dump2.json")):
+        return False
+    return expect(json.load(open(path("bpf-dump2.json"))) == [], "map not empty after -c")
+
+
+def t_bpf_unload(name):
+    if not ran(name):
+        return False
+    left = open(path(name + ".left")).read().strip()
+    return expect(not left, "programs left:", left)
+
+
+def t_bpf_faultlat():
+    if not (ran("bpf-lat.txt") and ran("bpf-lat.json")):
+        return False
+    d = json.load(open(path("bpf-lat.json")))
+    hit = [e["formatted"]["value"]["count"] for e in d if e["formatted"]["key"] in (0, 1)]
+    diag("bpftool map dump hists: karena hit+miss count", sum(hit))
+    return expect(sum(hit) == 8, "karena faults in hists", sum(hit), "!= 8")
+
+
+def t_bpf_trace():
+    if not (ran("bpf-tr.txt") and ran("bpf-tr.json")):
+        return False
+    d = json.load(open(path("bpf-tr.json")))
+    per = {e["formatted"]["key"]: sum(v["value"] for v in e["formatted"]["values"])
+           for e in d}
+    diag("bpftool map dump counts (per-CPU summed):", per)
+    return expect(per.get(1, 0) >= 5, "transitions", per.get(1), "< 5")
+
+
+TESTS = [
+    ("karena-trace: 10 transitions (map, used/unused...) and 1 failed map (-EINVAL)",
+     t_trace_transitions, None),
+    ("karena-trace: cache refills while touching 600 pages", t_trace_refill, None),
+    ("karena-faults: 48 Ready faults on 48 touched pages, others counted apart",
+     t_faults_touch, None),
+    ("karena-faults: 5 SIGSEGV on Reserved pages",
+     lambda: t_faults_segv("segv", "sigsegv_reserved"), None),
+    ("karena-faults: 4 SIGSEGV on Prepared pages (strict)",
+     lambda: t_faults_segv("segvprep", "sigsegv_prepared"), None),
+    ("karena-faultlat: 32 karena faults timed, anonymous faults alongside", t_faultlat, None),
+    ("karena-allocs: LD_PRELOAD, 50 x 3000 B kept (by stack), 20 x 5000 B freed",
+     lambda: t_allocs("allocwork", 50, 3000, 20, 5000),
+     None if HAVE_LIB else "lib/libkarena.so not built"),
+    ("karena-allocs: -lkarena, 40 x 200 B kept (by stack), 30 x 1000 B freed",
+     lambda: t_allocs("allocwork-linked", 40, 200, 30, 1000),
+     None if HAVE_LINKED else "allocwork-linked not built"),
+    ("karena-stat -j: counters, per-CPU caches, a process with 20 resident pages",
+     t_stat, None),
+    ("karena-stat: human output", t_stat_human, None),
+    ("karena-bpf-load faults (plain bpftool + link pins)", t_bpf_load, None),
+    ("karena-bpf-dump faults: 16 Ready faults of the workload", t_bpf_dump, None),
+    ("karena-bpf-dump -c clears the map", t_bpf_clear, None),
+    ("karena-bpf-unload faults: no programs left", lambda: t_bpf_unload("bpf-unload.txt"), None),
+    ("karena-bpf-load/dump faultlat: 8 karena faults in hists", t_bpf_faultlat, None),
+    ("karena-bpf-load/dump trace: transition counts", t_bpf_trace, None),
+    ("karena-bpf-unload -a: no programs, no pins left",
+     lambda: t_bpf_unload("bpf-unload-all.txt"), None),
+]
 
 
 def main():
-    name, path = sys.argv[1], sys.argv[2]
-    args = sys.argv[3:]
-    if name == "bpf_faults":
-        ok = c_bpf_faults(path, *args)
-    else:
-        objs = lines(path)
-        ok = {"trace": c_trace, "refill": c_refill, "touch": c_touch,
-              "segv": c_segv, "faultlat": c_faultlat, "allocs": c_allocs,
-              "stat": c_stat}[name](objs, *args)
-    sys.exit(0 if ok else 1)
+    print("TAP version 13")
+    print("1..%d" % len(TESTS))
+    fails = 0
+    for i, (desc, fn, skip) in enumerate(TESTS, 1):
+        del notes[:]
+        if skip:
+            print("ok %d - %s # SKIP %s" % (i, desc, skip))
+            continue
+        try:
+            good = fn()
+        except Exception as e:      # a malformed output is a failure, not a crash
+            good = False
+            diag("exception:", repr(e))
+        for n in notes:
+            print("# " + n)
+        print("%sok %d - %s" % ("" if good else "not ", i, desc))
+        fails += not good
+    sys.stdout.flush()
+    sys.exit(1 if fails else 0)
 
 
 if __name__ == "__main__":

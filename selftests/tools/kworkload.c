@@ -123,8 +123,8 @@ int main(int argc, char **argv)
 				((volatile char *)p)[j * ps] = 1;
 		}
 		signal(SIGSEGV, SIG_DFL);
-		printf("{\"workload\":\"%s\",\"start\":\"%p\",\"pages\":%lu,\"sigsegv\":%d}\n",
-		       argv[1], (void *)p, n, (int)nsegv);
+		printf("{\"workload\":\"%s\",\"pid\":%d,\"start\":\"%p\",\"pages\":%lu,\"sigsegv\":%d}\n",
+		       argv[1], (int)getpid(), (void *)p, n, (int)nsegv);
 		if ((unsigned long)nsegv != n)
 			return 1;
 	} else if (!strcmp(argv[1], "trans")) {
@@ -144,8 +144,8 @@ int main(int argc, char **argv)
 		}
 		/* illegal: Map needs Reserved; page is Prepared or Ready now */
 		r = transition(fd, p, ps, KARENA_OP_MAP, 0);
-		printf("{\"workload\":\"trans\",\"start\":\"%p\",\"legal\":%lu,\"illegal_result\":%d}\n",
-		       (void *)p, done, r);
+		printf("{\"workload\":\"trans\",\"pid\":%d,\"start\":\"%p\",\"legal\":%lu,\"illegal_result\":%d}\n",
+		       (int)getpid(), (void *)p, done, r);
 		if (r != -EINVAL)
 			return 1;
 	} else {

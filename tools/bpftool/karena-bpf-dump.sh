@@ -21,7 +21,8 @@ Maps per tool:
   trace:     counts        per-CPU event counts (ring buffer events need the tool)
 
 Options:
-  -c    clear the maps after dumping them (delete hash keys, zero arrays)
+  -c    clear the maps after dumping them (delete hash keys, zero arrays;
+        needs jq)
   -j    bpftool JSON output
   -h    this help
 EOT
@@ -61,23 +62,19 @@ for n in "$@"; do
 	bpftool $json map dump pinned "$m"
 	[ -n "$clear" ] || continue
 	# one bpftool process for all the updates/deletes ('bpftool batch')
+	kbpf_need_jq
 	batch=$(mktemp)
-	bpftool -j map show pinned "$m" >"$batch.info"
-	bpftool -j map dump pinned "$m" | python3 -c '
-import json, sys
-info = json.load(open(sys.argv[1]))
-m, zero = sys.argv[2], " ".join(["0x00"] * info["bytes_value"])
-for e in json.load(sys.stdin):
-    k = e.get("key")
-    if not isinstance(k, list):
-        continue
-    k = " ".join(k)
-    if info["type"] in ("array", "percpu_array"):
-        print("map update pinned %s key %s value %s" % (m, k, zero))
-    else:
-        print("map delete pinned %s key %s" % (m, k))
-' "$batch.info" "$m" >"$batch"
+	vsize=$(bpftool -j map show pinned "$m" | jq -r .bytes_value)
+	type=$(bpftool -j map show pinned "$m" | jq -r .type)
+	case $type in
+	array|percpu_array)
+		bpftool -j map dump pinned "$m" | jq -r --arg m "$m" --argjson vs "$vsize" \
+			'.[] | "map update pinned \($m) key \(.key | join(" ")) value \([range($vs)] | map("0") | join(" "))"' ;;
+	*)
+		bpftool -j map dump pinned "$m" | jq -r --arg m "$m" \
+			'.[] | "map delete pinned \($m) key \(.key | join(" "))"' ;;
+	esac >"$batch"
 	[ -s "$batch" ] && bpftool batch file "$batch" >/dev/null
-	rm -f "$batch" "$batch.info"
+	rm -f "$batch"
 	[ -n "$json" ] || echo "(cleared $n)"
 done

@@ -24,6 +24,19 @@ kbpf_need_root() {
 	command -v bpftool >/dev/null 2>&1 || kbpf_die "bpftool not found (apt-get install bpftool)"
 }
 
+kbpf_need_jq() {
+	command -v jq >/dev/null 2>&1 || kbpf_die "jq not found (apt-get install jq)"
+}
+
+# The attach helper for bpftool < 7.2: installed next to the scripts, or
+# built in tools/build.
+kbpf_attach_helper() {
+	for h in "$KBPF_HERE/karena-bpf-attach" "$KBPF_HERE/../build/karena-bpf-attach"; do
+		[ -x "$h" ] && { echo "$h"; return; }
+	done
+	kbpf_die "karena-bpf-attach not found (build with make -C tools)"
+}
+
 kbpf_need_module() {
 	[ -d /sys/module/karena ] ||
 		kbpf_die "the karena module is not loaded (/sys/module/karena is absent)"
@@ -43,29 +56,16 @@ kbpf_has_autoattach() {
 }
 
 # Ids of the programs pinned (or held by links pinned) under directory $1:
-# one 'bpftool -f' (show pinned paths) call for programs, one for links.
+# 'bpftool -f' lists pinned paths; one call for programs, one for links.
 kbpf_prog_ids() {
-	{ bpftool -f -j prog list; echo; bpftool -f -j link list; echo; } 2>/dev/null |
-	python3 -c '
-import json, sys
-d = sys.argv[1].rstrip("/") + "/"
-ids = set()
-for line in sys.stdin:
-    line = line.strip()
-    if not line:
-        continue
-    for o in json.loads(line):
-        if any(p.startswith(d) for p in o.get("pinned", [])):
-            ids.add(o.get("prog_id", o.get("id")))
-print(" ".join(str(i) for i in sorted(ids)))
-' "$1"
+	{ bpftool -f -j prog list; bpftool -f -j link list; } 2>/dev/null |
+	jq -r --arg d "${1%/}/" \
+		'.[] | select(any(.pinned[]?; startswith($d))) | (.prog_id // .id)' |
+	sort -un | tr '\n' ' '
 }
 
 # Which of the program ids $@ are still loaded (one bpftool call).
 kbpf_ids_loaded() {
-	bpftool -j prog list 2>/dev/null | python3 -c '
-import json, sys
-want = set(sys.argv[1:])
-print(" ".join(str(o["id"]) for o in json.load(sys.stdin) if str(o["id"]) in want))
-' "$@"
+	bpftool -j prog list 2>/dev/null |
+	jq -r --arg ids " $* " '.[] | .id as $i | select($ids | contains(" \($i) ")) | $i' | tr '\n' ' '
 }

@@ -19,8 +19,8 @@ Pins (bpffs, default root $KBPF_ROOT, override with KARENA_BPFFS):
 
 bpftool 7.2+ attaches with 'loadall ... autoattach'.  bpftool 7.1 (Debian 12)
 has no autoattach and 'prog attach' only handles socket/flow-dissector
-types, so the links are made by karena-bpf-attach.py (raw bpf(2) syscalls:
-raw tracepoint open, perf tracepoint/kprobe + BPF_LINK_CREATE) and pinned.
+types, so the links are made by the small karena-bpf-attach helper (raw
+tracepoint open; perf tracepoint/kprobe event + BPF_LINK_CREATE) and pinned.
 karena-allocs.bpf.o is not offered: uprobes need a target binary.
 
 Options:
@@ -61,7 +61,7 @@ if kbpf_has_autoattach; then
 else
 	bpftool prog loadall "$obj" "$dir/progs" pinmaps "$dir/maps" ||
 		{ rm -rf "$dir"; kbpf_die "bpftool prog loadall failed"; }
-	python3 "$KBPF_HERE/karena-bpf-attach.py" "$obj" "$dir/progs" "$dir/links" ||
+	"$(kbpf_attach_helper)" "$obj" "$dir/progs" "$dir/links" ||
 		{ rm -rf "$dir"; kbpf_die "attach failed (programs unloaded)"; }
 fi
 echo "pinned under $dir:"

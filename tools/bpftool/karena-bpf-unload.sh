@@ -14,7 +14,7 @@ and maps).  The kernel frees programs and maps when their last pin or file
 descriptor goes; the script then checks that
 none of the tool's programs is left (bpftool -f prog/link list gives
 the ids behind the pins, bpftool prog list shows what is still loaded),
-and fails if one is.
+and fails if one is (needs jq).
 
 Options:
   -a    unload every karena tool (all of $KBPF_ROOT)
@@ -33,6 +33,7 @@ while getopts "ah" opt; do
 done
 shift $((OPTIND - 1))
 kbpf_need_root
+kbpf_need_jq
 if [ -n "$all" ]; then
 	set -- $(ls "$KBPF_ROOT" 2>/dev/null)
 	[ $# -gt 0 ] || { echo "nothing loaded under $KBPF_ROOT"; exit 0; }

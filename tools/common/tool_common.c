@@ -247,6 +247,9 @@ int tool_args_parse(int key, char *arg, struct argp_state *state, struct tool_ar
 	case 'j':
 		a->json = true;
 		break;
+	case 'a':
+		a->all = true;
+		break;
 	case 'v':
 		a->verbose = true;
 		break;
@@ -286,7 +289,8 @@ int tool_setup(struct tool_args *a, bool need_btf, pid_t *child)
 		*child = tool_child_spawn(a->tool, a->command);
 		if (*child < 0)
 			return 1;
-		a->pid = *child;
+		if (!a->all)
+			a->pid = *child;
 	}
 	return 0;
 }

@@ -47,7 +47,7 @@ int tool_parse_ulong(const char *tool, const char *what, const char *arg,
 
 #endif
 
-/* Common command line: -p PID, -c COMMAND, -n COMM, -j, -v, [interval [count]]. */
+/* Common command line: -p PID, -c COMMAND, -a, -n COMM, -j, -v, [interval [count]]. */
 #include <argp.h>
 
 struct tool_args {
@@ -57,6 +57,7 @@ struct tool_args {
 	const char *comm;
 	bool json;
 	bool verbose;
+	bool all;		/* -a: with -c, trace every process */
 	unsigned long interval;	/* seconds, 0 = until Ctrl-C / command exit */
 	unsigned long count;	/* 0 = forever */
 	int npos;
@@ -67,6 +68,8 @@ struct tool_args {
 	{ "command", 'c', "COMMAND", 0,					\
 	  "Run COMMAND (via /bin/sh), trace only it, stop when it exits", 0 }, \
 	{ "name", 'n', "COMM", 0, "Trace only tasks whose comm is COMM", 0 }, \
+	{ "all", 'a', NULL, 0,						\
+	  "With -c: trace every process, not only COMMAND", 0 },	\
 	{ "json", 'j', NULL, 0, "JSON output", 0 },			\
 	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 0 }
 
