@@ -102,23 +102,6 @@ fi
 # ---- git under LD_PRELOAD ----
 start=$SECONDS
 w=$(mktemp -d /tmp/devbackend-git.XXXXXX)
-(
-	set -e
-	export HOME=$w GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=k GIT_AUTHOR_EMAIL=k@e \
-		GIT_COMMITTER_NAME=k GIT_COMMITTER_EMAIL=k@e
-	cd "$w"
-	git init -q r && cd r
-	for i in 1 2; do
-		seq 1 $((i * 3000)) > f$i
-		git add f$i
-		git commit -q -m "c$i"
-	done
-	sed -i 's/^1/x/' f2
-	git diff --stat > ../diff.txt
-	git log --oneline | wc -l > ../log.txt
-	git fsck --no-progress
-) > "$w/plain.txt" 2>&1
-plain=$?
 c0=$(counter)
 (
 	set -e
@@ -127,25 +110,23 @@ c0=$(counter)
 	export LD_PRELOAD=$LIB KARENA_STATS=1
 	cd "$w"
 	git init -q p && cd p
-	for i in 1 2; do
-		seq 1 $((i * 3000)) > f$i
-		git add f$i
-		git commit -q -m "c$i"
-	done
-	sed -i 's/^1/x/' f2
-	git diff --stat > ../diff-p.txt
-	git log --oneline | wc -l > ../log-p.txt
+	seq 1 20000 > f1
+	git add f1
+	git commit -q -m c1
+	sed -i 's/^1/x/' f1
+	git diff --numstat > ../diff.txt
 	git fsck --no-progress
 ) > "$w/preload.txt" 2>&1
 pre=$?
 c1=$(counter)
 dev_lines=$(grep -c 'karena: backend=dev' "$w/preload.txt")
 other=$(grep -c 'karena: backend=mmap' "$w/preload.txt")
-[ $plain = 0 ] && [ $pre = 0 ] && [ "$dev_lines" -gt 0 ] && [ "$other" = 0 ] &&
-	[ "$c1" -gt "$c0" ] && cmp -s "$w/diff.txt" "$w/diff-p.txt" &&
-	cmp -s "$w/log.txt" "$w/log-p.txt"
-ok $? git_ld_preload "exit $plain/$pre, $dev_lines dev and $other mmap processes, transitions $c0 -> $c1"
+diff=$(cat "$w/diff.txt" 2>/dev/null)
+[ $pre = 0 ] && [ "$dev_lines" -ge 5 ] && [ "$other" = 0 ] &&
+	[ "$c1" -gt "$c0" ] && [ "$diff" = "$(printf '11111\t11111\tf1')" ]
+ok $? git_ld_preload "exit $pre, $dev_lines dev and $other mmap processes, transitions $c0 -> $c1, diff '$diff'"
 echo "# git: $dev_lines processes on the dev backend, module transitions $c0 -> $c1, $((SECONDS - start)) s"
+[ $pre = 0 ] || sed 's/^/# /' "$w/preload.txt" | grep -v 'karena: ' | head -20
 rm -rf "$w"
 
 # ---- fallback when the device is hidden ----
