@@ -741,6 +741,95 @@ TEST(realloc_into_and_out_of_large)
 	ASSERT_EQ(0, grow_shrink(_metadata, 3 * MiB, 30 * KiB, 61 * KiB));
 }
 
+/*
+ * Large objects grown and shrunk in place next to other live large
+ * objects: no two live blocks ever share a byte.
+ */
+TEST(realloc_large_in_place_no_overlap)
+{
+	enum { N = 24 };
+	static uint8_t *v[N];
+	static size_t n[N];
+	uint64_t rs = 1234;
+
+	for (int i = 0; i < N; i++) {
+		n[i] = 40 * KiB + (size_t)(rnd_next(&rs) % (200 * KiB));
+		v[i] = t_malloc(n[i]);
+		ASSERT_NE(NULL, v[i]);
+		pat_fill(v[i], n[i], (uint64_t)i);
+	}
+	for (int round = 0; round < 200; round++) {
+		int i = (int)(rnd_next(&rs) % N);
+		uint64_t op = rnd_next(&rs) % 3;
+
+		if (op == 0) {
+			/* free a neighbour-to-be, so the next grow can go in place */
+			t_free(v[i]);
+			n[i] = 33 * KiB + (size_t)(rnd_next(&rs) % (100 * KiB));
+			v[i] = t_malloc(n[i]);
+		} else {
+			size_t m = op == 1 ? n[i] + (size_t)(rnd_next(&rs) % (300 * KiB)) + 1
+					   : 33 * KiB + (size_t)(rnd_next(&rs) % n[i]);
+			uint8_t *q = t_realloc(v[i], m);
+
+			ASSERT_NE(NULL, q);
+			ASSERT_EQ(-1, pat_check(q, m < n[i] ? m : n[i], (uint64_t)i)) {
+				TH_LOG("realloc %zu -> %zu lost data", n[i], m);
+			}
+			v[i] = q;
+			n[i] = m;
+		}
+		ASSERT_NE(NULL, v[i]);
+		pat_fill(v[i], n[i], (uint64_t)i);
+		for (int j = 0; j < N; j++) {
+			ASSERT_EQ(-1, pat_check(v[j], n[j], (uint64_t)j)) {
+				TH_LOG("round %d: block %d (%p, %zu) clobbered after op %llu on %d",
+				       round, j, (void *)v[j], n[j], (unsigned long long)op, i);
+			}
+		}
+	}
+	for (int i = 0; i < N; i++)
+		t_free(v[i]);
+}
+
+/* Repeated large allocations do not leak memory or address space. */
+TEST(large_alloc_free_cycles_bounded)
+{
+	uint64_t rs = 77;
+	size_t rss0 = 0, vsz0 = 0, rss1, vsz1 = 0;
+	unsigned long size;
+	FILE *f;
+
+	for (int i = 0; i < 2000; i++) {
+		size_t n = 33 * KiB + (size_t)(rnd_next(&rs) % (16 * MiB));
+		uint8_t *p = t_malloc(n);
+
+		ASSERT_NE(NULL, p);
+		p[0] = 1;
+		p[n / 2] = 2;
+		p[n - 1] = 3;
+		t_free(p);
+		if (i == 100) {
+			rss0 = rss_bytes();
+			f = fopen("/proc/self/statm", "r");
+			ASSERT_NE(NULL, f);
+			ASSERT_EQ(1, fscanf(f, "%lu", &size));
+			fclose(f);
+			vsz0 = size * page_size();
+		}
+	}
+	rss1 = rss_bytes();
+	f = fopen("/proc/self/statm", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%lu", &size));
+	fclose(f);
+	vsz1 = size * page_size();
+	TH_LOG("RSS %zu -> %zu KiB, VSZ %zu -> %zu MiB", rss0 / KiB, rss1 / KiB,
+	       vsz0 / MiB, vsz1 / MiB);
+	EXPECT_LT(rss1, rss0 + 64 * MiB);
+	EXPECT_LT(vsz1, vsz0 + 1024 * MiB);
+}
+
 TEST(realloc_of_aligned_block_preserves)
 {
 	void *p = NULL;

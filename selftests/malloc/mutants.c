@@ -29,6 +29,7 @@ enum {
 	M_STATS_SILENT, M_PVALLOC_SHORT, M_TINY_OVERLAP, M_MALLOC0_NULL,
 	M_REMOTE_FREE_LEAK, M_SHARED_HEAP, M_FORK_LOCK, M_REUSE_LIVE,
 	M_USABLE_SHORT, M_FREE_NULL_CRASH, M_USABLE_NULL, M_REALLOC_FAIL_FREES,
+	M_LARGE_LEAK,
 };
 static const char *const names[] = {
 	"none", "misalign", "usable_lie", "calloc_dirty", "realloc_lose",
@@ -36,6 +37,7 @@ static const char *const names[] = {
 	"stats_silent", "pvalloc_short", "tiny_overlap", "malloc0_null",
 	"remote_free_leak", "shared_heap", "fork_lock", "reuse_live",
 	"usable_short", "free_null_crash", "usable_null", "realloc_fail_frees",
+	"large_leak",
 };
 
 static int mutant = -1;
@@ -166,6 +168,10 @@ void free(void *p)
 		return;
 	case M_REUSE_LIVE:
 		return; /* a reused block must not be freed twice */
+	case M_LARGE_LEAK:
+		if (p && malloc_usable_size(p) > 32768)
+			return;
+		break;
 	}
 	if (in_pool(p))
 		return;

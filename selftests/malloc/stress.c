@@ -508,6 +508,92 @@ TEST(cross_thread_free_memory_reused)
 }
 
 /* ------------------------------------------------------------------ */
+/* Tiny objects of one 16-byte block freed by two threads at once       */
+/* ------------------------------------------------------------------ */
+
+#define TI_RING 4096
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct blk q[TI_RING];
+	unsigned head, tail;
+	bool done;
+} ti = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
+
+static void *ti_remote(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct blk b;
+
+		pthread_mutex_lock(&ti.lock);
+		while (ti.head == ti.tail && !ti.done)
+			pthread_cond_wait(&ti.cond, &ti.lock);
+		if (ti.head == ti.tail) {
+			pthread_mutex_unlock(&ti.lock);
+			return NULL;
+		}
+		b = ti.q[ti.head++ % TI_RING];
+		pthread_cond_signal(&ti.cond);
+		pthread_mutex_unlock(&ti.lock);
+		blk_free(&b, "tiny remote");
+	}
+}
+
+/*
+ * The owner allocates runs of tiny objects (consecutive ones share a block),
+ * frees some itself at once, hands others to a remote thread, keeps the
+ * rest live for a while: a block reused while one of its pieces is live
+ * shows up as a changed pattern.
+ */
+TEST(tiny_block_pieces_freed_by_two_threads)
+{
+	enum { LIVE = 2048 };
+	static struct blk live[LIVE];
+	double deadline = now() + stress_seconds();
+	uint64_t rs = 5;
+	pthread_t r[2];
+	long k;
+
+	start_threads(r, 2, ti_remote, NULL, 0);
+	for (k = 0; k < MINWORK(200000) || (k % 1024 || now() < deadline); k++) {
+		struct blk b;
+		uint64_t what = rnd_next(&rs);
+
+		if (!blk_alloc(&b, (size_t)(what % 15) + 1, rnd_next(&rs)))
+			break;
+		switch ((what >> 8) % 3) {
+		case 0:
+			blk_free(&b, "tiny owner");
+			break;
+		case 1:
+			pthread_mutex_lock(&ti.lock);
+			while (ti.tail - ti.head == TI_RING)
+				pthread_cond_wait(&ti.cond, &ti.lock);
+			ti.q[ti.tail++ % TI_RING] = b;
+			pthread_cond_signal(&ti.cond);
+			pthread_mutex_unlock(&ti.lock);
+			break;
+		default: {
+			struct blk *l = &live[(what >> 16) % LIVE];
+
+			blk_free(l, "tiny owner (live)");
+			*l = b;
+		}
+		}
+	}
+	pthread_mutex_lock(&ti.lock);
+	ti.done = true;
+	pthread_cond_broadcast(&ti.cond);
+	pthread_mutex_unlock(&ti.lock);
+	join_threads(r, 2);
+	for (int i = 0; i < LIVE; i++)
+		blk_free(&live[i], "tiny owner end");
+	TH_LOG("%ld tiny objects", k);
+	ASSERT_NO_ERRORS();
+}
+
+/* ------------------------------------------------------------------ */
 /* malloc_trim while other threads allocate: released pages must never */
 /* be live ones                                                        */
 /* ------------------------------------------------------------------ */
@@ -548,9 +634,10 @@ TEST(trim_concurrent_with_allocation)
 
 	atomic_store(&tr_stop, false);
 	start_threads(t, TR_THREADS, tr_worker, (void *)1, 1);
-	while (trims < MINWORK(200) || now() < deadline) {
+	while (trims < MINWORK(20) || now() < deadline) {
 		t_malloc_trim(0);
 		trims++;
+		usleep(100); /* let the workers run between trims */
 	}
 	atomic_store(&tr_stop, true);
 	join_threads(t, TR_THREADS);
