@@ -64,8 +64,8 @@ for n in "$@"; do
 	# one bpftool process for all the updates/deletes ('bpftool batch')
 	kbpf_need_jq
 	batch=$(mktemp)
-	vsize=$(bpftool -j map show pinned "$m" | jq -r .bytes_value)
-	type=$(bpftool -j map show pinned "$m" | jq -r .type)
+	info=$(bpftool -j map show pinned "$m" | jq -r '"\(.type) \(.bytes_value)"')
+	type=${info% *} vsize=${info#* }
 	case $type in
 	array|percpu_array)
 		bpftool -j map dump pinned "$m" | jq -r --arg m "$m" --argjson vs "$vsize" \

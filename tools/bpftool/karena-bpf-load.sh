@@ -68,5 +68,4 @@ echo "pinned under $dir:"
 for d in progs links maps; do
 	[ -d "$dir/$d" ] && echo "  $d: $(ls "$dir/$d" | tr '\n' ' ')"
 done
-echo "links:"
-bpftool -f link list | sed 's/^/  /'
+echo "see them with: bpftool -f prog list; bpftool -f link list"

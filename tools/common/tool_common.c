@@ -23,6 +23,7 @@ static int child_gate[2] = { -1, -1 };
 
 bool tool_check_env(const char *tool, bool need_btf)
 {
+	const char *btf;
 	struct stat st;
 
 	if (geteuid() != 0) {
@@ -30,15 +31,19 @@ bool tool_check_env(const char *tool, bool need_btf)
 			tool);
 		return false;
 	}
+	/* KARENA_BTF overrides the path checked (tests of this error path) */
+	btf = getenv("KARENA_BTF");
+	if (!btf || !*btf)
+		btf = KARENA_BTF_VMLINUX;
+	if (need_btf && stat(btf, &st) != 0) {
+		fprintf(stderr, "%s: kernel BTF is missing (%s); a kernel built with "
+			"CONFIG_DEBUG_INFO_BTF=y is required\n", tool, btf);
+		return false;
+	}
 	if (stat(KARENA_SYSFS_MODULE, &st) != 0) {
 		fprintf(stderr, "%s: the karena module is not loaded (%s is absent); "
 			"load it first: insmod karena.ko or modprobe karena\n",
 			tool, KARENA_SYSFS_MODULE);
-		return false;
-	}
-	if (need_btf && stat(KARENA_BTF_VMLINUX, &st) != 0) {
-		fprintf(stderr, "%s: kernel BTF is missing (%s); a kernel built with "
-			"CONFIG_DEBUG_INFO_BTF=y is required\n", tool, KARENA_BTF_VMLINUX);
 		return false;
 	}
 	return true;

@@ -1,0 +1,119 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# selftests/tools on the host: the tools build and install, every tool and
+# bpftool script answers --help, and every one fails cleanly (message,
+# exit status 1, no crash) when not root, when kernel BTF is missing, and
+# when the karena module is not loaded (the host has no karena module).
+TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+T=$TOP/tools/build
+B=$TOP/tools/bpftool
+OUT=${KARENA_OUT:-/tmp}/tools-native
+TOOLS="karena-faults karena-faultlat karena-trace karena-allocs karena-stat"
+BPF_TOOLS="karena-faults karena-faultlat karena-trace karena-allocs"
+SCRIPTS="karena-bpf-load karena-bpf-dump karena-bpf-unload"
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+n=0; fails=0
+echo "TAP version 13"
+echo "1..$((1 + 5 * 3 + 4 + 3 * 2 + 1))"
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
+show() { sed 's/^/# /' "$1" | head -${2:-5}; }
+
+# expect_fail DESC PATTERN CMD...: exit status 1 (not a signal) and PATTERN on stderr
+expect_fail() {
+	desc=$1 pat=$2; shift 2
+	"$@" >"$OUT/out" 2>"$OUT/err"
+	rc=$?
+	if [ $rc -eq 1 ] && grep -q "$pat" "$OUT/err"; then
+		ok "$desc"
+		show "$OUT/err" 1
+	else
+		notok "$desc (exit $rc)"
+		show "$OUT/err"
+	fi
+}
+
+as_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all "$@"
+}
+
+# 1. build
+if make -C "$TOP/tools" >"$OUT/build.log" 2>&1; then
+	ok "tools build (make -C tools)"
+else
+	notok "tools build (make -C tools)"
+	tail -20 "$OUT/build.log" | sed 's/^/# /'
+fi
+
+# 2-6. --help
+for t in $TOOLS; do
+	if "$T/$t" --help >"$OUT/help" 2>&1 && grep -q "^Usage: $t" "$OUT/help" &&
+	   grep -q "EXAMPLES" "$OUT/help"; then
+		ok "$t --help"
+	else
+		notok "$t --help"; show "$OUT/help"
+	fi
+done
+
+# 7-11. not root
+for t in $TOOLS; do
+	if [ "$(id -u)" != 0 ]; then
+		expect_fail "$t fails cleanly when not root" "must be run as root" "$T/$t"
+	else
+		expect_fail "$t fails cleanly when not root (as nobody)" "must be run as root" \
+			as_nobody "$T/$t"
+	fi
+done
+
+# 12-16. module not loaded
+for t in $TOOLS; do
+	if [ -d /sys/module/karena ]; then
+		skip "$t fails cleanly without the module" "the karena module is loaded here"
+	elif [ "$(id -u)" != 0 ]; then
+		skip "$t fails cleanly without the module" "not root"
+	else
+		expect_fail "$t fails cleanly when the module is not loaded" \
+			"karena module is not loaded" "$T/$t"
+	fi
+done
+
+# 17-20. kernel BTF missing (KARENA_BTF points the check elsewhere)
+for t in $BPF_TOOLS; do
+	if [ "$(id -u)" != 0 ]; then
+		skip "$t fails cleanly without kernel BTF" "not root"
+	else
+		expect_fail "$t fails cleanly when kernel BTF is missing" "kernel BTF is missing" \
+			env KARENA_BTF=/nonexistent/vmlinux "$T/$t"
+	fi
+done
+
+# 21-26. bpftool scripts: --help, and not root
+for s in $SCRIPTS; do
+	if sh "$B/$s.sh" --help >"$OUT/help" 2>&1 && grep -q "^Usage: $s" "$OUT/help"; then
+		ok "$s --help"
+	else
+		notok "$s --help"; show "$OUT/help"
+	fi
+	if [ "$(id -u)" != 0 ]; then
+		expect_fail "$s fails cleanly when not root" "must be run as root" sh "$B/$s.sh" faults
+	else
+		expect_fail "$s fails cleanly when not root (as nobody)" "must be run as root" \
+			as_nobody sh "$B/$s.sh" faults
+	fi
+done
+
+# 27. make install into a scratch DESTDIR
+d=$OUT/destdir
+if make -C "$TOP/tools" install DESTDIR="$d" PREFIX=/usr >"$OUT/install.log" 2>&1 &&
+   for t in $TOOLS; do [ -x "$d/usr/sbin/$t" ] || exit 1; done &&
+   [ -f "$d/usr/share/karena/bpf/karena-faults.bpf.o" ] &&
+   [ -x "$d/usr/share/karena/bpftool/karena-bpf-attach" ] &&
+   "$d/usr/sbin/karena-bpf-load" --help 2>&1 | grep -q "$d/usr/share/karena/bpftool/../bpf"; then
+	ok "make install DESTDIR= PREFIX=/usr (tools, bpf objects, bpftool scripts)"
+else
+	notok "make install"; tail -5 "$OUT/install.log" | sed 's/^/# /'
+fi
+
+[ $fails -eq 0 ]
