@@ -130,10 +130,16 @@ struct mcache {
 };
 
 struct mcentral {
-	pthread_mutex_t lock;
+	pthread_mutex_t *lock;		/* one of MCENTRAL_LOCKS, shared */
 	struct span_list partial, full;
 	uint64_t nspans;
 } __attribute__((aligned(64)));
+/*
+ * Span classes share a few locks (striped): mcentral is off the hot path
+ * now that spans stay owned by threads, and fork's prepare handler must
+ * hold every allocator lock at once (sanitizers cap locks held at 64).
+ */
+#define MCENTRAL_LOCKS	16
 
 struct heap_stats_raw {
 	uint64_t sys, released, inuse_pages, idle_pages, reserved;

@@ -17,9 +17,20 @@
  */
 #include "internal.h"
 
-HIDDEN struct mcentral mcentral_[NUM_SPANCLASS] = {
-	[0 ... NUM_SPANCLASS - 1] = { .lock = PTHREAD_MUTEX_INITIALIZER },
+static pthread_mutex_t central_locks[MCENTRAL_LOCKS] = {
+	[0 ... MCENTRAL_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER,
 };
+#define L(i)	(&central_locks[(i) % MCENTRAL_LOCKS])
+/* spc % 16: the normal and tiny variants of a class share a lock */
+HIDDEN struct mcentral mcentral_[NUM_SPANCLASS] = {
+#define C4(i) { .lock = L(i) }, { .lock = L(i + 1) }, { .lock = L(i + 2) }, { .lock = L(i + 3) }
+#define C16(i) C4(i), C4(i + 4), C4(i + 8), C4(i + 12)
+	C16(0), C16(16), C16(32), C16(48), C16(64), C16(80), C16(96), C16(112),
+	C4(128), C4(132),
+#undef C16
+#undef C4
+};
+_Static_assert(NUM_SPANCLASS == 136, "mcentral_ initialiser");
 
 HIDDEN void span_list_push(struct span_list *l, struct mspan *s)
 {
@@ -43,8 +54,8 @@ HIDDEN void span_list_remove(struct span_list *l, struct mspan *s)
 
 static void mcentral_init_all(void)
 {
-	for (int i = 0; i < NUM_SPANCLASS; i++)
-		pthread_mutex_init(&mcentral_[i].lock, NULL);
+	for (int i = 0; i < MCENTRAL_LOCKS; i++)
+		pthread_mutex_init(&central_locks[i], NULL);
 }
 
 HIDDEN void mcentral_reinit_locks(void)
@@ -54,14 +65,14 @@ HIDDEN void mcentral_reinit_locks(void)
 
 HIDDEN void mcentral_lock_all(void)
 {
-	for (int i = 0; i < NUM_SPANCLASS; i++)
-		pthread_mutex_lock(&mcentral_[i].lock);
+	for (int i = 0; i < MCENTRAL_LOCKS; i++)
+		pthread_mutex_lock(&central_locks[i]);
 }
 
 HIDDEN void mcentral_unlock_all(void)
 {
-	for (int i = NUM_SPANCLASS - 1; i >= 0; i--)
-		pthread_mutex_unlock(&mcentral_[i].lock);
+	for (int i = MCENTRAL_LOCKS - 1; i >= 0; i--)
+		pthread_mutex_unlock(&central_locks[i]);
 }
 
 /* Give c a span of class spc with at least one free object. */
@@ -70,19 +81,19 @@ HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
 	struct mcentral *mc = &mcentral_[spc];
 	struct mspan *s;
 
-	pthread_mutex_lock(&mc->lock);
+	pthread_mutex_lock(mc->lock);
 	s = mc->partial.head;
 	if (s) {
 		span_list_remove(&mc->partial, s);
 		s->list = LIST_NONE;
 		STORE(&s->owner, c);
-		pthread_mutex_unlock(&mc->lock);
+		pthread_mutex_unlock(mc->lock);
 		span_drain_remote(s);
 		s->freeindex = 0;
 		s->allocCache = 0;
 		return s;
 	}
-	pthread_mutex_unlock(&mc->lock);
+	pthread_mutex_unlock(mc->lock);
 
 	unsigned cls = (unsigned)spc >> 1;
 
@@ -105,10 +116,10 @@ HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
 			s->tinystart[i] = 0;
 		}
 	}
-	pthread_mutex_lock(&mc->lock);
+	pthread_mutex_lock(mc->lock);
 	mc->nspans++;
 	STORE(&s->owner, c);
-	pthread_mutex_unlock(&mc->lock);
+	pthread_mutex_unlock(mc->lock);
 	return s;
 }
 
@@ -118,12 +129,12 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 	struct mcentral *mc = &mcentral_[s->spanclass];
 
 	span_drain_remote(s);
-	pthread_mutex_lock(&mc->lock);
+	pthread_mutex_lock(mc->lock);
 	STORE(&s->owner, NULL);
 	STORE(&s->queued, 0);	/* the owner's notify stack is discarded */
 	if (s->allocCount == 0) {
 		mc->nspans--;
-		pthread_mutex_unlock(&mc->lock);
+		pthread_mutex_unlock(mc->lock);
 		STORE(&s->rfree, 0);
 		mheap_free(s);
 		return;
@@ -136,13 +147,13 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 		    old == RF_NOTIFY) {
 			s->list = LIST_FULL;
 			span_list_push(&mc->full, s);
-			pthread_mutex_unlock(&mc->lock);
+			pthread_mutex_unlock(mc->lock);
 			return;
 		}
 	}
 	s->list = LIST_PARTIAL;
 	span_list_push(&mc->partial, s);
-	pthread_mutex_unlock(&mc->lock);
+	pthread_mutex_unlock(mc->lock);
 }
 
 /* The owner gives back an empty span. */
@@ -150,10 +161,10 @@ HIDDEN void mcentral_release_span(struct mspan *s)
 {
 	struct mcentral *mc = &mcentral_[s->spanclass];
 
-	pthread_mutex_lock(&mc->lock);
+	pthread_mutex_lock(mc->lock);
 	STORE(&s->owner, NULL);
 	mc->nspans--;
-	pthread_mutex_unlock(&mc->lock);
+	pthread_mutex_unlock(mc->lock);
 	STORE(&s->rfree, 0);
 	mheap_free(s);
 }
@@ -169,7 +180,7 @@ HIDDEN void mcentral_notify(struct mspan *s)
 	struct mcentral *mc = &mcentral_[s->spanclass];
 	struct mcache *c;
 
-	pthread_mutex_lock(&mc->lock);
+	pthread_mutex_lock(mc->lock);
 	c = LOAD(&s->owner);
 	if (c) {
 		if (!__atomic_exchange_n(&s->queued, 1, __ATOMIC_ACQ_REL)) {
@@ -186,7 +197,7 @@ HIDDEN void mcentral_notify(struct mspan *s)
 		s->list = LIST_PARTIAL;
 		span_list_push(&mc->partial, s);
 	}
-	pthread_mutex_unlock(&mc->lock);
+	pthread_mutex_unlock(mc->lock);
 }
 
 /* Return spans that became empty in the partial lists to the heap. */
@@ -200,7 +211,7 @@ HIDDEN size_t mcentral_reclaim(void)
 
 		if (!LOAD(&mc->partial.head))
 			continue;
-		pthread_mutex_lock(&mc->lock);
+		pthread_mutex_lock(mc->lock);
 		for (s = mc->partial.head; s; s = next) {
 			next = s->next;
 			span_drain_remote(s);
@@ -212,7 +223,7 @@ HIDDEN size_t mcentral_reclaim(void)
 				empty = s;
 			}
 		}
-		pthread_mutex_unlock(&mc->lock);
+		pthread_mutex_unlock(mc->lock);
 		while (empty) {
 			s = empty;
 			empty = s->next;

@@ -148,7 +148,9 @@ static inline bool scav_test(uintptr_t a)
 	struct heap_arena *ha = arena_of(a);
 	size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
 
-	return ha->scav[pg >> 6] >> (pg & 63) & 1;
+	/* relaxed: the scavenger reads its own pages' bits without the lock
+	 * while others rewrite neighbouring bits of the word under it */
+	return LOAD(&ha->scav[pg >> 6]) >> (pg & 63) & 1;
 }
 
 static void scav_set_range(uintptr_t start, size_t npages, bool on)
@@ -161,15 +163,18 @@ static void scav_set_range(uintptr_t start, size_t npages, bool on)
 		if (n > npages)
 			n = npages;
 		for (size_t i = pg; i < pg + n;) {
+			uint64_t *w = &ha->scav[i >> 6];
+
 			if ((i & 63) == 0 && i + 64 <= pg + n) {
-				ha->scav[i >> 6] = on ? ~0ull : 0;
+				STORE(w, on ? ~0ull : 0);
 				i += 64;
 				continue;
 			}
+			/* writers hold the heap lock: load + store is enough */
 			if (on)
-				ha->scav[i >> 6] |= 1ull << (i & 63);
+				STORE(w, LOAD(w) | 1ull << (i & 63));
 			else
-				ha->scav[i >> 6] &= ~(1ull << (i & 63));
+				STORE(w, LOAD(w) & ~(1ull << (i & 63)));
 			i++;
 		}
 		start += n * PAGE_BYTES;
@@ -190,11 +195,11 @@ HIDDEN size_t scav_count(uintptr_t start, size_t npages)
 			n = npages;
 		for (size_t i = pg; i < pg + n;) {
 			if ((i & 63) == 0 && i + 64 <= pg + n) {
-				total += (size_t)__builtin_popcountll(ha->scav[i >> 6]);
+				total += (size_t)__builtin_popcountll(LOAD(&ha->scav[i >> 6]));
 				i += 64;
 				continue;
 			}
-			total += ha->scav[i >> 6] >> (i & 63) & 1;
+			total += LOAD(&ha->scav[i >> 6]) >> (i & 63) & 1;
 			i++;
 		}
 		start += n * PAGE_BYTES;

@@ -140,12 +140,14 @@ EXPORT struct mallinfo2 karena_mallinfo2(void)
 	memset(&mi, 0, sizeof(mi));
 	if (karena_stats(&st))
 		return mi;
-	mi.arena = st.heap_sys;
+	/* as glibc: large objects (its mmapped chunks) only in hblks/hblkhd,
+	 * so uordblks + hblkhd is the total in use */
+	mi.arena = st.heap_sys > st.large_inuse ? st.heap_sys - st.large_inuse : 0;
 	mi.ordblks = 0;
 	mi.hblks = st.large_mallocs - st.large_frees;
 	mi.hblkhd = st.large_inuse;
-	mi.uordblks = st.heap_alloc;
-	mi.fordblks = st.heap_sys > st.heap_alloc ? st.heap_sys - st.heap_alloc : 0;
+	mi.uordblks = st.heap_alloc > st.large_inuse ? st.heap_alloc - st.large_inuse : 0;
+	mi.fordblks = mi.arena > mi.uordblks ? mi.arena - mi.uordblks : 0;
 	mi.keepcost = st.heap_idle - st.heap_released;
 	return mi;
 }
