@@ -23,8 +23,8 @@ static void touch_pages(unsigned char *p, size_t n)
 int main(int argc, char **argv)
 {
 	double scale = bench_scale(argc, argv);
-	long steps = (long)(3000 * scale);
-	int growth_rounds = (int)(2 * scale) < 1 ? 1 : (int)(2 * scale);
+	long steps = (long)(2000 * scale);
+	int growth_rounds = (int)(1 * scale) < 1 ? 1 : (int)(1 * scale);
 	unsigned char *win[WINDOW] = { 0 };
 	struct rng r;
 	unsigned long check = 0;

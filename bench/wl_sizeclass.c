@@ -22,7 +22,7 @@ static const size_t sizes[] = {
 int main(int argc, char **argv)
 {
 	double scale = bench_scale(argc, argv);
-	long pairs = (long)(2000000 * scale);	/* malloc+free pairs per size */
+	long pairs = (long)(1000000 * scale);	/* malloc+free pairs per size */
 	static void *slot[BATCH];
 	static unsigned perm[BATCH];
 	struct rng r;
