@@ -20,7 +20,7 @@
  * Output, one line per measurement (medians over KBENCH_REPS, default 7):
  *   KBENCH test=<t> variant=<v> ns=<median ns> per_page_ns=<..> [ratio=<v/base>]
  *   KBENCH test=<t> variant=<v> na=<reason>
- * Env: KBENCH_PAGES (default 2048), KBENCH_REPS.
+ * Env: KBENCH_PAGES (default 2048; vm.py passes 1024 = one vector), KBENCH_REPS.
  */
 #include "common.h"
 #include <errno.h>

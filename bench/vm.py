@@ -68,7 +68,7 @@ def main():
             print("bench vm: scripts/vm/guest-run.sh missing", file=sys.stderr)
             return 1
         cmd = GUEST_CMD % {
-            "pages": os.environ.get("KBENCH_PAGES", "2048"),
+            "pages": os.environ.get("KBENCH_PAGES", "1024"),
             "kreps": os.environ.get("KBENCH_REPS", "7"),
             "reps": REPS, "wls": " ".join(WLS), "scale": SCALE,
         }
