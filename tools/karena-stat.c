@@ -297,6 +297,70 @@ static size_t scan_procs(struct proc **out)
 
 /* ---- output ---- */
 
+#define MAXCOLS 32
+
+static int split_ws(char *line, char **f, int max)
+{
+	int n = 0;
+	char *save = NULL, *t;
+
+	for (t = strtok_r(line, " \t", &save); t && n < max; t = strtok_r(NULL, " \t", &save))
+		f[n++] = t;
+	return n;
+}
+
+/* A debugfs table ("hdr1 hdr2 ...\nv1 v2 ...\n...") as a JSON array of
+ * objects; false (nothing printed) if the text is not such a table. */
+static bool json_table(const char *text)
+{
+	char *copy = strdup(text), *line, *save = NULL;
+	char *hdr[MAXCOLS], *f[MAXCOLS], *check = strdup(text);
+	int nh, i, rows = 0;
+	bool ok = true;
+
+	if (!copy || !check) {
+		free(copy);
+		free(check);
+		return false;
+	}
+	/* first pass: every row has as many fields as the header */
+	line = strtok_r(check, "\n", &save);
+	nh = line ? split_ws(line, hdr, MAXCOLS) : 0;
+	if (nh < 2)
+		ok = false;
+	while (ok && (line = strtok_r(NULL, "\n", &save)))
+		ok = split_ws(line, f, MAXCOLS) == nh;
+	free(check);
+	if (!ok) {
+		free(copy);
+		return false;
+	}
+	save = NULL;
+	line = strtok_r(copy, "\n", &save);
+	nh = split_ws(line, hdr, MAXCOLS);
+	putchar('[');
+	while ((line = strtok_r(NULL, "\n", &save))) {
+		split_ws(line, f, MAXCOLS);
+		printf("%s{", rows++ ? "," : "");
+		for (i = 0; i < nh; i++) {
+			long long v;
+
+			printf("%s", i ? "," : "");
+			json_str(stdout, hdr[i]);
+			if (parse_num(f[i], &v))
+				printf(":%lld", v);
+			else {
+				putchar(':');
+				json_str(stdout, f[i]);
+			}
+		}
+		putchar('}');
+	}
+	putchar(']');
+	free(copy);
+	return true;
+}
+
 static void json_kvs(const struct kvset *s, const struct kvset *prev, const char *key)
 {
 	size_t i;
@@ -307,12 +371,11 @@ static void json_kvs(const struct kvset *s, const struct kvset *prev, const char
 
 		printf("%s", i ? "," : "");
 		json_str(stdout, kv->name);
+		putchar(':');
 		if (kv->is_num)
-			printf(":%lld", kv->num);
-		else {
-			putchar(':');
+			printf("%lld", kv->num);
+		else if (!strchr(kv->text, '\n') || !json_table(kv->text))
 			json_str(stdout, kv->text);
-		}
 	}
 	printf("}");
 	if (prev) {
