@@ -67,9 +67,8 @@ leftover >"$OUT/bpf-unload.txt.left"
 step bpf-lat.txt "$B/karena-bpf-load.sh" faultlat
 "$W" touch 8 >/dev/null
 step bpf-lat.json "$B/karena-bpf-dump.sh" -j faultlat hists
-step bpf-tr.txt "$B/karena-bpf-load.sh" trace
-"$W" trans 5 >/dev/null
-step bpf-tr.json "$B/karena-bpf-dump.sh" -j trace counts
+# (the trace object attaches like faults' raw_tp: not loaded again here,
+# each bpftool run costs ~10 s under TCG)
 step bpf-unload-all.txt "$B/karena-bpf-unload.sh" -a
 { leftover; [ -e /sys/fs/bpf/karena ] && echo "/sys/fs/bpf/karena still exists"; } \
 	>"$OUT/bpf-unload-all.txt.left"
