@@ -180,6 +180,51 @@ TEST(cross_thread_frees_are_reused)
 	ASSERT_GE(b.by_size[5].frees, a.by_size[5].frees + 30 * XN);
 }
 
+static void *aobjs[1024];
+static int naobjs;
+
+static void *free_aobjs(void *arg)
+{
+	for (int i = 0; i < naobjs; i++)
+		karena_free(aobjs[i]);
+	return arg;
+}
+
+TEST(remote_frees_to_parked_span_notify_owner)
+{
+	const int spc = 6 << 1;		/* 64-byte class */
+	struct mcache *c;
+	struct mspan *a;
+	void *p;
+	pthread_t t;
+	int i;
+
+	karena_free(karena_malloc(64));
+	c = tls_mcache;
+	p = karena_malloc(64);
+	a = span_of((uintptr_t)p);
+	naobjs = 0;
+	aobjs[naobjs++] = p;
+	for (i = 0; i < 2000 && c->alloc[spc] == a; i++) {
+		p = karena_malloc(64);
+		if (span_of((uintptr_t)p) == a)
+			aobjs[naobjs++] = p;
+	}
+	ASSERT_NE(a, c->alloc[spc]);		/* a ran out and was parked */
+	ASSERT_EQ(LIST_LFULL, a->list);
+	ASSERT_EQ(c, a->owner);			/* still ours */
+	ASSERT_EQ(RF_NOTIFY, a->rfree);
+	ASSERT_EQ(0, pthread_create(&t, NULL, free_aobjs, NULL));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(1, a->queued);		/* first remote free told us */
+	ASSERT_EQ(a, c->rnotify);
+	for (i = 0; i < 5000 && c->alloc[spc] != a; i++)
+		karena_malloc(64);
+	ASSERT_EQ(a, c->alloc[spc]);		/* and we went back to it */
+	ASSERT_EQ(0, a->queued);
+	ASSERT_LT(a->allocCount, a->nelems);
+}
+
 static void *alloc_and_exit(void *arg)
 {
 	for (int i = 0; i < 1000; i++)
