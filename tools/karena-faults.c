@@ -99,35 +99,32 @@ static size_t collect(struct karena_faults *skel, struct row **out)
 	int kfd = bpf_map__fd(skel->maps.karena_faults);
 	struct row *rows = NULL;
 	size_t n = 0, cap = 0;
-	__u32 pid, *prev = NULL;
-	struct kf_key kk, *kprev = NULL;
+	__u32 pid, key, *prev = NULL;
+	struct kf_key kk, kkeep, *kprev = NULL;
 
 	while (bpf_map_get_next_key(pfd, prev, &pid) == 0) {
-		prev = &pid;
+		key = pid;
+		prev = &key;
 		if (n == cap) {
+			struct row *nr;
+
 			cap = cap ? cap * 2 : 64;
-			rows = realloc(rows, cap * sizeof(*rows));
-			if (!rows)
-				return 0;
+			nr = realloc(rows, cap * sizeof(*rows));
+			if (!nr)
+				break;
+			rows = nr;
 		}
 		memset(&rows[n], 0, sizeof(rows[n]));
 		rows[n].pid = pid;
 		if (bpf_map_lookup_elem(pfd, &pid, &rows[n].p) == 0)
 			n++;
-		{
-			static __u32 keep;
-
-			keep = pid;
-			prev = &keep;
-		}
 	}
 	while (bpf_map_get_next_key(kfd, kprev, &kk) == 0) {
-		static struct kf_key keep;
 		struct row *r;
 		__u64 v;
 
-		keep = kk;
-		kprev = &keep;
+		kkeep = kk;
+		kprev = &kkeep;
 		if (bpf_map_lookup_elem(kfd, &kk, &v))
 			continue;
 		r = find_row(rows, n, kk.tgid);
@@ -142,7 +139,6 @@ static size_t collect(struct karena_faults *skel, struct row **out)
 		/* delete what we read; new keys keep counting */
 		for (i = 0; i < n; i++)
 			bpf_map_delete_elem(pfd, &rows[i].pid);
-		kprev = NULL;
 		while (bpf_map_get_next_key(kfd, NULL, &kk) == 0)
 			bpf_map_delete_elem(kfd, &kk);
 	}
