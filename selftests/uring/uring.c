@@ -7,6 +7,8 @@
  * the process gone, with commands in flight.  Every test runs twice:
  * commands punted to io-wq (uring_inline=0, the default) and run inline.
  */
+#include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -305,6 +307,31 @@ TEST_F(ku, plain_and_sqe128_rings)
 	io_uring_queue_exit(&r2);
 }
 
+/* io-wq worker threads of this process (named iou-wrk-PID). */
+static int iowq_workers(void)
+{
+	char path[300], comm[64];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/task");
+	int n = 0;
+
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%s/comm", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && !strncmp(comm, "iou-wrk", 7))
+			n++;
+		fclose(f);
+	}
+	closedir(dir);
+	return n;
+}
+
 #define MANY	256
 
 /* 256 commands on disjoint ranges in one submission, then 256 more. */
@@ -345,6 +372,12 @@ TEST_F(ku, many_in_flight)
 		for (i = 0; i < MANY; i++)
 			ASSERT_EQ(pass ? KARENA_STATE_PREPARED : KARENA_STATE_READY,
 				  q[i] & KARENA_STATE_MASK);
+	}
+	/* uncontended commands ran inline: no io-wq worker was needed */
+	if (variant->inline_cmds) {
+		ASSERT_EQ(0, iowq_workers());
+	} else {
+		ASSERT_LT(0, iowq_workers());
 	}
 	munmap(p, len);
 }
@@ -465,6 +498,86 @@ TEST_F(ku, fork_child_private)
 	ASSERT_EQ(0, WEXITSTATUS(status));
 	ASSERT_EQ(0, ku_query(self->fd, self->a, NPG * PS, q));
 	ASSERT_EQ(KARENA_STATE_PREPARED, q[0] & KARENA_STATE_MASK);
+}
+
+struct hog {
+	int fd;
+	char *p;
+	size_t len;
+	int rounds;
+};
+
+/* Hold the file mutex often: POPULATE and drop a range, again and again. */
+static void *hog_main(void *arg)
+{
+	struct hog *h = arg;
+	int i;
+
+	for (i = 0; i < h->rounds; i++) {
+		if (ku_ioc(h->fd, h->p, h->len, KARENA_OP_USED, KARENA_F_POPULATE, NULL) ||
+		    ku_ioc(h->fd, h->p, h->len, KARENA_OP_UNUSED, 0, NULL))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/*
+ * Commands issued while another thread's transitions hold the file mutex
+ * (punted to io-wq when inline), and POPULATE commands big enough to be
+ * punted: all complete with the right result and states.
+ */
+TEST_F(ku, contended_and_big_populate)
+{
+	const size_t n = 64, big = 128;
+	char *p = ku_reserve(self->fd, n * PS);
+	char *q = ku_reserve(self->fd, big * PS);
+	struct hog h = { .fd = self->fd, .rounds = 20 };
+	uint8_t st[128];
+	pthread_t t;
+	void *ret;
+	size_t i;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, q);
+	h.len = 64 * PS;
+	h.p = ku_reserve(self->fd, h.len);
+	ASSERT_NE(NULL, h.p);
+	ASSERT_EQ(0, ku_ioc(self->fd, h.p, h.len, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, ku_ioc(self->fd, p, n * PS, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, ku_ioc(self->fd, q, big * PS, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, pthread_create(&t, NULL, hog_main, &h));
+	for (i = 0; i < n; i++) {
+		struct karena_uring_range u;
+
+		ku_range_pdu(&u, p + i * PS, 1, KARENA_OP_USED, 0);
+		ASSERT_NE(NULL, ku_prep(&self->ring, self->fd,
+					KARENA_URING_TRANSITION, &u, i));
+		if (i % 8 == 7) {
+			ASSERT_EQ(8, io_uring_submit(&self->ring));
+			usleep(1000);
+		}
+	}
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(1, ku_reap(&self->ring, NULL, NULL));
+	ASSERT_EQ(big, ku_uring_range(&self->ring, self->fd, q, big,
+				      KARENA_OP_USED, KARENA_F_POPULATE));
+	/* the big POPULATE (at least) went to io-wq */
+	ASSERT_LT(0, iowq_workers());
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_EQ(NULL, ret);
+	ASSERT_EQ(0, ku_query(self->fd, p, n * PS, st));
+	for (i = 0; i < n; i++)
+		ASSERT_EQ(KARENA_STATE_READY, st[i] & KARENA_STATE_MASK);
+	ASSERT_EQ(0, ku_query(self->fd, q, big * PS, st));
+	for (i = 0; i < big; i++) {
+		ASSERT_EQ(KARENA_STATE_READY, st[i] & KARENA_STATE_MASK);
+		ASSERT_TRUE(st[i] & KARENA_PAGE_RESIDENT);
+	}
+	for (i = 0; i < big; i++)
+		ASSERT_EQ(0, q[i * PS]);
+	munmap(h.p, h.len);
+	munmap(p, n * PS);
+	munmap(q, big * PS);
 }
 
 TEST_HARNESS_MAIN
