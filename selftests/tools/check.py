@@ -160,6 +160,20 @@ def t_faults_segv(kind, field):
     return r
 
 
+def t_faults_zero():
+    w, p = faults_of("zero")
+    if not p:
+        return False
+    n = w["pages"]
+    diag("faults (zero %d): %s" % (n, {k: p[k] for k in (
+        "karena", "zero", "sigsegv", "cache_hit", "cache_miss")}))
+    r = expect(p["zero"] == n, "zero", p["zero"], "!=", n)
+    r &= expect(p["sigsegv"] == 0 and p["cache_hit"] + p["cache_miss"] == 0,
+                "unexpected sigsegv/Ready faults")
+    r &= expect(all(x["state"] == "prepared" for x in p["by_state"]), "state != prepared")
+    return r
+
+
 # ---- karena-faultlat ----
 
 def t_faultlat():
@@ -296,6 +310,7 @@ TESTS = [
      lambda: t_faults_segv("segv", "sigsegv_reserved"), None),
     ("karena-faults: 4 SIGSEGV on Prepared pages (strict)",
      lambda: t_faults_segv("segvprep", "sigsegv_prepared"), None),
+    ("karena-faults: 6 lenient-mode zero-page reads of Prepared pages", t_faults_zero, None),
     ("karena-faultlat: 32 karena faults timed, anonymous faults alongside", t_faultlat, None),
     ("karena-allocs: LD_PRELOAD, 50 x 3000 B kept (by stack), 20 x 5000 B freed",
      lambda: t_allocs("allocwork", 50, 3000, 20, 5000),

@@ -6,6 +6,7 @@
  *                              then stay MS milliseconds (default 0)
  *   kworkload segv K           touch K Reserved pages (SIGSEGV caught each time)
  *   kworkload segvprep K       touch K Prepared pages (strict mode: SIGSEGV)
+ *   kworkload zero K           read K Prepared pages in lenient mode (zero page)
  *   kworkload trans M          M legal transitions (Map, then Used/Unused
  *                              alternating on one page), then 1 illegal one
  *   kworkload hold MS          sleep MS milliseconds (a placeholder process)
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 	int fd, r;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: kworkload touch|segv|segvprep|trans|hold N\n");
+		fprintf(stderr, "usage: kworkload touch|segv|segvprep|zero|trans|hold N\n");
 		return 2;
 	}
 	n = strtoul(argv[2], NULL, 0);
@@ -126,6 +127,25 @@ int main(int argc, char **argv)
 		printf("{\"workload\":\"%s\",\"pid\":%d,\"start\":\"%p\",\"pages\":%lu,\"sigsegv\":%d}\n",
 		       argv[1], (int)getpid(), (void *)p, n, (int)nsegv);
 		if ((unsigned long)nsegv != n)
+			return 1;
+	} else if (!strcmp(argv[1], "zero")) {
+		struct karena_config c;
+		volatile unsigned long j;
+		unsigned long sum = 0;
+
+		memset(&c, 0, sizeof(c));
+		c.size = sizeof(c);
+		c.flags = KARENA_CFG_LENIENT;
+		if (ioctl(fd, KARENA_IOC_CONFIG, &c))
+			die("CONFIG lenient", errno);
+		r = transition(fd, p, n * ps, KARENA_OP_MAP, 0);
+		if (r)
+			die("MAP", r);
+		for (j = 0; j < n; j++)
+			sum += ((volatile char *)p)[j * ps];
+		printf("{\"workload\":\"zero\",\"pid\":%d,\"start\":\"%p\",\"pages\":%lu,\"sum\":%lu}\n",
+		       (int)getpid(), (void *)p, n, sum);
+		if (sum)
 			return 1;
 	} else if (!strcmp(argv[1], "trans")) {
 		unsigned long done = 0;
