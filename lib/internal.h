@@ -72,6 +72,7 @@ enum span_list_id {
 	LIST_FULL,		/* mcentral full (unowned) */
 	LIST_LPARTIAL,		/* owner's local partial list */
 	LIST_LFULL,		/* owner's local full list */
+	LIST_LEMPTY,		/* owner's local empty list (kept for reuse) */
 };
 
 struct mcache;
@@ -124,6 +125,9 @@ struct mcache {
 	uint64_t tinyallocs;
 	struct span_list partial[NUM_SPANCLASS];	/* owned, with free slots */
 	struct span_list full[NUM_SPANCLASS];		/* owned, parked full */
+	struct span_list empty[NUM_SPANCLASS];		/* owned, no objects */
+	uint16_t empty_pages[NUM_SPANCLASS];		/* pages in empty[] */
+	uint32_t empty_total;				/* pages in all empty[] */
 	struct mspan *rnotify;		/* atomic: spans notified by remote frees */
 	struct mcache *next, *prev;	/* all live caches */
 	int dying;
@@ -274,6 +278,7 @@ HIDDEN struct mcache *mcache_get_slow(void);
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
+HIDDEN void mcache_release_empty(struct mcache *c);
 
 /* Free object idx of s from this thread (c may be NULL). */
 static ALWAYS_INLINE void span_free_object(struct mcache *c, struct mspan *s,

@@ -603,6 +603,8 @@ EXPORT size_t karena_release(void)
 {
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
+	if (tls_mcache)
+		mcache_release_empty(tls_mcache);
 	mcentral_reclaim();
 	return mheap_scavenge(SIZE_MAX);
 }

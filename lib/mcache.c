@@ -132,17 +132,46 @@ static void process_notify(struct mcache *c)
 
 static void local_remove(struct mcache *c, struct mspan *s)
 {
-	if (s->list == LIST_LPARTIAL)
-		span_list_remove(&c->partial[s->spanclass], s);
-	else if (s->list == LIST_LFULL)
-		span_list_remove(&c->full[s->spanclass], s);
+	unsigned spc = s->spanclass;
+
+	if (s->list == LIST_LPARTIAL) {
+		span_list_remove(&c->partial[spc], s);
+	} else if (s->list == LIST_LFULL) {
+		span_list_remove(&c->full[spc], s);
+	} else if (s->list == LIST_LEMPTY) {
+		span_list_remove(&c->empty[spc], s);
+		c->empty_pages[spc] = (uint16_t)(c->empty_pages[spc] - s->npages);
+		c->empty_total -= (uint32_t)s->npages;
+	}
 	s->list = LIST_NONE;
 }
 
 /*
+ * Empty spans a thread keeps for reuse instead of giving them back to the
+ * heap at once (Go never frees spans on the allocation path either): a
+ * program that frees a batch and allocates the next one would otherwise
+ * pay mheap_free + mheap_alloc (heap lock, coalescing, page map writes) and
+ * span_init_small per span per batch.  Bounded per class (at least one
+ * span) and per thread; the rest go back at once, all of them when the
+ * thread exits or calls karena_release()/malloc_trim().
+ */
+#define EMPTY_KEEP_PAGES	8	/* per span class: 64 KiB */
+#define EMPTY_KEEP_TOTAL	256	/* per thread: 2 MiB */
+
+static bool keep_empty(const struct mcache *c, const struct mspan *s)
+{
+	unsigned spc = s->spanclass;
+
+	if (c->empty_total + s->npages > EMPTY_KEEP_TOTAL)
+		return false;
+	return c->empty_pages[spc] == 0 ||
+	       c->empty_pages[spc] + s->npages <= EMPTY_KEEP_PAGES;
+}
+
+/*
  * Owner, after a local free into s left it empty or freed a slot in a
- * parked-full span: give empty spans back, make parked spans partial
- * again once an eighth of them is free.
+ * parked-full span: keep empty spans for reuse (within bounds) or give
+ * them back, make parked spans partial again once an eighth is free.
  */
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s)
 {
@@ -150,6 +179,14 @@ HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s)
 
 	if (s == c->alloc[spc])
 		return;
+	if (s->allocCount == 0 && keep_empty(c, s)) {
+		local_remove(c, s);
+		s->list = LIST_LEMPTY;
+		span_list_push(&c->empty[spc], s);
+		c->empty_pages[spc] = (uint16_t)(c->empty_pages[spc] + s->npages);
+		c->empty_total += (uint32_t)s->npages;
+		return;
+	}
 	if (s->allocCount == 0 && !LOAD_ACQ(&s->queued)) {
 		local_remove(c, s);
 		mcentral_release_span(s);
@@ -171,8 +208,8 @@ static ALWAYS_INLINE bool worth_using(const struct mspan *s)
  * The current span for spc ran out.  Spans stay owned by this thread
  * (local partial and full lists) so that its own frees never need an
  * atomic; the order of preference is: the current span again if remote
- * frees gave back an eighth of it, a local partial span, a span from
- * mcentral.  Returns a span with a free slot, or NULL when out of memory.
+ * frees gave back an eighth of it, a local partial span, a kept empty
+ * span, a span from mcentral.  Returns a span with a free slot, or NULL when out of memory.
  */
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 {
@@ -202,6 +239,13 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 		}
 		park_full(c, s);
 	}
+	if ((s = c->empty[spc].head) != NULL) {
+		local_remove(c, s);
+		s->freeindex = 0;
+		s->allocCache = 0;
+		c->alloc[spc] = s;
+		return s;
+	}
 	s = mcentral_cache_span(spc, c);
 	if (!s)
 		return NULL;
@@ -229,9 +273,28 @@ HIDDEN void mcache_flush(struct mcache *c)
 			local_remove(c, s);
 			mcentral_uncache_span(s);
 		}
+		while ((s = c->empty[i].head) != NULL) {
+			local_remove(c, s);
+			mcentral_uncache_span(s);
+		}
 	}
 	/* every span is unowned now: nobody can queue on us any more */
 	STORE(&c->rnotify, NULL);
+}
+
+/* Owner: give every kept empty span back to the heap (karena_release). */
+HIDDEN void mcache_release_empty(struct mcache *c)
+{
+	struct mspan *s;
+
+	/* a queued span must not be freed while on the notify stack */
+	if (LOAD(&c->rnotify))
+		process_notify(c);
+	for (int i = 0; i < NUM_SPANCLASS && c->empty_total; i++)
+		while ((s = c->empty[i].head) != NULL) {
+			local_remove(c, s);
+			mcentral_uncache_span(s);
+		}
 }
 
 HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny,

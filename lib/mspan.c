@@ -46,9 +46,15 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass)
 	s->freeindex = 0;
 	s->allocCache = 0;
 	s->allocCount = 0;
-	memset(s->allocBits, 0, sizeof(s->allocBits));
-	for (unsigned i = s->nelems; i < MAX_NELEMS; i++)
-		s->allocBits[i >> 6] |= 1ull << (i & 63);
+	/* bits past nelems are set, word by word (at most 16 stores) */
+	unsigned w = s->nelems >> 6;
+
+	memset(s->allocBits, 0, w * sizeof(uint64_t));
+	if (w < ALLOCBITS_WORDS) {
+		s->allocBits[w] = (s->nelems & 63) ? ~0ull << (s->nelems & 63) : ~0ull;
+		for (unsigned i = w + 1; i < ALLOCBITS_WORDS; i++)
+			s->allocBits[i] = ~0ull;
+	}
 }
 
 /*

@@ -225,6 +225,39 @@ TEST(remote_frees_to_parked_span_notify_owner)
 	ASSERT_LT(a->allocCount, a->nelems);
 }
 
+TEST(empty_spans_are_kept_for_reuse_and_released)
+{
+	const int spc = karena_size_class(2048) << 1;
+	struct karena_heap_stats a, b;
+	struct mcache *c;
+	void *p[64];
+	int i;
+
+	karena_free(karena_malloc(2048));
+	c = tls_mcache;
+	for (i = 0; i < 64; i++)
+		ASSERT_NE(NULL, p[i] = karena_malloc(2048));
+	for (i = 0; i < 64; i++)
+		karena_free(p[i]);
+	/* spans that became empty stay with the thread, bounded */
+	ASSERT_NE(NULL, c->empty[spc].head);
+	ASSERT_LE(c->empty_pages[spc], 8);
+	ASSERT_EQ(LIST_LEMPTY, c->empty[spc].head->list);
+	ASSERT_EQ(0, c->empty[spc].head->allocCount);
+	ASSERT_EQ(0, karena_stats(&a));
+	/* the next batch takes them without the heap */
+	for (i = 0; i < 32; i++)
+		ASSERT_NE(NULL, p[i] = karena_malloc(2048));
+	ASSERT_EQ(0, karena_stats(&b));
+	ASSERT_EQ(a.heap_inuse, b.heap_inuse);
+	for (i = 0; i < 32; i++)
+		karena_free(p[i]);
+	ASSERT_NE(NULL, c->empty[spc].head);
+	karena_release();
+	ASSERT_EQ(NULL, c->empty[spc].head);
+	ASSERT_EQ(0, c->empty_total);
+}
+
 static void *alloc_and_exit(void *arg)
 {
 	for (int i = 0; i < 1000; i++)

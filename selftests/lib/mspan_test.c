@@ -113,6 +113,17 @@ TEST(remote_frees_are_drained_by_owner)
 	free(mem);
 }
 
+TEST(init_sets_exactly_the_tail_bits)
+{
+	struct mspan s;
+
+	for (int cls = 1; cls < 68; cls++) {
+		make_span(&s, (void *)0x200000000ul, cls);
+		for (unsigned i = 0; i < MAX_NELEMS; i++)
+			ASSERT_EQ(i >= s.nelems, s.allocBits[i >> 6] >> (i & 63) & 1);
+	}
+}
+
 TEST(span_index_matches_division)
 {
 	struct mspan s;
