@@ -134,7 +134,7 @@ rm -rf "$w"
 start=$SECONDS
 if command -v unshare > /dev/null; then
 	out=$(unshare -m sh -c 'mount -t tmpfs none /dev &&
-		KARENA_BACKEND=auto KARENA_DEBUG=1 KARENA_STATS=1 LD_PRELOAD='"$LIB"' /usr/bin/python3 -S -c pass' 2>&1)
+		PYTHONHASHSEED=0 KARENA_BACKEND=auto KARENA_DEBUG=1 KARENA_STATS=1 LD_PRELOAD='"$LIB"' /usr/bin/python3 -S -c pass' 2>&1)
 	nlog=$(printf '%s\n' "$out" | grep -c 'using the mmap backend')
 	nmm=$(printf '%s\n' "$out" | grep -c 'backend=mmap')
 	[ "$nlog" = 1 ] && [ "$nmm" = 1 ]
