@@ -104,6 +104,8 @@ int BPF_PROG(karena_fault, unsigned long address, unsigned int state, unsigned i
 	p = proc_get(tgid);
 	if (!p)
 		return 0;
+	/* the entry may predate an exec: keep the comm current */
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
 	__sync_fetch_and_add(&p->karena_all, 1);
 	pend = bpf_map_lookup_elem(&inflight, &tid);
 	if (pend && *pend == (address & ~0xfffULL)) {

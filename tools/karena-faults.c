@@ -93,6 +93,24 @@ static struct row *find_row(struct row *rows, size_t n, __u32 pid)
 	return NULL;
 }
 
+/* The comm now, if the process is alive (its first fault may predate exec). */
+static void fresh_comm(struct row *r)
+{
+	char path[64], buf[KF_COMM_LEN + 1];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/comm", r->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = 0;
+		buf[KF_COMM_LEN - 1] = 0;
+		memcpy(r->p.comm, buf, KF_COMM_LEN);
+	}
+	fclose(f);
+}
+
 static size_t collect(struct karena_faults *skel, struct row **out)
 {
 	int pfd = bpf_map__fd(skel->maps.proc_faults);
@@ -116,8 +134,10 @@ static size_t collect(struct karena_faults *skel, struct row **out)
 		}
 		memset(&rows[n], 0, sizeof(rows[n]));
 		rows[n].pid = pid;
-		if (bpf_map_lookup_elem(pfd, &pid, &rows[n].p) == 0)
+		if (bpf_map_lookup_elem(pfd, &pid, &rows[n].p) == 0) {
+			fresh_comm(&rows[n]);
 			n++;
+		}
 	}
 	while (bpf_map_get_next_key(kfd, kprev, &kk) == 0) {
 		struct row *r;

@@ -174,6 +174,22 @@ def t_faults_zero():
     return r
 
 
+def t_faults_cow():
+    if not ran("faults.json"):
+        return False
+    objs = lines("faults.json")
+    par, ch = workloads(objs, "cow"), workloads(objs, "cow-child")
+    if not expect(par and ch, "cow workload failed (the child's writes reached the parent?)"):
+        return False
+    p = proc(objs, ch[0]["pid"])
+    if not p:
+        return False
+    n = ch[0]["pages"]
+    diag("faults (cow child, %d pages): %s" % (n, {k: p[k] for k in (
+        "karena", "cow", "cache_hit", "cache_miss", "sigsegv")}))
+    return expect(p["cow"] == n and p["sigsegv"] == 0, "child cow", p["cow"], "!=", n)
+
+
 # ---- karena-faultlat ----
 
 def t_faultlat():
@@ -311,6 +327,7 @@ TESTS = [
     ("karena-faults: 4 SIGSEGV on Prepared pages (strict)",
      lambda: t_faults_segv("segvprep", "sigsegv_prepared"), None),
     ("karena-faults: 6 lenient-mode zero-page reads of Prepared pages", t_faults_zero, None),
+    ("karena-faults: 12 copy-on-write faults in a forked child", t_faults_cow, None),
     ("karena-faultlat: 32 karena faults timed, anonymous faults alongside", t_faultlat, None),
     ("karena-allocs: LD_PRELOAD, 50 x 3000 B kept (by stack), 20 x 5000 B freed",
      lambda: t_allocs("allocwork", 50, 3000, 20, 5000),

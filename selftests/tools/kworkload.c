@@ -6,6 +6,8 @@
  *                              then stay MS milliseconds (default 0)
  *   kworkload segv K           touch K Reserved pages (SIGSEGV caught each time)
  *   kworkload segvprep K       touch K Prepared pages (strict mode: SIGSEGV)
+ *   kworkload cow N            touch N Ready pages, fork; the child writes them
+ *                              (private copies after fork), the parent waits
  *   kworkload zero K           read K Prepared pages in lenient mode (zero page)
  *   kworkload trans M          M legal transitions (Map, then Used/Unused
  *                              alternating on one page), then 1 illegal one
@@ -23,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/types.h>
@@ -73,7 +76,7 @@ int main(int argc, char **argv)
 	int fd, r;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: kworkload touch|segv|segvprep|zero|trans|hold N\n");
+		fprintf(stderr, "usage: kworkload touch|segv|segvprep|cow|zero|trans|hold N\n");
 		return 2;
 	}
 	n = strtoul(argv[2], NULL, 0);
@@ -128,6 +131,35 @@ int main(int argc, char **argv)
 		       argv[1], (int)getpid(), (void *)p, n, (int)nsegv);
 		if ((unsigned long)nsegv != n)
 			return 1;
+	} else if (!strcmp(argv[1], "cow")) {
+		pid_t c;
+		int st = 0;
+
+		r = transition(fd, p, n * ps, KARENA_OP_MAP, 0);
+		if (!r)
+			r = transition(fd, p, n * ps, KARENA_OP_USED, 0);
+		if (r)
+			die("MAP/USED", r);
+		for (i = 0; i < n; i++)
+			((volatile char *)p)[i * ps] = 1;
+		fflush(stdout);
+		c = fork();
+		if (c < 0)
+			die("fork", errno);
+		if (c == 0) {
+			for (i = 0; i < n; i++)
+				((volatile char *)p)[i * ps] = 2;
+			printf("{\"workload\":\"cow-child\",\"pid\":%d,\"pages\":%lu}\n",
+			       (int)getpid(), n);
+			fflush(stdout);
+			_exit(0);
+		}
+		waitpid(c, &st, 0);
+		for (i = 0; i < n; i++)
+			if (((volatile char *)p)[i * ps] != 1)
+				return 1;	/* the child's writes leaked into the parent */
+		printf("{\"workload\":\"cow\",\"pid\":%d,\"child\":%d,\"pages\":%lu}\n",
+		       (int)getpid(), (int)c, n);
 	} else if (!strcmp(argv[1], "zero")) {
 		struct karena_config c;
 		volatile unsigned long j;

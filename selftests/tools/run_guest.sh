@@ -39,7 +39,7 @@ leftover() {
 
 # the tools (-a: with -c, trace every process, so one run covers several workloads)
 step trace.json "$T/karena-trace" -j -a -c "sh -c '$W trans 10; $W touch 600'"
-step faults.json "$T/karena-faults" -j -a -c "sh -c '$W touch 48; $W segv 5; $W segvprep 4; $W zero 6'"
+step faults.json "$T/karena-faults" -j -a -c "sh -c '$W touch 48; $W segv 5; $W segvprep 4; $W zero 6; $W cow 12'"
 step faultlat.json "$T/karena-faultlat" -j -c "$W touch 32"
 have_lib=0; have_linked=0
 [ -f "$LIB" ] && have_lib=1
