@@ -204,8 +204,12 @@ struct karena_config {
  *   KARENA_URING_TRANSITION: struct karena_uring_range (one range)
  *   KARENA_URING_VEC:        struct karena_uring_vec (pointer + count)
  * cqe->res is the number of pages transitioned, or -errno; for a vector
- * that fails part way, -errno and the vector is not rolled back (use
- * KARENA_IOC_QUERY to see where it stopped).
+ * that fails part way, -errno and the vector is not rolled back.  On a
+ * ring set up with IORING_SETUP_CQE32, cqe->big_cqe[0] carries the full
+ * page count (TRANSITION) or the number of ranges applied (VEC), also when
+ * a vector fails part way; without it, KARENA_IOC_QUERY shows where it
+ * stopped.  An unknown sqe->cmd_op completes with -ENOTTY (like an unknown
+ * ioctl); a bad payload with -EINVAL, a bad vector pointer with -EFAULT.
  */
 #define KARENA_URING_TRANSITION	0x01
 #define KARENA_URING_VEC	0x02
