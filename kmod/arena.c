@@ -31,8 +31,10 @@
  * then each dropped page is locked and unlocked, which waits for any
  * fault that found the page before the change (a fault returns its page
  * locked and checks the store again after locking it); then the PTEs are
- * zapped; then the page goes back to the per-CPU cache, zeroed, if nobody
- * else holds a reference, else it is just released.  So no page reaches
+ * zapped; then the page goes back to the per-CPU cache's dirty list if
+ * nobody else holds a reference, else it is just released.  The release
+ * path does not zero: pcp_cache.c's worker zeroes dirty pages in the
+ * background and only zeroed pages are handed out, so no page reaches
  * another mapping without being zeroed.  A vector (and a single range,
  * as a vector of one) takes mmap_lock and the file mutex once, collects
  * what its ranges drop, zaps the ranges (merged when adjacent) once they
@@ -605,7 +607,7 @@ static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
 		karena_zap_range(mm, b->zap[i][0], b->zap[i][1]);
 }
 
-/* Without locks: give the pages back (zeroed into the per-CPU cache). */
+/* Without locks: give the pages back (to the per-CPU cache's dirty list). */
 static void karena_batch_release(struct karena_batch *b)
 {
 	unsigned long i;

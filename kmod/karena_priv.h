@@ -230,7 +230,7 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit);
 void karena_page_free(struct page *page, bool zeroed);
 int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,
 			    struct list_head *list);
-unsigned long karena_cache_pages(void);
+unsigned long karena_cache_pages(bool dirty);
 int karena_cache_init(void);
 void karena_cache_exit(void);
 int karena_debugfs_cpus_show(struct seq_file *m, void *v);

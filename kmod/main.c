@@ -334,6 +334,9 @@ static struct miscdevice karena_misc = {
 static struct kobject *karena_kobj;
 static struct dentry *karena_debugfs;
 
+#define KAR_ATTR_CACHE	(-1)	/* per-CPU cache pages, clean and dirty */
+#define KAR_ATTR_DIRTY	(-2)	/* of which dirty (not zeroed yet) */
+
 struct karena_attr {
 	struct kobj_attribute attr;
 	int counter;
@@ -346,7 +349,7 @@ static ssize_t karena_attr_show(struct kobject *kobj,
 	long v;
 
 	if (ka->counter < 0)
-		v = karena_cache_pages();
+		v = karena_cache_pages(ka->counter == KAR_ATTR_DIRTY);
 	else
 		v = karena_counter_read(ka->counter);
 	return sysfs_emit(buf, "%ld\n", v);
@@ -362,7 +365,8 @@ KAR_ATTR(files, KAR_C_FILES);
 KAR_ATTR(spaces, KAR_C_SPACES);
 KAR_ATTR(mappings, KAR_C_MAPPINGS);
 KAR_ATTR(pages_allocated, KAR_C_PAGES);
-KAR_ATTR(cache_pages, -1);
+KAR_ATTR(cache_pages, KAR_ATTR_CACHE);
+KAR_ATTR(cache_dirty, KAR_ATTR_DIRTY);
 KAR_ATTR(faults, KAR_C_FAULTS);
 KAR_ATTR(faults_cache_hit, KAR_C_FAULTS_HIT);
 KAR_ATTR(faults_cache_miss, KAR_C_FAULTS_MISS);
@@ -380,6 +384,7 @@ static struct attribute *karena_attrs[] = {
 	&karena_attr_mappings.attr.attr,
 	&karena_attr_pages_allocated.attr.attr,
 	&karena_attr_cache_pages.attr.attr,
+	&karena_attr_cache_dirty.attr.attr,
 	&karena_attr_faults.attr.attr,
 	&karena_attr_faults_cache_hit.attr.attr,
 	&karena_attr_faults_cache_miss.attr.attr,

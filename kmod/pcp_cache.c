@@ -2,19 +2,34 @@
 /*
  * karena: per-CPU caches of pre-zeroed free pages.
  *
- * Each possible CPU has a list of zeroed order-0 pages.  A Ready fault,
- * a POPULATE and a fork copy take a page from the local list with only
- * a local_lock (preemption off on !RT): no shared lock, no atomic, no
- * zeroing.  When a hit leaves fewer than cache_batch pages, a work item
- * on that CPU tops the list up to 2 * cache_batch in the background, so
- * faults normally never zero a page; only a miss on an empty cache
- * allocates (a batch, zeroed by the allocator) in the fault.  Pages
- * dropped by Unused/Fault/Free/munmap are zeroed by the transition that
- * drops them (never by a fault) and pushed back.
- * Above karena.cache_high pages a batch is drained back to the allocator.
- * A shrinker empties the caches under memory pressure, a CPU hotplug
- * "dead" callback empties the cache of a CPU that went away, and module
- * unload empties them all.
+ * Each possible CPU has two lists of order-0 pages: clean (zeroed) and
+ * dirty (released, not zeroed yet).  A Ready fault, a POPULATE and a fork
+ * copy take a page from the local clean list with only a local_lock
+ * (preemption off on !RT): no shared lock, no atomic, no zeroing, and
+ * never a dirty page.  When a hit leaves fewer than cache_batch clean
+ * pages, a work item on that CPU zeroes the dirty pages into the clean
+ * list, then tops it up to 2 * cache_batch from the allocator, so faults
+ * normally never zero a page; only a miss with no clean page allocates
+ * (zeroed by the allocator) in the fault: a batch for the cache, or just
+ * the one page when dirty pages are on hand (the worker is kicked).
+ *
+ * Pages dropped by Unused/Fault/Free/munmap are NOT zeroed on the release
+ * path: they go onto the dirty list as they are.  Once a batch is there a
+ * delayed work item (system_wq, KAR_ZERO_DELAY jiffies later, so a burst
+ * of releases is not interrupted to zero what it just dropped) zeroes
+ * them, a batch at a time with the lock dropped, and moves them to the
+ * clean list.  So the zeroing anonymous memory pays at the next fault is
+ * paid here in the background, by neither the release nor the fault.
+ * Invariant: no page reaches another file or process without being
+ * zeroed, because only the worker moves a page from dirty to clean, and
+ * only after clear_highpage().
+ *
+ * cache_high bounds clean + dirty pages per CPU: a page released into a
+ * full cache is freed, and above it a batch (dirty pages first) goes back
+ * to the allocator.  A shrinker empties both lists under memory pressure,
+ * a CPU hotplug "dead" callback empties the cache of a CPU that went
+ * away, and module unload (after cancelling the workers) empties them all.
+ * sysfs cache_pages counts both lists, cache_dirty the dirty ones.
  *
  * memcg.  Pages are allocated with __GFP_ACCOUNT in the memcg scope of
  * the mm that will use them (set_active_memcg() with the memcg of the
@@ -23,7 +38,9 @@
  * so a page cannot be re-charged to another cgroup.  Hence a cache
  * belongs to one memcg at a time: it is tagged with the memcg its pages
  * are charged to (NULL when they are uncharged: root cgroup, or memcg
- * kmem accounting off) and holds a css reference while it is not empty.
+ * kmem accounting off) and holds a css reference while it is not empty
+ * (clean or dirty: a dirty page stays charged to the cache's memcg, and
+ * a batch being zeroed holds a reference of its own).
  * A fault whose memcg differs from the tag bypasses the cache and
  * allocates one page charged to its own memcg; after cache_batch such
  * misses in a row the foreign pages are freed (uncharging their memcg)
@@ -63,7 +80,9 @@ struct karena_pcp {
 	local_lock_t lock;
 	struct list_head pages;		/* zeroed, linked by page->lru */
 	unsigned int count;
-	struct mem_cgroup *memcg;	/* tag, ref held while count != 0 */
+	struct list_head dirty;		/* released, not zeroed yet */
+	unsigned int ndirty;
+	struct mem_cgroup *memcg;	/* tag, ref held while count + ndirty */
 	unsigned long hits;
 	unsigned long misses;
 	unsigned long bypass;
@@ -71,8 +90,10 @@ struct karena_pcp {
 	unsigned long drained;
 	unsigned int mismatch;		/* misses in a row on another memcg */
 	unsigned long bg_refills;
+	unsigned long zeroed;		/* dirty pages zeroed by the worker */
 	struct work_struct drain_work;
-	struct work_struct refill_work;
+	struct work_struct refill_work;	/* faults: zero dirty, then refill */
+	struct delayed_work zero_work;	/* releases: zero dirty, later */
 };
 
 static DEFINE_PER_CPU(struct karena_pcp, karena_pcp) = {
@@ -84,12 +105,21 @@ static bool karena_cache_ready;
 
 #define KAR_GFP		(GFP_HIGHUSER | __GFP_ACCOUNT | __GFP_ZERO)
 
+/* Delay before released pages are zeroed in the background. */
+#define KAR_ZERO_DELAY	1
+
 /* The memcg a page allocated in @memcg's scope is charged to. */
 static struct mem_cgroup *karena_charge_key(struct mem_cgroup *memcg)
 {
 	if (!memcg || !memcg->css.parent || !memcg_kmem_enabled())
 		return NULL;
 	return memcg;
+}
+
+/* Pages held, clean and dirty: what the tag and cache_high are about. */
+static inline unsigned int karena_pcp_total(struct karena_pcp *pcp)
+{
+	return pcp->count + pcp->ndirty;
 }
 
 static void karena_free_list(struct list_head *list)
@@ -115,6 +145,15 @@ static struct mem_cgroup *karena_pcp_take(struct karena_pcp *pcp,
 	struct mem_cgroup *put = NULL;
 	unsigned int n = 0;
 
+	/* Dirty pages first: they would cost a clear_page to use. */
+	while (n < nr && pcp->ndirty) {
+		struct page *page = list_first_entry(&pcp->dirty, struct page,
+						     lru);
+
+		list_move(&page->lru, out);
+		pcp->ndirty--;
+		n++;
+	}
 	while (n < nr && pcp->count) {
 		struct page *page = list_first_entry(&pcp->pages, struct page,
 						     lru);
@@ -123,7 +162,7 @@ static struct mem_cgroup *karena_pcp_take(struct karena_pcp *pcp,
 		pcp->count--;
 		n++;
 	}
-	if (!pcp->count && pcp->memcg) {
+	if (!karena_pcp_total(pcp) && pcp->memcg) {
 		put = pcp->memcg;
 		pcp->memcg = NULL;
 	}
@@ -193,8 +232,11 @@ struct page *karena_cache_pop(struct mem_cgroup *memcg)
 
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
-	/* Keep the last page: emptying the cache drops the memcg tag. */
-	if (pcp->count > 1 && pcp->memcg == key) {
+	/*
+	 * Only a clean page, and never the last page held: emptying the
+	 * cache drops the memcg tag, which needs a css_put.
+	 */
+	if (pcp->count && karena_pcp_total(pcp) > 1 && pcp->memcg == key) {
 		page = list_first_entry(&pcp->pages, struct page, lru);
 		list_del(&page->lru);
 		pcp->count--;
@@ -218,7 +260,7 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	struct mem_cgroup *put = NULL;
 	struct karena_pcp *pcp;
 	struct page *page = NULL;
-	unsigned int batch, cached = 0, drained = 0;
+	unsigned int batch, high, cached = 0, drained = 0;
 	unsigned long got;
 	LIST_HEAD(list);
 	int cpu;
@@ -234,7 +276,7 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 		pcp->count--;
 		pcp->hits++;
 		pcp->mismatch = 0;
-		if (!pcp->count && pcp->memcg) {
+		if (!karena_pcp_total(pcp) && pcp->memcg) {
 			put = pcp->memcg;
 			pcp->memcg = NULL;
 		}
@@ -246,13 +288,19 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 		 * is not the one running here: give its pages back (which
 		 * uncharges them) and let this one refill the cache.
 		 */
-		if (pcp->count && ++pcp->mismatch >= batch) {
+		if (pcp->memcg != key && karena_pcp_total(pcp) &&
+		    ++pcp->mismatch >= batch) {
 			pcp->mismatch = 0;
 			put = karena_pcp_take(pcp, UINT_MAX, &list, &drained);
 		}
 	}
-	/* Running low: refill in the background, off the fault path. */
-	if (page && pcp->count < batch && pcp->count &&
+	/*
+	 * Running low: zero the dirty pages and refill in the background,
+	 * off the fault path.  A miss with dirty pages of this memcg on hand
+	 * takes one fresh page: the worker makes the dirty ones clean.
+	 */
+	if (pcp->count < batch && karena_pcp_total(pcp) &&
+	    (page || (pcp->ndirty && pcp->memcg == key)) &&
 	    READ_ONCE(karena_cache_ready))
 		queue_work_on(cpu, system_highpri_wq, &pcp->refill_work);
 	local_unlock(&karena_pcp.lock);
@@ -272,7 +320,8 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	 * Miss: one page for the caller plus a batch for the cache, unless
 	 * the cache belongs to another memcg (then just the one page).
 	 */
-	if (READ_ONCE(pcp->count) && READ_ONCE(pcp->memcg) != key)
+	if (READ_ONCE(pcp->ndirty) ||
+	    (READ_ONCE(pcp->count) && READ_ONCE(pcp->memcg) != key))
 		batch = 1;
 	got = karena_alloc_batch(memcg, batch, &list, batch > 1);
 	if (!got) {
@@ -286,11 +335,13 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	if (!got)
 		return page;
 
+	high = READ_ONCE(karena_param_cache_high);
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (!pcp->count || pcp->memcg == key) {
-		if (!pcp->count && key) {
+	if ((!karena_pcp_total(pcp) || pcp->memcg == key) &&
+	    karena_pcp_total(pcp) + got <= high) {
+		if (!karena_pcp_total(pcp) && key) {
 			css_get(&key->css);
 			pcp->memcg = key;
 		}
@@ -310,9 +361,11 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 }
 
 /*
- * Give back a page nobody else references (refcount 1).  It is zeroed
- * here unless @zeroed, and cached on this CPU when the cache's memcg tag
- * matches the page's charge, else freed.
+ * Give back a page nobody else references (refcount 1).  It is cached on
+ * this CPU when the cache's memcg tag matches the page's charge, else
+ * freed: on the clean list if @zeroed, else on the dirty list, which
+ * only the worker (karena_zero_dirty()) takes pages from, to zero them.
+ * Never zeroes: that is the release path's largest cost otherwise.
  */
 void karena_page_free(struct page *page, bool zeroed)
 {
@@ -326,7 +379,8 @@ void karena_page_free(struct page *page, bool zeroed)
 	int cpu;
 
 	if (!karena_cache_ready || !high ||
-	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->count) >= high) {
+	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->count) +
+	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->ndirty) >= high) {
 		__free_page(page);
 		return;
 	}
@@ -334,23 +388,34 @@ void karena_page_free(struct page *page, bool zeroed)
 	ClearPageReferenced(page);
 	ClearPageWorkingset(page);
 	set_page_private(page, 0);
-	if (!zeroed)
-		clear_highpage(page);
 
 	rcu_read_lock();
 	key = page_memcg(page);
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (!pcp->count || pcp->memcg == key) {
-		if (!pcp->count && key) {
+	if (!karena_pcp_total(pcp) || pcp->memcg == key) {
+		if (!karena_pcp_total(pcp) && key) {
 			css_get(&key->css);
 			pcp->memcg = key;
 		}
-		list_add(&page->lru, &pcp->pages);
-		pcp->count++;
+		if (zeroed) {
+			list_add(&page->lru, &pcp->pages);
+			pcp->count++;
+		} else {
+			list_add(&page->lru, &pcp->dirty);
+			pcp->ndirty++;
+			/*
+			 * A batch to zero: later, so that a burst of releases
+			 * is not interrupted to zero what it just dropped.
+			 */
+			if (pcp->ndirty >= batch)
+				queue_delayed_work_on(cpu, system_wq,
+						      &pcp->zero_work,
+						      KAR_ZERO_DELAY);
+		}
 		cached = true;
-		if (pcp->count > high)
+		if (karena_pcp_total(pcp) > high)
 			put = karena_pcp_take(pcp, max(1U, min(batch, high)),
 					      &list, &drained);
 	}
@@ -366,13 +431,19 @@ void karena_page_free(struct page *page, bool zeroed)
 	}
 }
 
-unsigned long karena_cache_pages(void)
+/* Pages in all per-CPU caches, clean and dirty (@dirty: dirty only). */
+unsigned long karena_cache_pages(bool dirty)
 {
 	unsigned long n = 0;
 	int cpu;
 
-	for_each_possible_cpu(cpu)
-		n += READ_ONCE(per_cpu_ptr(&karena_pcp, cpu)->count);
+	for_each_possible_cpu(cpu) {
+		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
+
+		n += READ_ONCE(pcp->ndirty);
+		if (!dirty)
+			n += READ_ONCE(pcp->count);
+	}
 	return n;
 }
 
@@ -431,8 +502,87 @@ static void karena_drain_workfn(struct work_struct *work)
 }
 
 /*
- * Top up the local cache to 2 * cache_batch pages for the memcg it belongs
- * to, so that faults keep finding zeroed pages without zeroing any.
+ * Zero the local cache's dirty pages, a batch at a time with the lock
+ * dropped, and move them to the clean list.  While it is zeroed a batch
+ * is on no list (the shrinker, the CPU-dead callback and unload do not
+ * see it) and holds a css reference on the memcg it is charged to; it
+ * goes back only if the cache still (or again) belongs to that memcg and
+ * has room, else it is freed.  Runs in the workers, never in a fault.
+ */
+static void karena_zero_dirty(void)
+{
+	unsigned int batch = max(1U, READ_ONCE(karena_param_cache_batch));
+	unsigned int high, n, rounds = 0, max_rounds;
+	struct mem_cgroup *key;
+	struct karena_pcp *pcp;
+	struct page *page;
+	LIST_HEAD(list);
+	bool back;
+
+	max_rounds = READ_ONCE(karena_param_cache_high) / batch + 1;
+	while (rounds++ < max_rounds) {
+		local_lock(&karena_pcp.lock);
+		pcp = this_cpu_ptr(&karena_pcp);
+		key = pcp->memcg;
+		n = 0;
+		while (n < batch && pcp->ndirty) {
+			page = list_first_entry(&pcp->dirty, struct page, lru);
+			list_move(&page->lru, &list);
+			pcp->ndirty--;
+			n++;
+		}
+		if (n && key) {
+			if (karena_pcp_total(pcp))
+				css_get(&key->css);
+			else
+				pcp->memcg = NULL;	/* its reference is ours */
+		}
+		local_unlock(&karena_pcp.lock);
+		if (!n)
+			break;
+
+		list_for_each_entry(page, &list, lru)
+			clear_highpage(page);
+
+		high = READ_ONCE(karena_param_cache_high);
+		back = false;
+		local_lock(&karena_pcp.lock);
+		pcp = this_cpu_ptr(&karena_pcp);
+		if ((!karena_pcp_total(pcp) || pcp->memcg == key) &&
+		    karena_pcp_total(pcp) + n <= high) {
+			if (!karena_pcp_total(pcp) && key) {
+				css_get(&key->css);
+				pcp->memcg = key;
+			}
+			list_splice_init(&list, &pcp->pages);
+			pcp->count += n;
+			pcp->zeroed += n;
+			back = true;
+		}
+		local_unlock(&karena_pcp.lock);
+		if (!back)
+			karena_free_list(&list);
+		if (key)
+			mem_cgroup_put(key);
+		cond_resched();
+	}
+}
+
+static void karena_zero_workfn(struct work_struct *work)
+{
+	struct karena_pcp *pcp = container_of(to_delayed_work(work),
+					      struct karena_pcp, zero_work);
+
+	/* After CPU offline the work may run elsewhere: the dead callback drains. */
+	if (pcp != raw_cpu_ptr(&karena_pcp))
+		return;
+	karena_zero_dirty();
+}
+
+/*
+ * Zero the local cache's dirty pages, then top it up to 2 * cache_batch
+ * pages for the memcg it belongs to, so that faults keep finding zeroed
+ * pages without zeroing any.
  */
 static void karena_refill_workfn(struct work_struct *work)
 {
@@ -441,18 +591,21 @@ static void karena_refill_workfn(struct work_struct *work)
 	unsigned int batch = READ_ONCE(karena_param_cache_batch);
 	unsigned int high = READ_ONCE(karena_param_cache_high);
 	struct mem_cgroup *key, *put = NULL;
-	unsigned int want, cached = 0;
+	unsigned int want = 0, cached = 0, target;
 	unsigned long got;
 	LIST_HEAD(list);
 	int cpu;
 
 	if (pcp != raw_cpu_ptr(&karena_pcp))
 		return;
+	karena_zero_dirty();
+	target = min(2 * batch, high);
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	key = pcp->memcg;
-	want = pcp->count && pcp->count < batch ?
-		min(2 * batch, high) - pcp->count : 0;
+	if (karena_pcp_total(pcp) && pcp->count < batch &&
+	    karena_pcp_total(pcp) < target)
+		want = target - karena_pcp_total(pcp);
 	if (want && key)
 		css_get(&key->css);
 	local_unlock(&karena_pcp.lock);
@@ -463,9 +616,9 @@ static void karena_refill_workfn(struct work_struct *work)
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (got && pcp->count + got <= high &&
-	    (pcp->memcg == key || !pcp->count)) {
-		if (!pcp->count && key) {
+	if (got && karena_pcp_total(pcp) + got <= high &&
+	    (pcp->memcg == key || !karena_pcp_total(pcp))) {
+		if (!karena_pcp_total(pcp) && key) {
 			css_get(&key->css);
 			pcp->memcg = key;
 		}
@@ -486,7 +639,7 @@ static void karena_refill_workfn(struct work_struct *work)
 static unsigned long karena_shrink_count(struct shrinker *s,
 					 struct shrink_control *sc)
 {
-	unsigned long n = karena_cache_pages();
+	unsigned long n = karena_cache_pages(false);
 
 	return n ? n : SHRINK_EMPTY;
 }
@@ -504,7 +657,8 @@ static unsigned long karena_shrink_scan(struct shrinker *s,
 	for_each_online_cpu(cpu) {
 		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
 
-		if (cpu != me && READ_ONCE(pcp->count))
+		if (cpu != me &&
+		    (READ_ONCE(pcp->count) || READ_ONCE(pcp->ndirty)))
 			queue_work_on(cpu, system_wq, &pcp->drain_work);
 	}
 	return freed ? freed : SHRINK_STOP;
@@ -527,18 +681,20 @@ int karena_debugfs_cpus_show(struct seq_file *m, void *v)
 {
 	int cpu;
 
-	seq_puts(m, "cpu online count memcg_id hits misses bypass refills bg_refills drained\n");
+	seq_puts(m, "cpu online count memcg_id hits misses bypass refills bg_refills drained dirty zeroed\n");
 	for_each_possible_cpu(cpu) {
 		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
 		struct mem_cgroup *memcg = READ_ONCE(pcp->memcg);
 
-		seq_printf(m, "%d %d %u %u %lu %lu %lu %lu %lu %lu\n", cpu,
+		seq_printf(m, "%d %d %u %u %lu %lu %lu %lu %lu %lu %u %lu\n",
+			   cpu,
 			   cpu_online(cpu), READ_ONCE(pcp->count),
 			   memcg ? mem_cgroup_id(memcg) : 0,
 			   READ_ONCE(pcp->hits), READ_ONCE(pcp->misses),
 			   READ_ONCE(pcp->bypass), READ_ONCE(pcp->refills),
 			   READ_ONCE(pcp->bg_refills),
-			   READ_ONCE(pcp->drained));
+			   READ_ONCE(pcp->drained), READ_ONCE(pcp->ndirty),
+			   READ_ONCE(pcp->zeroed));
 	}
 	return 0;
 }
@@ -551,8 +707,10 @@ int karena_cache_init(void)
 		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
 
 		INIT_LIST_HEAD(&pcp->pages);
+		INIT_LIST_HEAD(&pcp->dirty);
 		INIT_WORK(&pcp->drain_work, karena_drain_workfn);
 		INIT_WORK(&pcp->refill_work, karena_refill_workfn);
+		INIT_DELAYED_WORK(&pcp->zero_work, karena_zero_workfn);
 	}
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "karena:dead",
 					NULL, karena_cpu_dead);
@@ -579,6 +737,8 @@ void karena_cache_exit(void)
 	for_each_possible_cpu(cpu) {
 		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->drain_work);
 		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->refill_work);
+		cancel_delayed_work_sync(&per_cpu_ptr(&karena_pcp,
+						      cpu)->zero_work);
 	}
 	for_each_possible_cpu(cpu)
 		karena_drain_cpu_unlocked(cpu, KAR_DRAIN_UNLOAD);
