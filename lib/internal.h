@@ -99,6 +99,7 @@ struct mspan {
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	struct mspan *rnext;		/* link in the owner's notify stack */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
+	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
 	uint8_t *tinycount;		/* tiny spans: live pieces + hold, per block */
 	uint16_t *tinystart;		/* tiny spans: piece start bits, per block */
 } __attribute__((aligned(64)));
@@ -205,7 +206,7 @@ HIDDEN void mheap_init(void);
 HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
 HIDDEN void mheap_free(struct mspan *s);
 HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages);
-HIDDEN size_t mheap_scavenge(size_t max_bytes);
+HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks);
 HIDDEN struct mspan *mheap_free_span_containing(uintptr_t a);
 HIDDEN void *persistent_alloc(size_t n);
 HIDDEN struct mspan *span_struct_alloc(void);
@@ -307,6 +308,7 @@ HIDDEN void scavenger_init(void);
 HIDDEN void scavenger_maybe_start(void);
 HIDDEN void scavenger_after_fork_child(void);
 extern HIDDEN int scavenger_wanted;
+extern HIDDEN uint32_t scav_tick;		/* atomic: scavenger ticks so far */
 extern HIDDEN int scavenger_enabled;
 
 /* ---- mstats.c ---- */

@@ -606,7 +606,7 @@ EXPORT size_t karena_release(void)
 	if (tls_mcache)
 		mcache_release_empty(tls_mcache);
 	mcentral_reclaim();
-	return mheap_scavenge(SIZE_MAX);
+	return mheap_scavenge(SIZE_MAX, 0);
 }
 
 /* ---- the libc names (not in the sanitizer builds) ---- */

@@ -5,7 +5,10 @@
  * Goal (like Go's): retained memory (heap_sys - heap_released) should not
  * exceed heap_inuse * (100 + KARENA_SCAVENGE_PERCENT) / 100.  A background
  * thread wakes every 20 ms and, when over the goal, Unuses idle pages (the
- * biggest free runs first) up to the rate limit KARENA_SCAVENGE_RATE MiB/s.
+ * biggest free runs first) up to the rate limit KARENA_SCAVENGE_RATE MiB/s,
+ * skipping runs freed in the last KARENA_SCAVENGE_AGE_MS (200 ms): those
+ * are what a churning program reuses next, and scavenging them only trades
+ * an madvise now for a page fault per page soon after.
  * Once a second it also returns mcentral spans that became empty through
  * remote frees.  It never runs on the allocation path: allocation only
  * starts the thread, once, the first time the heap has grown past 16 MiB
@@ -21,6 +24,8 @@
 #define START_SYS	(16u << 20)
 
 HIDDEN int scavenger_wanted;
+HIDDEN uint32_t scav_tick;
+static uint32_t scav_age_ticks = 10;	/* 200 ms */
 HIDDEN int scavenger_enabled = 1;
 static int scav_started;
 static long scav_percent = 10;
@@ -45,6 +50,8 @@ HIDDEN void scavenger_init(void)
 	scav_rate = (uint64_t)env_num("KARENA_SCAVENGE_RATE", 256) << 20;
 	if (!scav_rate)
 		scav_rate = 1 << 20;
+	scav_age_ticks = (uint32_t)(env_num("KARENA_SCAVENGE_AGE_MS", 200) /
+				    (TICK_NS / 1000000));
 }
 
 static void scavenge_tick(void)
@@ -64,7 +71,7 @@ static void scavenge_tick(void)
 	if (want > scav_rate / (1000000000 / TICK_NS))
 		want = scav_rate / (1000000000 / TICK_NS);
 	if (want >= PAGE_BYTES)
-		mheap_scavenge(want);
+		mheap_scavenge(want, scav_age_ticks);
 }
 
 static void *scavenger_main(void *arg)
@@ -75,6 +82,7 @@ static void *scavenger_main(void *arg)
 	(void)arg;
 	for (;;) {
 		nanosleep(&ts, NULL);
+		__atomic_fetch_add(&scav_tick, 1, __ATOMIC_RELAXED);
 		if (++n % 50 == 0)
 			mcentral_reclaim();
 		scavenge_tick();
