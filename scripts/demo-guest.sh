@@ -21,19 +21,19 @@ modinfo -F description kmod/karena.ko
 $T/karena-stat -P | head -n 30
 
 step "python3 on libkarena (device backend), page faults by state (karena-faults)"
-$T/karena-faults -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev KARENA_STATS=1 python3 $W 2>/tmp/stats.txt"
+$T/karena-faults -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev KARENA_STATS=1 python3 $W 2>/tmp/stats.txt"
 grep -E '^karena: (backend|mallocs)' /tmp/stats.txt || tail -n 5 /tmp/stats.txt
 
 step "the same program, transitions and cache refills as they happen (karena-trace, first lines)"
-$T/karena-trace -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" >/tmp/trace.txt 2>&1
+$T/karena-trace -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" >/tmp/trace.txt 2>&1
 head -n 15 /tmp/trace.txt
 echo "... $(wc -l </tmp/trace.txt) lines"
 
 step "allocation sizes by size class (karena-allocs)"
-$T/karena-allocs -S -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" 2>&1 | head -n 40
+$T/karena-allocs -S -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" 2>&1 | head -n 40
 
 step "fault latency: karena Ready faults vs anonymous faults (karena-faultlat)"
-$T/karena-faultlat -c "LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" 2>&1 | head -n 40
+$T/karena-faultlat -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" 2>&1 | head -n 40
 
 step "module-wide counters afterwards (karena-stat)"
 $T/karena-stat -P
