@@ -5,7 +5,7 @@
  *   sizeclasses.c  generated tables (mksizeclasses.c)
  *   mspan.c        span of pages holding objects of one class: allocBits,
  *                  allocCache (count-trailing-zeros window), freeindex,
- *                  remote-free stack
+ *                  remote-free bitmap
  *   mcache.c       per-thread cache of one span per span class
  *   mcentral.c     per span class partial/full span lists
  *   mheap.c        page allocator over 64 MiB arenas, arena index
@@ -77,35 +77,44 @@ enum span_list_id {
 
 struct mcache;
 
+/*
+ * Cache-line layout: line 0 is what every free() reads, from any thread,
+ * and is written only when the span changes hands or state; lines 1-3 are
+ * the allocation state, written by the owner on every malloc and local
+ * free; lines 4-5 are the remote-free bitmap, written by other threads'
+ * frees.  So owner mallocs do not invalidate what remote freers read, and
+ * remote frees do not invalidate the owner's allocBits.
+ */
 struct mspan {
-	/* first cache line: what malloc and free touch */
+	/* line 0 */
 	uintptr_t start;		/* startAddr, page aligned */
-	uint64_t allocCache;		/* ~allocBits from freeindex on */
-	struct mcache *owner;		/* atomic; NULL when in mcentral */
-	uint16_t freeindex;		/* small-object state: owner only */
-	uint16_t nelems;
-	uint16_t allocCount;
-	uint8_t spanclass;		/* class << 1 | tiny; 0 = large */
-	uint8_t state;			/* enum span_state */
-	uint32_t elemsize;
-	uint32_t divmul;		/* offset * divmul >> 32 == index */
-	uint8_t needzero;		/* pages may hold old data */
-	uint8_t list;			/* enum span_list_id */
-	uint8_t queued;			/* atomic: on the owner's notify stack */
-	uintptr_t rfree;		/* atomic: remote-free stack | RF_NOTIFY */
 	size_t npages;
-	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
-	/* colder */
-	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
-	struct mspan *rnext;		/* link in the owner's notify stack */
-	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
-	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
+	struct mcache *owner;		/* atomic; NULL when in mcentral */
 	uint8_t *tinycount;		/* tiny spans: live pieces + hold, per block */
 	uint16_t *tinystart;		/* tiny spans: piece start bits, per block */
+	struct mspan *rnext;		/* link in the owner's notify stack */
+	uint32_t elemsize;
+	uint32_t divmul;		/* offset * divmul >> 32 == index */
+	uint16_t nelems;
+	uint8_t spanclass;		/* class << 1 | tiny; 0 = large */
+	uint8_t state;			/* enum span_state */
+	uint8_t needzero;		/* pages may hold old data */
+	uint8_t list;			/* enum span_list_id */
+	uint8_t notify;			/* atomic: parked full, report the first remote free */
+	uint8_t queued;			/* atomic: on the owner's notify stack */
+	/* lines 1-3: owner only */
+	uint64_t allocCache __attribute__((aligned(64)));	/* ~allocBits from freeindex on */
+	uint16_t freeindex;
+	uint16_t allocCount;
+	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
+	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
+	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
+	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
+	/* lines 4-5: other threads' frees */
+	uint64_t rfreeBits[ALLOCBITS_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
 } __attribute__((aligned(64)));
-/* span parked full (mcentral full list or owner's local full list): the
- * first remote free must tell whoever holds it */
-#define RF_NOTIFY	((uintptr_t)1)
+_Static_assert(offsetof(struct mspan, allocCache) == 64, "mspan line 1");
+_Static_assert(offsetof(struct mspan, rfreeBits) == 256, "mspan line 4");
 
 struct span_list {
 	struct mspan *head;
@@ -220,7 +229,8 @@ HIDDEN void heap_reinit_locks(void);
 HIDDEN void span_init_small(struct mspan *s, int spanclass);
 HIDDEN int span_nextfree_slow(struct mspan *s);
 HIDDEN void span_drain_remote(struct mspan *s);
-HIDDEN void span_free_remote(struct mspan *s, void *p);
+HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p);
+HIDDEN bool span_arm_notify(struct mspan *s);
 HIDDEN void span_double_free(struct mspan *s, void *p);
 
 static ALWAYS_INLINE unsigned span_index(const struct mspan *s, uintptr_t p)
@@ -294,7 +304,7 @@ static ALWAYS_INLINE void span_free_object(struct mcache *c, struct mspan *s,
 			mcache_span_freed(c, s);
 		return;
 	}
-	span_free_remote(s, p);
+	span_free_remote(s, idx, p);
 }
 HIDDEN void mcache_init_key(void);
 HIDDEN void mcache_lock_all(void);

@@ -6,7 +6,7 @@
  *   TLS mcache pointer -> span of the class -> ctz(allocCache) -> object.
  * No locks and no atomic instructions.  Small free fast path: arena index
  * -> span; if this thread's mcache owns the span, clear its allocBit (no
- * atomics); else one CAS onto the span's remote-free stack (mspan.c).
+ * atomics); else one fetch-or into the span's remote-free bitmap (mspan.c).
  *
  * Tiny allocator: requests of 1..7 bytes are carved from a 16-byte block
  * (an object of the 16 B class in a dedicated "tiny" span class), each

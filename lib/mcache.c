@@ -97,11 +97,7 @@ static void park_full(struct mcache *c, struct mspan *s)
 	unsigned spc = s->spanclass;
 
 	if (!LOAD_ACQ(&s->queued)) {
-		uintptr_t old = 0;
-
-		if (!__atomic_compare_exchange_n(&s->rfree, &old, RF_NOTIFY, false,
-						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) &&
-		    old != RF_NOTIFY) {
+		if (!span_arm_notify(s)) {
 			span_drain_remote(s);
 			s->list = LIST_LPARTIAL;
 			span_list_push(&c->partial[spc], s);

@@ -6,9 +6,9 @@
  * mcache.c); they come here when a thread exits.
  * partial: spans with free objects (or pending remote frees);
  * full:    spans whose owner gave them back with every object allocated
- *          and no remote frees pending; their rfree word carries RF_NOTIFY
- *          (set by CAS under this lock), so the first remote free moves
- *          them back to partial (mcentral_notify).
+ *          and no remote frees pending; their notify flag is armed
+ *          (under this lock), so the first remote free moves them back
+ *          to partial (mcentral_notify).
  * The class lock also orders ownership changes against notifications of
  * spans parked full in an owner's local list.
  * Empty spans go back to the heap when uncached; spans that become empty
@@ -135,16 +135,12 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 	if (s->allocCount == 0) {
 		mc->nspans--;
 		pthread_mutex_unlock(mc->lock);
-		STORE(&s->rfree, 0);
+		STORE(&s->notify, 0);
 		mheap_free(s);
 		return;
 	}
 	if (s->allocCount == s->nelems) {
-		uintptr_t old = 0;
-
-		if (__atomic_compare_exchange_n(&s->rfree, &old, RF_NOTIFY, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
-		    old == RF_NOTIFY) {
+		if (span_arm_notify(s)) {
 			s->list = LIST_FULL;
 			span_list_push(&mc->full, s);
 			pthread_mutex_unlock(mc->lock);
@@ -165,12 +161,12 @@ HIDDEN void mcentral_release_span(struct mspan *s)
 	STORE(&s->owner, NULL);
 	mc->nspans--;
 	pthread_mutex_unlock(mc->lock);
-	STORE(&s->rfree, 0);
+	STORE(&s->notify, 0);
 	mheap_free(s);
 }
 
 /*
- * The first remote free on a span parked full (its CAS cleared RF_NOTIFY):
+ * The first remote free on a span parked full (it took the notify flag):
  * tell the owning mcache through its notify stack, or, for an unowned
  * span, move it from the full to the partial list.  Under the class lock,
  * so ownership cannot change meanwhile (uncaching takes the same lock).

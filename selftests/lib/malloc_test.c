@@ -213,7 +213,7 @@ TEST(remote_frees_to_parked_span_notify_owner)
 	ASSERT_NE(a, c->alloc[spc]);		/* a ran out and was parked */
 	ASSERT_EQ(LIST_LFULL, a->list);
 	ASSERT_EQ(c, a->owner);			/* still ours */
-	ASSERT_EQ(RF_NOTIFY, a->rfree);
+	ASSERT_EQ(1, a->notify);		/* armed */
 	ASSERT_EQ(0, pthread_create(&t, NULL, free_aobjs, NULL));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(1, a->queued);		/* first remote free told us */

@@ -101,15 +101,80 @@ TEST(remote_frees_are_drained_by_owner)
 	make_span(&s, mem, 6);		/* 64 B: 128 objects */
 	for (int i = 0; i < 128; i++)
 		span_nextfree_slow(&s);
-	span_free_remote(&s, mem + 64 * 5);
-	span_free_remote(&s, mem + 64 * 77);
-	ASSERT_NE(0, s.rfree);
+	memset(mem, 0xab, 8192);
+	span_free_remote(&s, 5, mem + 64 * 5);
+	span_free_remote(&s, 77, mem + 64 * 77);
+	ASSERT_EQ(1ull << 5, s.rfreeBits[0]);
+	ASSERT_EQ(1ull << 13, s.rfreeBits[1]);
+	ASSERT_EQ(0xab, (unsigned char)mem[64 * 5]);	/* object not written */
 	ASSERT_EQ(128, s.allocCount);	/* not applied until drained */
 	span_drain_remote(&s);
-	ASSERT_EQ(0, s.rfree);
+	ASSERT_EQ(0, s.rfreeBits[0]);
+	ASSERT_EQ(0, s.rfreeBits[1]);
 	ASSERT_EQ(126, s.allocCount);
 	ASSERT_EQ(0, s.allocBits[0] >> 5 & 1);
 	ASSERT_EQ(0, s.allocBits[1] >> 13 & 1);
+	free(mem);
+}
+
+TEST(remote_double_free_is_applied_once)
+{
+	struct mspan s;
+	char *mem = aligned_alloc(8192, 8192);
+
+	ASSERT_NE(NULL, mem);
+	make_span(&s, mem, 6);
+	for (int i = 0; i < 128; i++)
+		span_nextfree_slow(&s);
+	span_free_remote(&s, 9, mem + 64 * 9);
+	span_free_remote(&s, 9, mem + 64 * 9);	/* repeated before the drain */
+	ASSERT_TRUE(span_free_local(&s, 10));
+	span_free_remote(&s, 10, mem + 64 * 10);	/* freed here already */
+	span_drain_remote(&s);
+	ASSERT_EQ(126, s.allocCount);
+	ASSERT_EQ(0, s.rfreeBits[0]);
+	free(mem);
+}
+
+TEST(drain_updates_the_loaded_window)
+{
+	struct mspan s;
+	char *mem = aligned_alloc(8192, 8192);
+
+	ASSERT_NE(NULL, mem);
+	make_span(&s, mem, 6);
+	for (int i = 0; i < 128; i++)
+		span_nextfree_slow(&s);
+	ASSERT_TRUE(span_free_local(&s, 70));
+	s.freeindex = 0;			/* what mcache_refill does */
+	s.allocCache = 0;
+	ASSERT_EQ(70, span_nextfree_slow(&s));	/* window: word 1 from 71 */
+	span_free_remote(&s, 100, mem + 64 * 100);
+	span_free_remote(&s, 3, mem + 64 * 3);	/* behind freeindex */
+	span_drain_remote(&s);
+	ASSERT_EQ(100, span_nextfree_fast(&s));
+	ASSERT_EQ(-1, span_nextfree_slow(&s));
+	ASSERT_EQ(127, s.allocCount);		/* 3 waits for a rescan */
+	free(mem);
+}
+
+TEST(arming_sees_pending_remote_frees)
+{
+	struct mspan s;
+	char *mem = aligned_alloc(8192, 8192);
+
+	ASSERT_NE(NULL, mem);
+	make_span(&s, mem, 6);
+	for (int i = 0; i < 128; i++)
+		span_nextfree_slow(&s);
+	ASSERT_TRUE(span_arm_notify(&s));	/* nothing pending: armed */
+	ASSERT_EQ(1, s.notify);
+	s.notify = 0;
+	span_free_remote(&s, 4, mem + 64 * 4);
+	ASSERT_FALSE(span_arm_notify(&s));	/* pending: use it instead */
+	ASSERT_EQ(0, s.notify);
+	span_drain_remote(&s);
+	ASSERT_EQ(127, s.allocCount);
 	free(mem);
 }
 
