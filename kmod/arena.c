@@ -38,7 +38,9 @@
  * another mapping without being zeroed.  A vector (and a single range,
  * as a vector of one) takes mmap_lock and the file mutex once, collects
  * what its ranges drop, zaps the ranges (merged when adjacent) once they
- * are all applied and releases the pages after unlocking.
+ * are all applied and releases the pages after unlocking.  When none of
+ * the dropped pages is mapped (never touched, or already unmapped by
+ * MADV_DONTNEED) there is nothing to zap and the zaps are skipped.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -591,9 +593,18 @@ static void karena_batch_zap(struct karena_batch *b, unsigned long start,
  * With the locks still held: wait for faults that found a dropped page
  * (each returns its page locked and rechecks the store after locking),
  * then unmap the ranges that dropped pages.
+ *
+ * Once a dropped page has been locked and unlocked it cannot be mapped
+ * anew: a fault that locks it later sees the changed entry.  A fault that
+ * held the lock mapped the page (page_add_file_rmap()) before unlocking
+ * it, which the lock_page() here orders before the page_mapped() check.
+ * So when no dropped page is mapped anywhere, there is no PTE to zap and
+ * the zaps (a TLB flush each) are skipped: e.g. releasing POPULATEd pages
+ * never touched, or pages already unmapped by MADV_DONTNEED.
  */
 static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
 {
+	bool mapped = false;
 	unsigned long i;
 
 	for (i = 0; i < b->ndropped; i++) {
@@ -602,7 +613,11 @@ static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
 
 		lock_page(page);
 		unlock_page(page);
+		if (!mapped && page_mapped(page))
+			mapped = true;
 	}
+	if (!mapped)
+		return;
 	for (i = 0; i < b->nzap; i++)
 		karena_zap_range(mm, b->zap[i][0], b->zap[i][1]);
 }

@@ -621,4 +621,38 @@ TEST_F(tr, remap_after_munmap_starts_reserved)
 	munmap(q, self->len);
 }
 
+/*
+ * The release path skips the zaps when no dropped page is mapped: pages
+ * that were never touched (POPULATE), or whose PTEs madvise dropped.  In
+ * each case the released pages must still be unreachable and come back
+ * zeroed, and pages that stayed Ready keep their data.
+ */
+TEST_F(tr, release_of_unmapped_pages_still_unmaps)
+{
+	char *half = pg(self, NPAGES / 2);
+	size_t hl = self->len / 2;
+	char c = 0;
+	int i;
+
+	ASSERT_EQ(0, kt_trans_f(self->fd, self->p, self->len, KARENA_OP_ALLOC,
+				KARENA_F_POPULATE));
+	memset(self->p, 0x5a, hl);		/* first half mapped */
+	/* Second half: resident, never mapped; released alone. */
+	ASSERT_EQ(0, kt_trans(self->fd, half, hl, KARENA_OP_UNUSED));
+	EXPECT_ALL_SEGV(half, NPAGES / 2);
+	for (i = 0; i < NPAGES / 2; i++) {
+		ASSERT_EQ(0, kt_probe_read(pg(self, i), &c));
+		EXPECT_EQ(0x5a, c) TH_LOG("page %d lost its data", i);
+	}
+	/* First half: PTEs dropped by madvise, then released. */
+	ASSERT_EQ(0, madvise(self->p, hl, MADV_DONTNEED));
+	ASSERT_EQ(0, kt_probe_read(pg(self, 0), &c));	/* maps page 0 again */
+	EXPECT_EQ(0x5a, c);
+	ASSERT_EQ(0, madvise(self->p, hl, MADV_DONTNEED));
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, hl, KARENA_OP_UNUSED));
+	EXPECT_ALL_SEGV(self->p, NPAGES);
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_USED));
+	EXPECT_ZEROED(self->p, NPAGES);
+}
+
 TEST_HARNESS_MAIN
