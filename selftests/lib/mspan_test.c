@@ -201,4 +201,29 @@ TEST(span_index_matches_division)
 	}
 }
 
+TEST(span_index_exact_in_spans_up_to_64k)
+{
+	/* mcentral doubles spans of fewer than 16 objects, up to 8 pages */
+	struct mspan s;
+
+	for (int cls = 1; cls < 68; cls++) {
+		size_t np = karena_class_to_allocnpages[cls];
+
+		while (np * 8192 / karena_class_to_size[cls] < 16 && np * 2 <= 8)
+			np *= 2;
+		memset(&s, 0, sizeof(s));
+		s.start = 0x300000000ul;
+		s.npages = np;
+		s.state = SPAN_INUSE;
+		span_init_small(&s, cls << 1);
+		ASSERT_LE(s.nelems, MAX_NELEMS);
+		for (unsigned i = 0; i < s.nelems; i++) {
+			uintptr_t a = s.start + (uintptr_t)i * s.elemsize;
+
+			ASSERT_EQ(i, span_index(&s, a));
+			ASSERT_EQ(i, span_index(&s, a + s.elemsize - 1));
+		}
+	}
+}
+
 TEST_HARNESS_MAIN
