@@ -445,32 +445,47 @@ int karena_range_from_user(const struct karena_range *ur,
 /*
  * The space of @file in @mm when one VMA of it holds all of [start, end),
  * or NULL.  A range across two mappings, even adjacent ones, is refused
- * like a range that leaves the file's mappings.  mmap_lock held.
+ * like a range that leaves the file's mappings.  mmap_lock held (VMAs
+ * cannot change), so @hint, if given, keeps the last VMA found: the next
+ * range inside it needs no tree walk.
  */
 static struct karena_space *karena_range_space(struct file *file,
 					       struct mm_struct *mm,
 					       unsigned long start,
-					       unsigned long end)
+					       unsigned long end,
+					       struct vm_area_struct **hint)
 {
-	struct vm_area_struct *vma = vma_lookup(mm, start);
+	struct vm_area_struct *vma = hint ? *hint : NULL;
 
+	if (vma && start >= vma->vm_start && end <= vma->vm_end)
+		return vma->vm_private_data;
+	vma = vma_lookup(mm, start);
 	if (!vma || vma->vm_file != file || vma->vm_ops != &karena_vm_ops ||
 	    end > vma->vm_end)
 		return NULL;
+	if (hint)
+		*hint = vma;
 	return vma->vm_private_data;
 }
 
+/*
+ * Zap [start, end) in @mm.  *@hint: the VMA of the previous call, reused
+ * while it covers the address (no tree walk per range); mmap_lock held.
+ */
 static void karena_zap_range(struct mm_struct *mm, unsigned long start,
-			     unsigned long end)
+			     unsigned long end, struct vm_area_struct **hint)
 {
 	unsigned long addr = start;
 
 	while (addr < end) {
-		struct vm_area_struct *vma = vma_lookup(mm, addr);
+		struct vm_area_struct *vma = *hint;
 		unsigned long e;
 
+		if (!vma || addr < vma->vm_start || addr >= vma->vm_end)
+			vma = vma_lookup(mm, addr);
 		if (!vma)
 			break;
+		*hint = vma;
 		e = min(end, vma->vm_end);
 		karena_zap(vma, addr, e - addr);
 		addr = e;
@@ -604,6 +619,7 @@ static void karena_batch_zap(struct karena_batch *b, unsigned long start,
  */
 static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
 {
+	struct vm_area_struct *hint = NULL;
 	bool mapped = false;
 	unsigned long i;
 
@@ -619,7 +635,7 @@ static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
 	if (!mapped)
 		return;
 	for (i = 0; i < b->nzap; i++)
-		karena_zap_range(mm, b->zap[i][0], b->zap[i][1]);
+		karena_zap_range(mm, b->zap[i][0], b->zap[i][1], &hint);
 }
 
 /* Without locks: give the pages back (to the per-CPU cache's dirty list). */
@@ -820,6 +836,7 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 {
 	struct karena_file *kf = file->private_data;
 	struct karena_batch b = { };
+	struct vm_area_struct *hint = NULL;
 	unsigned int i;
 	int ret = 0;
 
@@ -849,7 +866,8 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 		if (ret)
 			break;
 		sp = karena_range_space(file, mm, r.start,
-					r.start + (r.npages << PAGE_SHIFT));
+					r.start + (r.npages << PAGE_SHIFT),
+					&hint);
 		if (!sp) {
 			karena_count(KAR_C_TRANSITION_ERRORS, 1);
 			trace_transition(r.start, r.npages, r.op, r.flags,
@@ -913,7 +931,7 @@ int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 			ret = -EINTR;
 			break;
 		}
-		sp = karena_range_space(file, mm, start, end);
+		sp = karena_range_space(file, mm, start, end, NULL);
 		if (!sp) {
 			mmap_read_unlock(mm);
 			ret = -EINVAL;

@@ -408,8 +408,10 @@ void karena_page_free(struct page *page, bool zeroed)
 			/*
 			 * A batch to zero: later, so that a burst of releases
 			 * is not interrupted to zero what it just dropped.
+			 * Once per batch: queueing is an atomic op even when
+			 * the work is pending already.
 			 */
-			if (pcp->ndirty >= batch)
+			if (!(pcp->ndirty % max(1U, batch)))
 				queue_delayed_work_on(cpu, system_wq,
 						      &pcp->zero_work,
 						      KAR_ZERO_DELAY);
