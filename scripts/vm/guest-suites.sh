@@ -21,7 +21,7 @@ for s in "$TOP"/selftests/*/run_guest.sh; do
 	echo "karena-guest: suite $name" >/dev/console
 	start=$(date +%s)
 	KARENA_OUT=$out/scratch/$name timeout -k 5 "${KARENA_SUITE_TIMEOUT:-900}" \
-		sh "$s" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
+		bash "$s" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
 	echo $? >"$out/$name.rc"
 	echo $(( $(date +%s) - start )) >"$out/$name.secs"
 done
