@@ -151,21 +151,20 @@ static long off_to_vaddr(Elf *e, uint64_t off, uint64_t *vaddr)
 	return -1;
 }
 
-long elf_sym_offset(const char *path, const char *sym)
+/*
+ * File offset of the defined symbol sym (the static symbol table first,
+ * then the dynamic one), or -1.  want_data selects data objects of at
+ * least min_size bytes instead of functions.
+ */
+static long elf_find_sym(Elf *e, const char *sym, bool want_data, size_t min_size)
 {
-	Elf_Scn *scn = NULL;
-	long ret = -1;
-	int fd, pass;
-	Elf *e;
+	int pass;
 
-	e = elf_open_path(path, &fd);
-	if (!e)
-		return -1;
-	for (pass = 0; pass < 2 && ret < 0; pass++) {
+	for (pass = 0; pass < 2; pass++) {
 		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+		Elf_Scn *scn = NULL;
 
-		scn = NULL;
-		while ((scn = elf_nextscn(e, scn)) && ret < 0) {
+		while ((scn = elf_nextscn(e, scn))) {
 			GElf_Shdr sh;
 			Elf_Data *d;
 			size_t i, cnt;
@@ -177,26 +176,36 @@ long elf_sym_offset(const char *path, const char *sym)
 				continue;
 			cnt = sh.sh_size / sh.sh_entsize;
 			for (i = 0; i < cnt; i++) {
+				int type;
 				GElf_Sym s;
 				const char *name;
 
-				if (!gelf_getsym(d, (int)i, &s))
+				if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
 					continue;
-				if (GELF_ST_TYPE(s.st_info) != STT_FUNC &&
-				    GELF_ST_TYPE(s.st_info) != STT_GNU_IFUNC)
-					continue;
-				if (s.st_shndx == SHN_UNDEF || !s.st_value)
+				type = GELF_ST_TYPE(s.st_info);
+				if (want_data ? type != STT_OBJECT || s.st_size < min_size
+					      : (type != STT_FUNC && type != STT_GNU_IFUNC) || !s.st_value)
 					continue;
 				name = elf_strptr(e, sh.sh_link, s.st_name);
-				if (!name || strcmp(name, sym))
-					continue;
-				ret = vaddr_to_off(e, s.st_value);
-				break;
+				if (name && !strcmp(name, sym))
+					return vaddr_to_off(e, s.st_value);
 			}
 		}
 	}
+	return -1;
+}
+
+long elf_sym_offset(const char *path, const char *sym)
+{
+	long off;
+	int fd;
+	Elf *e = elf_open_path(path, &fd);
+
+	if (!e)
+		return -1;
+	off = elf_find_sym(e, sym, false, 0);
 	elf_close_path(e, fd);
-	return ret;
+	return off;
 }
 
 /* ---- usyms ---- */
@@ -498,47 +507,13 @@ bool find_libkarena(pid_t pid, char *out, size_t len)
 
 int elf_read_sym_data(const char *path, const char *sym, void *buf, size_t len)
 {
-	Elf_Scn *scn = NULL;
-	long off = -1;
-	int fd, pass, ret = -1;
-	Elf *e;
+	int fd, ret = -1;
+	long off;
+	Elf *e = elf_open_path(path, &fd);
 
-	e = elf_open_path(path, &fd);
 	if (!e)
 		return -1;
-	for (pass = 0; pass < 2 && off < 0; pass++) {
-		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
-
-		scn = NULL;
-		while ((scn = elf_nextscn(e, scn)) && off < 0) {
-			GElf_Shdr sh;
-			Elf_Data *d;
-			size_t i, cnt;
-
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
-				continue;
-			d = elf_getdata(scn, NULL);
-			if (!d || !sh.sh_entsize)
-				continue;
-			cnt = sh.sh_size / sh.sh_entsize;
-			for (i = 0; i < cnt; i++) {
-				GElf_Sym s;
-				const char *name;
-
-				if (!gelf_getsym(d, (int)i, &s))
-					continue;
-				if (GELF_ST_TYPE(s.st_info) != STT_OBJECT || s.st_shndx == SHN_UNDEF)
-					continue;
-				if (s.st_size < len)
-					continue;
-				name = elf_strptr(e, sh.sh_link, s.st_name);
-				if (!name || strcmp(name, sym))
-					continue;
-				off = vaddr_to_off(e, s.st_value);
-				break;
-			}
-		}
-	}
+	off = elf_find_sym(e, sym, true, len);
 	if (off >= 0 && pread(fd, buf, len, off) == (ssize_t)len)
 		ret = 0;
 	elf_close_path(e, fd);
