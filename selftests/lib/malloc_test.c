@@ -11,26 +11,7 @@
 #include <unistd.h>
 #include "kselftest_harness.h"
 #include "internal.h"
-
-/* Run fn in a child; true if it died of SIGABRT (the harness reserves
- * SIGABRT for its own assertions, so TEST_SIGNAL cannot be used). */
-static int dies_of_abort(void (*fn)(void))
-{
-	int st;
-	pid_t pid = fork();
-
-	if (pid == 0) {
-		int fd = open("/dev/null", O_WRONLY);
-
-		if (fd >= 0)
-			dup2(fd, 2);
-		fn();
-		_exit(0);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return 0;
-	return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
-}
+#include "test_util.h"
 
 TEST(impossible_sizes_give_enomem)
 {
