@@ -504,17 +504,23 @@ TEST_F(tr, rss_follows_touched_ready_pages)
 
 	ASSERT_NE(MAP_FAILED, q);
 	ASSERT_EQ(0, kt_trans(self->fd, q, n * self->ps, KARENA_OP_ALLOC));
-	/* The process's Rss, with some slack for libc and stack pages. */
+	/*
+	 * The process's Rss, with slack for pages the process faults in
+	 * meanwhile (libc text, stdio buffers: up to ~34 pages seen in the
+	 * guest).  vma_rss_exact checks the mapping's own Rss exactly; this
+	 * one checks the process total still moves by about n pages (a page
+	 * not counted, or counted twice, is far outside the slack).
+	 */
 	base = kt_rss_kb();
 	ASSERT_LT(0, base);
 	for (i = 0; i < n; i++)
 		q[i * self->ps] = 1;
 	touched = kt_rss_kb();
 	EXPECT_LE((n - 8) * kb, touched - base) TH_LOG("Rss %ld -> %ld kB", base, touched);
-	EXPECT_GE((n + 32) * kb, touched - base) TH_LOG("Rss %ld -> %ld kB", base, touched);
+	EXPECT_GE((n + 64) * kb, touched - base) TH_LOG("Rss %ld -> %ld kB", base, touched);
 	ASSERT_EQ(0, kt_trans(self->fd, q, n * self->ps, KARENA_OP_UNUSED));
 	released = kt_rss_kb();
-	EXPECT_GE(32 * kb, released - base) TH_LOG("Rss %ld -> %ld kB after Unused",
+	EXPECT_GE(64 * kb, released - base) TH_LOG("Rss %ld -> %ld kB after Unused",
 						  base, released);
 	munmap(q, n * self->ps);
 }
