@@ -442,6 +442,31 @@ TEST_F_TIMEOUT(memcg, used_populate_past_max_oom_killed, 120)
 enum after_touch { AT_NOTHING, AT_UNUSED, AT_MUNMAP };
 
 /*
+ * Child side of most tests: pin to CPU 0 (so memcg charges and the per-CPU
+ * cache are on one CPU), enter @cg, open the device, map @len bytes and
+ * ALLOC them (Ready, not touched yet).  Exit codes: 16 affinity,
+ * 10 cgroup, 11 open, 12 mmap, 13 ALLOC.
+ */
+static char *child_ready_in(const char *cg, size_t len, int *fdp)
+{
+	char *p;
+
+	if (pin_cpu0())
+		_exit(16);
+	if (cg_enter(cg))
+		_exit(10);
+	*fdp = kt_open();
+	if (*fdp < 0)
+		_exit(11);
+	p = kt_mmap(*fdp, len);
+	if (p == MAP_FAILED)
+		_exit(12);
+	if (kt_trans(*fdp, p, len, KARENA_OP_ALLOC))
+		_exit(13);
+	return p;
+}
+
+/*
  * Child: pinned to CPU 0, enter @cg, ALLOC CHARGE_PAGES and report
  * memory.current before touching (v[0]), after touching every page (v[1])
  * and after @then (v[2]).  Exit codes: 10 cgroup, 11 open, 12 mmap,
@@ -455,18 +480,7 @@ charge_child(FIXTURE_DATA(memcg) *self, const char *cg, enum after_touch then)
 	long i;
 	int fd;
 
-	if (pin_cpu0())
-		_exit(16);
-	if (cg_enter(cg))
-		_exit(10);
-	fd = kt_open();
-	if (fd < 0)
-		_exit(11);
-	p = kt_mmap(fd, len);
-	if (p == MAP_FAILED)
-		_exit(12);
-	if (kt_trans(fd, p, len, KARENA_OP_ALLOC))
-		_exit(13);
+	p = child_ready_in(cg, len, &fd);
 	self->sh->v[0] = cg_current(cg);
 	for (i = 0; i < CHARGE_PAGES; i++)
 		p[i * self->ps] = 1;
@@ -600,18 +614,7 @@ TEST_F_TIMEOUT(memcg, fork_copies_charged_to_parent_memcg, 90)
 		char *p;
 		long i;
 
-		if (pin_cpu0())
-			_exit(16);
-		if (cg_enter(a))
-			_exit(10);
-		fd = kt_open();
-		if (fd < 0)
-			_exit(11);
-		p = kt_mmap(fd, len);
-		if (p == MAP_FAILED)
-			_exit(12);
-		if (kt_trans(fd, p, len, KARENA_OP_ALLOC))
-			_exit(13);
+		p = child_ready_in(a, len, &fd);
 		kt_fill(p, SPACE_PAGES, SEED);
 		c2 = fork();
 		if (c2 < 0)
@@ -676,18 +679,7 @@ TEST_F_TIMEOUT(memcg, space_keeps_memcg_of_first_mmap, 90)
 		long i;
 		int fd;
 
-		if (pin_cpu0())
-			_exit(16);
-		if (cg_enter(a))
-			_exit(10);
-		fd = kt_open();
-		if (fd < 0)
-			_exit(11);
-		p = kt_mmap(fd, len);
-		if (p == MAP_FAILED)
-			_exit(12);
-		if (kt_trans(fd, p, len, KARENA_OP_ALLOC))
-			_exit(13);
+		p = child_ready_in(a, len, &fd);
 		if (cg_enter(b))
 			_exit(20);
 		self->sh->v[0] = cg_current(a);
@@ -731,18 +723,7 @@ cross_child(FIXTURE_DATA(memcg) *self, const char *cg, long k, int cmd, int ack)
 	char *p;
 	int fd;
 
-	if (pin_cpu0())
-		_exit(16);
-	if (cg_enter(cg))
-		_exit(10);
-	fd = kt_open();
-	if (fd < 0)
-		_exit(11);
-	p = kt_mmap(fd, len);
-	if (p == MAP_FAILED)
-		_exit(12);
-	if (kt_trans(fd, p, len, KARENA_OP_ALLOC))
-		_exit(13);
+	p = child_ready_in(cg, len, &fd);
 	if (write(ack, &c, 1) != 1)
 		_exit(14);
 	while (read(cmd, &c, 1) == 1 && c == 'f') {
