@@ -34,6 +34,20 @@ count() {
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
 }
 
+# count_dir PREFIX DIR: count every suite run-suites.sh left in DIR.
+count_dir() {
+	local tap name rc secs
+	for tap in "$2"/*.tap; do
+		[ -f "$tap" ] || continue
+		name=$(basename "$tap" .tap)
+		rc=0
+		[ -f "$2/$name.rc" ] && rc=$(cat "$2/$name.rc")
+		secs=$(cat "$2/$name.secs" 2>/dev/null || echo "?")
+		count "$1/$name ($secs s)" "$tap" "$rc"
+		[ "$rc" = 0 ] || tail -n 30 "$2/$name.err" 2>/dev/null | sed 's/^/# stderr: /'
+	done
+}
+
 # step TAP N DESC CMD...: one build step as a TAP line, log kept on failure.
 step() {
 	local tap=$1 n=$2 desc=$3 log
@@ -73,17 +87,8 @@ phase build $(($(now) - t))
 
 if [ "$mode" != guest ]; then
 	t=$(now)
-	for s in selftests/*/run_native.sh; do
-		[ -f "$s" ] || continue
-		name=$(basename "$(dirname "$s")")
-		mkdir -p "$res/native-$name"
-		st=$(now)
-		KARENA_OUT="$top/$res/native-$name" timeout -k 5 "${KARENA_SUITE_TIMEOUT:-900}" \
-			bash "$s" >"$res/native-$name.tap" 2>"$res/native-$name.err" </dev/null
-		rc=$?
-		count "native/$name ($(($(now) - st)) s)" "$res/native-$name.tap" $rc
-		[ "$rc" = 0 ] || tail -n 30 "$res/native-$name.err" | sed 's/^/# stderr: /'
-	done
+	scripts/run-suites.sh native "$top/$res/native" 2>"$res/native-runner.log"
+	count_dir native "$top/$res/native"
 	phase native-tests $(($(now) - t))
 fi
 
@@ -93,15 +98,7 @@ if [ "$mode" != native ]; then
 	KARENA_VM_OUT="$g" KARENA_VM_TIMEOUT="${KARENA_VM_TIMEOUT:-2400}" \
 		scripts/vm/guest-run.sh 'sh scripts/vm/guest-suites.sh' >"$res/guest-console.log" 2>&1
 	grc=$?
-	for tap in "$g"/*.tap; do
-		[ -f "$tap" ] || continue
-		name=$(basename "$tap" .tap)
-		rc=0
-		[ -f "$g/$name.rc" ] && rc=$(cat "$g/$name.rc")
-		secs=$(cat "$g/$name.secs" 2>/dev/null || echo "?")
-		count "guest/$name ($secs s)" "$tap" "$rc"
-		[ "$rc" = 0 ] || tail -n 30 "$g/$name.err" 2>/dev/null | sed 's/^/# stderr: /'
-	done
+	count_dir guest "$g"
 	v=$res/vm.tap
 	{
 		echo "TAP version 13"

@@ -1,7 +1,7 @@
 #!/bin/sh
-# Runs inside the guest (from check.sh): every selftests/*/run_guest.sh,
-# each to /tmp/out/NAME.tap with its exit status in NAME.rc; then the
-# guest's own checks (module loaded at start, rmmod clean at the end) in
+# Runs inside the guest (from check.sh): every selftests/*/run_guest.sh
+# through scripts/run-suites.sh, results in /tmp/out; then the guest's own
+# checks (module loaded at start, rmmod clean at the end) in
 # /tmp/out/guest.tap. The host counts the results.
 out=/tmp/out
 n=0
@@ -14,17 +14,7 @@ check() { # check DESC CMD...
 }
 check "karena.ko loaded" test -d /sys/module/karena
 check "/dev/karena is a character device" test -c /dev/karena
-for s in "$TOP"/selftests/*/run_guest.sh; do
-	[ -f "$s" ] || continue
-	name=$(basename "$(dirname "$s")")
-	mkdir -p "$out/scratch/$name"
-	echo "karena-guest: suite $name" >/dev/console
-	start=$(date +%s)
-	KARENA_OUT=$out/scratch/$name timeout -k 5 "${KARENA_SUITE_TIMEOUT:-900}" \
-		bash "$s" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
-	echo $? >"$out/$name.rc"
-	echo $(( $(date +%s) - start )) >"$out/$name.secs"
-done
+sh "$TOP/scripts/run-suites.sh" guest $out 2>/dev/console
 rmmod_clean() { [ ! -d /sys/module/karena ] || rmmod karena; }
 check "rmmod karena after all suites" rmmod_clean
 check "module gone after rmmod" test ! -d /sys/module/karena

@@ -1,0 +1,21 @@
+#!/bin/sh
+# run-suites.sh native|guest OUTDIR: run every selftests/*/run_KIND.sh
+# (see selftests/README.md), each to OUTDIR/NAME.tap with its stderr in
+# NAME.err, exit status in NAME.rc and wall seconds in NAME.secs. Used by
+# check.sh on the host and by vm/guest-suites.sh in the guest; check.sh
+# counts the results.
+kind=$1 out=$2
+top=$(cd "$(dirname "$0")/.." && pwd)
+case "$kind" in native|guest) ;; *) echo "usage: run-suites.sh native|guest OUTDIR" >&2; exit 2 ;; esac
+mkdir -p "$out"
+for s in "$top"/selftests/*/run_"$kind".sh; do
+	[ -f "$s" ] || continue
+	name=$(basename "$(dirname "$s")")
+	mkdir -p "$out/scratch/$name"
+	echo "run-suites: $kind suite $name" >&2
+	start=$(date +%s)
+	KARENA_OUT=$out/scratch/$name timeout -k 5 "${KARENA_SUITE_TIMEOUT:-900}" \
+		bash "$s" >"$out/$name.tap" 2>"$out/$name.err" </dev/null
+	echo $? >"$out/$name.rc"
+	echo $(( $(date +%s) - start )) >"$out/$name.secs"
+done
