@@ -20,20 +20,25 @@ else
 fi
 mkdir -p "$out/scratch"
 printf '%s\n' "$1" > "$out/user.sh"
+printf '%s\n' "$top" > "$out/top"	# init.sh makes it visible if a tmpfs hides it
 cat > "$out/cmd.sh" <<EOS
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TOP='$top' KARENA_GUEST=1 KARENA_OUT=/tmp/out/scratch
 export KSFT_INCLUDE='$top/build/ksrc/include' LANG=C.UTF-8
-cd "\$TOP"
-if [ -z '${KARENA_NO_MODULE:-}' ]; then
-	if [ -f kmod/karena.ko ]; then
-		insmod kmod/karena.ko ${KARENA_MOD_PARAMS:-} || echo "guest-run: insmod karena.ko failed"
-	else
-		echo "guest-run: kmod/karena.ko not built (make module); running without it"
+if ! cd "\$TOP"; then
+	echo "guest-run: \$TOP is not visible in the guest"
+	rc=126
+else
+	if [ -z '${KARENA_NO_MODULE:-}' ]; then
+		if [ -f kmod/karena.ko ]; then
+			insmod kmod/karena.ko ${KARENA_MOD_PARAMS:-} || echo "guest-run: insmod karena.ko failed"
+		else
+			echo "guest-run: kmod/karena.ko not built (make module); running without it"
+		fi
 	fi
+	sh /tmp/out/user.sh
+	rc=\$?
 fi
-sh /tmp/out/user.sh
-rc=\$?
 dmesg > /tmp/out/dmesg.txt
 echo \$rc > /tmp/out/rc
 EOS

@@ -18,6 +18,10 @@ opts=trans=virtio,version=9p2000.L,msize=512000,cache=none
 R=/host
 mkdir -p $R
 mount -t 9p -o ro,$opts hostroot $R || { echo "karena-guest: no host root"; poweroff -f; }
+# A second view of the host root that the tmpfs mounts below do not cover,
+# so a repo under /tmp, /var/tmp or /root stays reachable.
+mkdir -p /hostview
+mount -o bind $R /hostview
 mount -t tmpfs -o mode=1777 tmp $R/tmp
 mkdir -p $R/tmp/out
 mount -t 9p -o $opts out $R/tmp/out || { echo "karena-guest: no out share"; poweroff -f; }
@@ -35,6 +39,11 @@ mount -t cgroup2 cgroup2 $R/sys/fs/cgroup 2>/dev/null
 # /root and /var/tmp are read-only on the host share; tools want a HOME.
 mount -t tmpfs roothome $R/root
 mount -t tmpfs vartmp $R/var/tmp
+# The repo (path from the host, in /tmp/out/top) if a tmpfs now hides it.
+top=$(cat $R/tmp/out/top 2>/dev/null)
+if [ -n "$top" ] && [ ! -d "$R$top" ] && [ -d "/hostview$top" ]; then
+	mkdir -p "$R$top" && mount -o bind "/hostview$top" "$R$top"
+fi
 
 echo "karena-guest: booted $(uname -r), running tests"
 chroot $R /bin/sh /tmp/out/cmd.sh </dev/null >/dev/console 2>&1
