@@ -131,7 +131,6 @@ static struct karena_space *karena_space_find(struct karena_file *kf,
 
 static struct karena_space *karena_space_new(struct karena_file *kf,
 					     struct mm_struct *mm,
-					     struct mem_cgroup *memcg,
 					     gfp_t gfp)
 {
 	struct karena_space *sp = kzalloc(sizeof(*sp), gfp);
@@ -140,7 +139,6 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 		return NULL;
 	sp->kf = kf;
 	sp->mm = mm;
-	sp->memcg = memcg;
 	xa_init_flags(&sp->store, XA_FLAGS_ACCOUNT);
 	list_add(&sp->node, &kf->spaces);
 	karena_count(KAR_C_SPACES, 1);
@@ -152,7 +150,6 @@ static void karena_space_free(struct karena_space *sp)
 	list_del(&sp->node);
 	WARN_ON_ONCE(!xa_empty(&sp->store));
 	xa_destroy(&sp->store);
-	mem_cgroup_put(sp->memcg);
 	kfree(sp);
 	karena_count(KAR_C_SPACES, -1);
 }
@@ -205,9 +202,7 @@ int karena_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 	sp = karena_space_find(kf, vma->vm_mm);
 	if (!sp) {
-		sp = karena_space_new(kf, vma->vm_mm,
-				      get_mem_cgroup_from_mm(vma->vm_mm),
-				      GFP_KERNEL_ACCOUNT);
+		sp = karena_space_new(kf, vma->vm_mm, GFP_KERNEL_ACCOUNT);
 		if (!sp) {
 			ret = -ENOMEM;
 			goto out;
@@ -324,6 +319,7 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOFAIL;
 	struct karena_file *kf = parent->kf;
 	unsigned long idx, nones = 0, shared = 0;
+	struct mem_cgroup *memcg = NULL;
 	struct karena_space *child;
 	struct vm_area_struct *pvma;
 	bool hit;
@@ -331,12 +327,8 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 
 	mutex_lock(&kf->lock);
 	child = karena_space_find(kf, vma->vm_mm);
-	if (!child) {
-		/* The child is not in its cgroup yet: charge the parent's. */
-		if (parent->memcg)
-			css_get(&parent->memcg->css);
-		child = karena_space_new(kf, vma->vm_mm, parent->memcg, gfp);
-	}
+	if (!child)
+		child = karena_space_new(kf, vma->vm_mm, gfp);
 	child->nr_vmas++;
 	child->nr_mapped += vma_pages(vma);
 
@@ -353,7 +345,10 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 		if (xa_is_value(entry) || !entry || xa_is_zero(entry) ||
 		    !page_maybe_dma_pinned((struct page *)entry))
 			goto share;
-		copy = karena_page_alloc(parent->memcg, &hit);
+		/* The child is not in its cgroup yet: charge the parent's. */
+		if (!memcg)
+			memcg = get_mem_cgroup_from_mm(parent->mm);
+		copy = karena_page_alloc(memcg, &hit);
 		if (copy)
 			copy_highpage(copy, entry);
 share:
@@ -417,6 +412,7 @@ share:
 		karena_count(KAR_C_COW_SHARED, shared);
 	}
 	mutex_unlock(&kf->lock);
+	mem_cgroup_put(memcg);
 	return child;
 }
 
@@ -709,8 +705,11 @@ again:
 	 * may take long); then everything is checked again.
 	 */
 	if (populate && list_empty(&newpages)) {
+		struct mem_cgroup *memcg = get_mem_cgroup_from_mm(sp->mm);
+
 		mutex_unlock(&kf->lock);
-		ret = karena_pages_alloc_list(sp->memcg, r->npages, &newpages);
+		ret = karena_pages_alloc_list(memcg, r->npages, &newpages);
+		mem_cgroup_put(memcg);
 		mutex_lock(&kf->lock);
 		if (ret)
 			goto out;

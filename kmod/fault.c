@@ -79,10 +79,10 @@ static void karena_fault_account(struct karena_space *sp, unsigned long addr,
 	trace_fault(addr, state, kind);
 }
 
-/* A new locked zeroed page for @sp, or NULL. */
-static struct page *karena_fault_page(struct karena_space *sp, bool *hit)
+/* A new locked zeroed page charged to @memcg, or NULL. */
+static struct page *karena_fault_page(struct mem_cgroup *memcg, bool *hit)
 {
-	struct page *page = karena_page_alloc(sp->memcg, hit);
+	struct page *page = karena_page_alloc(memcg, hit);
 
 	if (page && WARN_ON_ONCE(!trylock_page(page))) {
 		karena_page_free(page, true);
@@ -97,7 +97,8 @@ static void karena_fault_page_put(struct page *page, bool dirty)
 	karena_page_free(page, !dirty);
 }
 
-static vm_fault_t karena_fault(struct vm_fault *vmf)
+static vm_fault_t __karena_fault(struct vm_fault *vmf,
+				 struct mem_cgroup *memcg)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct karena_space *sp = vma->vm_private_data;
@@ -156,7 +157,7 @@ retry:
 
 	/* Fast path: a page from this CPU's cache, without unlocking. */
 	if (kind != KARENA_FAULT_SIGSEGV && !newp) {
-		newp = karena_cache_pop(sp->memcg);
+		newp = karena_cache_pop(memcg);
 		if (newp && WARN_ON_ONCE(!trylock_page(newp))) {
 			xas_unlock(&xas);
 			karena_page_free(newp, true);
@@ -177,7 +178,7 @@ retry:
 	}
 
 	if (!newp) {
-		newp = karena_fault_page(sp, &hit);
+		newp = karena_fault_page(memcg, &hit);
 		if (!newp)
 			return VM_FAULT_OOM;
 	} else if (dirty) {
@@ -213,7 +214,7 @@ cow:
 	get_page(page);
 	xas_unlock(&xas);
 	if (!newp) {
-		newp = karena_fault_page(sp, &hit);
+		newp = karena_fault_page(memcg, &hit);
 		if (!newp) {
 			put_page(page);
 			return VM_FAULT_OOM;
@@ -238,6 +239,20 @@ cow:
 	karena_fault_account(sp, addr, e.state, KARENA_FAULT_COW);
 	vmf->page = newp;
 	return VM_FAULT_LOCKED;
+}
+
+/*
+ * Pages are charged to the memcg of the faulting mm as it is now, as
+ * anonymous memory is: a process moved to another cgroup charges its next
+ * pages there, and a forked child's copies go to the child's cgroup.
+ */
+static vm_fault_t karena_fault(struct vm_fault *vmf)
+{
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(vmf->vma->vm_mm);
+	vm_fault_t ret = __karena_fault(vmf, memcg);
+
+	mem_cgroup_put(memcg);
+	return ret;
 }
 
 static vm_fault_t karena_page_mkwrite(struct vm_fault *vmf)

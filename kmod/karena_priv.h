@@ -104,7 +104,6 @@ struct karena_space {
 	struct list_head node;		/* in karena_file.spaces */
 	struct karena_file *kf;
 	struct mm_struct *mm;		/* identity only */
-	struct mem_cgroup *memcg;	/* charged for pages, ref held */
 	struct xarray store;
 	unsigned int nr_vmas;		/* under kf->lock */
 	unsigned long nr_mapped;	/* pages of this space's VMAs */

@@ -251,7 +251,7 @@ struct page *karena_cache_pop(struct mem_cgroup *memcg)
 }
 
 /*
- * A zeroed page charged to @memcg (the memcg of the mapping's mm), from
+ * A zeroed page charged to @memcg (the faulting mm's memcg now), from
  * this CPU's cache when its tag matches, else from the page allocator.
  */
 struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)

@@ -5,18 +5,18 @@
  * module's documented design (kmod/README.md "memcg", kmod/pcp_cache.c):
  *
  * - pages are allocated with __GFP_ACCOUNT under set_active_memcg() of the
- *   space's memcg, so every page a process maps is charged to its cgroup;
+ *   faulting mm's memcg, so every page a process maps is charged to its
+ *   cgroup;
  *   a Ready fault past memory.max ends in the memcg OOM killer, and so does
  *   a USED + POPULATE past it (the pages are charged in the ioctl, whose
  *   charge runs the memcg OOM killer on the caller: it dies of SIGKILL
  *   inside the ioctl, which never returns);
  * - pages dropped by UNUSED or munmap are uncharged, except those kept in
  *   a per-CPU cache (at most cache_high per CPU, still charged);
- * - a space keeps the memcg its mm had when it first mapped the file; a
- *   child's space at fork takes the parent's, so the copies a forked child
- *   makes on first touch are charged to the parent's cgroup even after the
- *   child moved to another one (see FINDINGS.md: this lets a process that
- *   changes cgroup escape the new cgroup's memory.max);
+ * - a page is charged to the memcg of the mm that faults, populates or
+ *   copies it, as that memcg is at the time: a process moved to another
+ *   cgroup charges its next pages there and is bounded by its memory.max,
+ *   and a forked child's copies on first touch go to the child's cgroup;
  * - a per-CPU cache belongs to one memcg at a time: a fault from another
  *   memcg never takes its pages, and after cache_batch such faults in a row
  *   the foreign pages are freed (uncharged) and the cache changes hands.
@@ -303,18 +303,21 @@ FIXTURE_TEARDOWN(memcg)
 /* memory.max holds against Ready faults and POPULATE */
 
 /*
- * Child of the OOM tests: enter @cg, map OVER bytes and get them Ready,
- * either ALLOC + touch every page, or MAP + USED|POPULATE.  Exit codes:
- * 10 cgroup, 11 open, 12 mmap, 13 ALLOC/MAP failed; 0 = it got it all.
+ * Child of the OOM tests: map OVER bytes in @map_cg and get them Ready,
+ * either ALLOC + touch every page, or MAP + USED|POPULATE, from @cg: when
+ * the two differ, the child moves to @cg after mapping (ALLOC or MAP),
+ * before any page is allocated.  Exit codes: 10 cgroup, 11 open, 12 mmap,
+ * 13 ALLOC/MAP failed, 18 moving to @cg; 0 = it got it all.
  */
 static void __attribute__((noreturn))
-oom_child(FIXTURE_DATA(memcg) *self, const char *cg, bool populate)
+oom_child(FIXTURE_DATA(memcg) *self, const char *map_cg, const char *cg,
+	  bool populate)
 {
 	long i, n = OVER / self->ps;
 	char *p;
 	int fd;
 
-	if (cg_enter(cg))
+	if (cg_enter(map_cg))
 		_exit(10);
 	fd = kt_open();
 	if (fd < 0)
@@ -322,18 +325,17 @@ oom_child(FIXTURE_DATA(memcg) *self, const char *cg, bool populate)
 	p = kt_mmap(fd, OVER);
 	if (p == MAP_FAILED)
 		_exit(12);
+	if (kt_trans(fd, p, OVER, populate ? KARENA_OP_MAP : KARENA_OP_ALLOC))
+		_exit(13);
+	if (cg != map_cg && cg_enter(cg))
+		_exit(18);
+	self->sh->stage = 1;
 	if (populate) {
-		if (kt_trans(fd, p, OVER, KARENA_OP_MAP))
-			_exit(13);
-		self->sh->stage = 1;
 		self->sh->ret = kt_trans_f(fd, p, OVER, KARENA_OP_USED,
 					   KARENA_F_POPULATE);
 		self->sh->stage = 2;
 		_exit(0);
 	}
-	if (kt_trans(fd, p, OVER, KARENA_OP_ALLOC))
-		_exit(13);
-	self->sh->stage = 1;
 	for (i = 0; i < n; i++) {
 		p[i * self->ps] = 1;
 		self->sh->touched = i + 1;
@@ -343,94 +345,95 @@ oom_child(FIXTURE_DATA(memcg) *self, const char *cg, bool populate)
 }
 
 /*
- * A child in a cgroup with memory.max = 16M that ALLOCs 64M and touches
- * every page is OOM-killed by the memcg OOM killer: the fault that would
- * pass the limit returns VM_FAULT_OOM after the kill.  The cgroup never
- * went over its limit, and the child had mapped no more than it.
+ * Run oom_child in a cgroup with memory.max = 16M (LIMIT), having mapped
+ * in that cgroup or (@moved) in an unlimited one it leaves before any page
+ * is allocated, and check that the memcg OOM killer stopped it:
+ *
+ * - ALLOC + touch: the fault that would pass the limit returns
+ *   VM_FAULT_OOM after the kill; the child touched no more than the limit
+ *   and got close to it (faults work up to the limit);
+ * - MAP + USED|POPULATE: the pages are allocated and charged in the
+ *   ioctl, and the charge that cannot fit runs the memcg OOM killer on the
+ *   caller (the only task of the cgroup): it dies of SIGKILL inside the
+ *   ioctl, which never returns to user space.
+ *
+ * Either way the cgroup never went over its limit.  A page is charged to
+ * the memcg of the mm that faults or populates it as it is at that moment
+ * (kmod/README.md, "memcg"), so moving after mapping changes nothing.
  */
-TEST_F_TIMEOUT(memcg, ready_faults_past_max_oom_killed, 120)
+static void oom_check(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(memcg) *self, bool populate, bool moved)
 {
+	const char *map_cg = moved ? cg_new(self, "oom-map") : NULL;
+	const char *cg = cg_new(self, "oom");
 	long long peak, sampled, ooms, touched_bytes;
-	const char *cg = cg_new(self, "fault");
 	char buf[64];
 	int status;
 	pid_t pid;
 
 	ASSERT_NE(NULL, cg) TH_LOG("cgroup: %s", strerror(errno));
+	if (moved)
+		ASSERT_NE(NULL, map_cg) TH_LOG("cgroup: %s", strerror(errno));
 	ASSERT_EQ(0, cg_write(cg, "memory.max", "16M"));
 	ASSERT_EQ(LIMIT, cg_read(cg, "memory.max"));
 
 	pid = spawn(self);
 	ASSERT_LE(0, pid);
 	if (pid == 0)
-		oom_child(self, cg, false);
+		oom_child(self, moved ? map_cg : cg, cg, populate);
 	status = wait_sampling(self, pid, cg, &sampled);
 	touched_bytes = self->sh->touched * self->ps;
 	peak = cg_read(cg, "memory.peak");	/* since 5.19 */
 	ooms = cg_event(cg, "oom_kill");
-	TH_LOG("child %s after touching %lld kB of %lld; memory.peak %lld kB, "
-	       "highest memory.current seen %lld kB, oom_kill %lld",
-	       status_str(status, buf, sizeof(buf)), touched_bytes / 1024,
-	       OVER / 1024, peak / 1024, sampled / 1024, ooms);
+	TH_LOG("child %s, stage %d, touched %lld kB, USED|POPULATE returned "
+	       "%s; memory.peak %lld kB, highest memory.current seen %lld kB, "
+	       "oom_kill %lld", status_str(status, buf, sizeof(buf)),
+	       self->sh->stage, touched_bytes / 1024,
+	       populate && self->sh->stage == 2 ? strerror(self->sh->ret) :
+	       "(not called or never returned)", peak / 1024, sampled / 1024,
+	       ooms);
 
+	/* Never: 64M made Ready and resident under a 16M limit. */
+	ASSERT_FALSE(self->sh->stage == 2 &&
+		     (!populate || self->sh->ret == 0))
+		TH_LOG("got all 64M under memory.max 16M");
 	ASSERT_TRUE(WIFSIGNALED(status))
-		TH_LOG("exit codes: 10 cgroup, 11 open, 12 mmap, 13 ALLOC, "
-		       "0 = it touched all 64M under a 16M memory.max");
+		TH_LOG("exit codes: 10 cgroup, 11 open, 12 mmap, 13 ALLOC/MAP, "
+		       "18 moving, 0 = the ioctl returned");
 	EXPECT_EQ(SIGKILL, WTERMSIG(status));
-	EXPECT_EQ(1, self->sh->stage) TH_LOG("killed outside the touch loop");
+	EXPECT_EQ(1, self->sh->stage) TH_LOG("killed outside the touch/ioctl");
 	EXPECT_LE(1, ooms) TH_LOG("memory.events oom_kill");
-	/* It could not map more than memory.max ... */
-	EXPECT_GE(LIMIT, touched_bytes);
-	/* ... but did get close to it (faults work up to the limit). */
-	EXPECT_LE(LIMIT / 2, touched_bytes);
+	if (!populate) {
+		EXPECT_GE(LIMIT, touched_bytes);
+		EXPECT_LE(LIMIT / 2, touched_bytes);
+	}
 	if (peak >= 0)
 		EXPECT_GE(LIMIT + SLACK_PAGES * self->ps, peak);
 	EXPECT_GE(LIMIT + SLACK_PAGES * self->ps, sampled);
 }
 
-/*
- * The same with MAP + USED|POPULATE over 64M: the pages are allocated and
- * charged in the ioctl, and the charge that cannot fit runs the memcg OOM
- * killer on the caller (the only task of the cgroup).  The module's
- * behaviour: the child dies of SIGKILL inside the ioctl, which never
- * returns to user space (neither success nor ENOMEM is seen).
- */
+/* A child that ALLOCs 64M under memory.max 16M and touches every page. */
+TEST_F_TIMEOUT(memcg, ready_faults_past_max_oom_killed, 120)
+{
+	oom_check(_metadata, self, false, false);
+}
+
+/* The same with MAP + USED|POPULATE of 64M. */
 TEST_F_TIMEOUT(memcg, used_populate_past_max_oom_killed, 120)
 {
-	long long peak, sampled, ooms;
-	const char *cg = cg_new(self, "populate");
-	char buf[64];
-	int status;
-	pid_t pid;
+	oom_check(_metadata, self, true, false);
+}
 
-	ASSERT_NE(NULL, cg) TH_LOG("cgroup: %s", strerror(errno));
-	ASSERT_EQ(0, cg_write(cg, "memory.max", "16M"));
+/* ALLOC in an unlimited cgroup, move to the 16M one, touch every page. */
+TEST_F_TIMEOUT(memcg, moved_ready_faults_past_new_max_oom_killed, 120)
+{
+	oom_check(_metadata, self, false, true);
+}
 
-	pid = spawn(self);
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		oom_child(self, cg, true);
-	status = wait_sampling(self, pid, cg, &sampled);
-	peak = cg_read(cg, "memory.peak");
-	ooms = cg_event(cg, "oom_kill");
-	TH_LOG("child %s, stage %d, USED|POPULATE returned %s; memory.peak "
-	       "%lld kB, highest memory.current seen %lld kB, oom_kill %lld",
-	       status_str(status, buf, sizeof(buf)), self->sh->stage,
-	       self->sh->stage == 2 ? strerror(self->sh->ret) : "(never)",
-	       peak / 1024, sampled / 1024, ooms);
-
-	/* Never: 64M made Ready and resident under a 16M limit. */
-	ASSERT_FALSE(self->sh->stage == 2 && self->sh->ret == 0)
-		TH_LOG("USED|POPULATE of 64M succeeded under memory.max 16M");
-	ASSERT_TRUE(WIFSIGNALED(status))
-		TH_LOG("exit codes: 10 cgroup, 11 open, 12 mmap, 13 MAP, "
-		       "0 = the ioctl returned");
-	EXPECT_EQ(SIGKILL, WTERMSIG(status));
-	EXPECT_EQ(1, self->sh->stage) TH_LOG("the ioctl returned");
-	EXPECT_LE(1, ooms) TH_LOG("memory.events oom_kill");
-	if (peak >= 0)
-		EXPECT_GE(LIMIT + SLACK_PAGES * self->ps, peak);
-	EXPECT_GE(LIMIT + SLACK_PAGES * self->ps, sampled);
+/* MAP in an unlimited cgroup, move to the 16M one, USED|POPULATE 64M. */
+TEST_F_TIMEOUT(memcg, moved_used_populate_past_new_max_oom_killed, 120)
+{
+	oom_check(_metadata, self, true, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -580,21 +583,21 @@ TEST_F_TIMEOUT(memcg, munmap_uncharges, 90)
 /* which memcg a space charges */
 
 #define SPACE_PAGES	1024	/* 4 MiB */
-/* What the second cgroup may gain meanwhile: its task's own stack/anon. */
+/* What the cgroup not charged may gain meanwhile: stray stack/anon. */
 #define OTHER_MAX_PAGES	128
 
 /*
- * After fork the child's space charges the memcg the parent's space had
- * (kmod/README.md: "the parent's at fork"; the child is not in its cgroup
- * yet), and keeps it: a child that moves to cgroup B and then writes every
- * inherited page gets its copies charged to the parent's cgroup A, not B.
+ * The copies a forked child makes on first touch are charged to the
+ * child's cgroup as it is when it touches, as anonymous COW copies are:
+ * a child that moves to cgroup B and then writes every inherited page has
+ * its copies charged to B, not to the parent's cgroup A.
  *
  * C1 (in A) ALLOCs and writes the pages, forks C2; C2 moves to B and
  * writes every page (copy on first touch), reporting A's and B's
  * memory.current around it and its cow_copies.  C1 waits for C2, so the
  * pages stay shared until C2 copied them.
  */
-TEST_F_TIMEOUT(memcg, fork_copies_charged_to_parent_memcg, 90)
+TEST_F_TIMEOUT(memcg, fork_copies_charged_to_child_memcg, 90)
 {
 	const char *a = cg_new(self, "forkA");
 	const char *b = cg_new(self, "forkB");
@@ -650,18 +653,17 @@ TEST_F_TIMEOUT(memcg, fork_copies_charged_to_parent_memcg, 90)
 	       self->sh->v[4]);
 	/* The copies were made (not the pages taken back) ... */
 	ASSERT_LE(SPACE_PAGES, self->sh->v[4]);
-	/* ... and charged to the parent's cgroup ... */
-	EXPECT_LE((SPACE_PAGES - STOCK_PAGES) * self->ps, da);
-	/* ... not to the cgroup C2 lives in. */
-	EXPECT_GE(OTHER_MAX_PAGES * self->ps, db);
+	/* ... and charged to the cgroup C2 lives in ... */
+	EXPECT_LE((SPACE_PAGES - STOCK_PAGES) * self->ps, db);
+	/* ... not to the parent's (whose own pages stay where they were). */
+	EXPECT_GE(OTHER_MAX_PAGES * self->ps, da);
 }
 
 /*
- * A space keeps the memcg its mm had when it first mapped the file
- * (kmod/README.md, "Caveat"): a process that maps in A, then moves to B,
- * still has the pages it touches from then on charged to A.
+ * A process that maps in A, then moves to B, has the pages it touches from
+ * then on charged to B (kmod/README.md, "memcg").
  */
-TEST_F_TIMEOUT(memcg, space_keeps_memcg_of_first_mmap, 90)
+TEST_F_TIMEOUT(memcg, moved_process_charges_new_memcg, 90)
 {
 	const char *a = cg_new(self, "moveA");
 	const char *b = cg_new(self, "moveB");
@@ -698,8 +700,8 @@ TEST_F_TIMEOUT(memcg, space_keeps_memcg_of_first_mmap, 90)
 	db = self->sh->v[3] - self->sh->v[1];
 	TH_LOG("mapped in A, moved to B, touched %d pages: A %+lld kB, B %+lld kB",
 	       SPACE_PAGES, da / 1024, db / 1024);
-	EXPECT_LE((SPACE_PAGES - STOCK_PAGES) * self->ps, da);
-	EXPECT_GE(OTHER_MAX_PAGES * self->ps, db);
+	EXPECT_LE((SPACE_PAGES - STOCK_PAGES) * self->ps, db);
+	EXPECT_GE(OTHER_MAX_PAGES * self->ps, da);
 }
 
 /* ------------------------------------------------------------------ */
