@@ -11,7 +11,7 @@ SUITES	:= $(patsubst %/Makefile,%,$(wildcard selftests/*/Makefile))
 
 export TOP KVER KDIR PREFIX DESTDIR KSFT_INCLUDE
 
-.PHONY: all lib tools module selftests ksrc check check-native check-guest \
+.PHONY: all lib tools module module-compat selftests ksrc check check-native check-guest \
 	checkpatch demo bench bench-vm install uninstall clean
 
 all: lib tools
@@ -25,6 +25,11 @@ tools: lib
 module:
 	@test -d "$(KDIR)" || { echo "make module: no kernel headers at KDIR=$(KDIR)" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+# kmod/ against the newest kernel headers in bookworm-backports (compile
+# only; see scripts/kcompat.sh).
+module-compat:
+	@scripts/kcompat.sh
 
 ksrc:
 	@scripts/ksrc.sh

@@ -343,7 +343,7 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 		 * memory does (if no page can be had, it is shared instead).
 		 */
 		if (xa_is_value(entry) || !entry || xa_is_zero(entry) ||
-		    !page_maybe_dma_pinned((struct page *)entry))
+		    !folio_maybe_dma_pinned(page_folio((struct page *)entry)))
 			goto share;
 		/* The child is not in its cgroup yet: charge the parent's. */
 		if (!memcg)

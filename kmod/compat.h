@@ -2,12 +2,19 @@
 /*
  * karena: the few kernel API differences between Debian 12's 6.1 (the
  * target) and newer kernels.  Everything else is the 6.1 API.
+ *
+ * Built by `make check` against 6.1 (and run in the guest) and against
+ * bookworm-backports' 6.12 headers (scripts/kcompat.sh, compile only).
+ * The version boundaries in between are where the upstream change
+ * landed; kernels between 6.1 and 6.12 are not built here.
  */
 #ifndef _KARENA_COMPAT_H
 #define _KARENA_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/memcontrol.h>
 #include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/version.h>
 
 /* Kernel 6.N or later (N < 10); 7.x and later count as later. */
@@ -27,13 +34,16 @@ static inline void karena_vm_flags_set(struct vm_area_struct *vma,
 #endif
 
 /*
- * 6.3 dropped the export of zap_page_range(); zap_vma_pages() is not
- * exported either, so newer kernels need another way to drop the PTEs of
- * a shared mapping of driver pages (unmap_mapping_range() on a private
- * address_space is the usual one).  Only 6.1 is supported for now.
+ * Drop the PTEs of [start, start + size) in @vma.  6.3 removed
+ * zap_page_range() and exported zap_page_range_single() in its place
+ * (same effect on one VMA, as karena always calls it).
  */
 #if KARENA_KERNEL_AT_LEAST_6(3)
-#error "karena: zap_page_range() is not exported after 6.2; port karena_zap()"
+static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
+			      unsigned long size)
+{
+	zap_page_range_single(vma, start, size, NULL);
+}
 #else
 static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 			      unsigned long size)
@@ -42,11 +52,63 @@ static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 }
 #endif
 
-/* 6.0 added the name argument of register_shrinker(). */
-#if KARENA_KERNEL_AT_LEAST_6(0)
-#define karena_register_shrinker(s)	register_shrinker(s, "karena")
+/* 6.4 renamed memcg_kmem_enabled() to memcg_kmem_online(). */
+#if KARENA_KERNEL_AT_LEAST_6(4)
+#define karena_memcg_kmem_on()	memcg_kmem_online()
 #else
-#define karena_register_shrinker(s)	register_shrinker(s)
+#define karena_memcg_kmem_on()	memcg_kmem_enabled()
+#endif
+
+typedef unsigned long (*karena_shrink_fn)(struct shrinker *,
+					  struct shrink_control *);
+
+/*
+ * A registered shrinker named "karena", or NULL (no memory).  6.7 made
+ * shrinkers allocated by shrinker_alloc(); before, the caller owned the
+ * struct and register_shrinker() (which took a name from 6.0) could fail.
+ */
+#if KARENA_KERNEL_AT_LEAST_6(7)
+static inline struct shrinker *karena_shrinker_start(karena_shrink_fn count,
+						     karena_shrink_fn scan)
+{
+	struct shrinker *s = shrinker_alloc(0, "karena");
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void karena_shrinker_stop(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *karena_shrinker_start(karena_shrink_fn count,
+						     karena_shrink_fn scan)
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return NULL;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	if (register_shrinker(s, "karena")) {
+		kfree(s);
+		return NULL;
+	}
+	return s;
+}
+
+static inline void karena_shrinker_stop(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
+}
 #endif
 
 #endif /* _KARENA_COMPAT_H */

@@ -111,7 +111,7 @@ static bool karena_cache_ready;
 /* The memcg a page allocated in @memcg's scope is charged to. */
 static struct mem_cgroup *karena_charge_key(struct mem_cgroup *memcg)
 {
-	if (!memcg || !memcg->css.parent || !memcg_kmem_enabled())
+	if (!memcg || !memcg->css.parent || !karena_memcg_kmem_on())
 		return NULL;
 	return memcg;
 }
@@ -384,13 +384,14 @@ void karena_page_free(struct page *page, bool zeroed)
 		__free_page(page);
 		return;
 	}
-	ClearPageDirty(page);
-	ClearPageReferenced(page);
-	ClearPageWorkingset(page);
+	/* Folio calls: 6.12 has no page_memcg() or ClearPageReferenced(). */
+	folio_clear_dirty(page_folio(page));
+	folio_clear_referenced(page_folio(page));
+	folio_clear_workingset(page_folio(page));
 	set_page_private(page, 0);
 
 	rcu_read_lock();
-	key = page_memcg(page);
+	key = folio_memcg(page_folio(page));
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
@@ -666,11 +667,7 @@ static unsigned long karena_shrink_scan(struct shrinker *s,
 	return freed ? freed : SHRINK_STOP;
 }
 
-static struct shrinker karena_shrinker = {
-	.count_objects = karena_shrink_count,
-	.scan_objects = karena_shrink_scan,
-	.seeks = DEFAULT_SEEKS,
-};
+static struct shrinker *karena_shrinker;
 
 /* Runs on a control CPU after @cpu is dead: nothing else can use its cache. */
 static int karena_cpu_dead(unsigned int cpu)
@@ -719,10 +716,11 @@ int karena_cache_init(void)
 	if (ret < 0)
 		return ret;
 	karena_cpuhp_state = ret;
-	ret = karena_register_shrinker(&karena_shrinker);
-	if (ret) {
+	karena_shrinker = karena_shrinker_start(karena_shrink_count,
+						karena_shrink_scan);
+	if (!karena_shrinker) {
 		cpuhp_remove_state_nocalls(karena_cpuhp_state);
-		return ret;
+		return -ENOMEM;
 	}
 	karena_cache_ready = true;
 	return 0;
@@ -734,7 +732,7 @@ void karena_cache_exit(void)
 	int cpu;
 
 	karena_cache_ready = false;
-	unregister_shrinker(&karena_shrinker);
+	karena_shrinker_stop(karena_shrinker);
 	cpuhp_remove_state_nocalls(karena_cpuhp_state);
 	for_each_possible_cpu(cpu) {
 		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->drain_work);

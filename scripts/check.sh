@@ -76,6 +76,8 @@ echo "TAP version 13" >"$b"
 step "$b" $((n += 1)) "build: lib" make -C lib -j2
 step "$b" $((n += 1)) "build: tools" make -C tools -j2
 step "$b" $((n += 1)) "build: module" make module
+step "$b" $((n += 1)) "build: module against bookworm-backports headers (compile only)" \
+	scripts/kcompat.sh
 for d in selftests/*/Makefile; do
 	d=$(dirname "$d")
 	step "$b" $((n += 1)) "build: $d" make -C "$d" -j2
