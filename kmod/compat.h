@@ -3,10 +3,9 @@
  * karena: the few kernel API differences between Debian 12's 6.1 (the
  * target) and newer kernels.  Everything else is the 6.1 API.
  *
- * Built by `make check` against 6.1 (and run in the guest) and against
- * bookworm-backports' 6.12 headers (scripts/kcompat.sh, compile only).
- * The version boundaries in between are where the upstream change
- * landed; kernels between 6.1 and 6.12 are not built here.
+ * `make check` builds and tests it on 6.1 and on bookworm-backports' 6.12
+ * (scripts/kcompat.sh).  The version boundaries in between are where the
+ * upstream change landed; kernels between 6.1 and 6.12 are not built here.
  */
 #ifndef _KARENA_COMPAT_H
 #define _KARENA_COMPAT_H

@@ -1,9 +1,14 @@
 #!/bin/sh
-# Build kmod/ against a newer Debian kernel than the 6.1 target: the
-# newest linux-headers-*-amd64 in bookworm-backports (6.12 as of writing).
-# Compile and modpost only; nothing is loaded.  This is what keeps
+# kcompat.sh [--guest]: build kmod/ against a newer Debian kernel than the
+# 6.1 target: the newest linux-headers-*-amd64 in bookworm-backports (6.12
+# as of writing), into build/kcompat/src/karena.ko.  This is what keeps
 # kmod/compat.h honest.  Fails on any compiler or modpost warning, so an
 # API that is gone (an implicit declaration, an unexported symbol) fails.
+#
+# --guest also fetches that kernel's image and makes the guest loop able
+# to boot it: build/kcompat/guest/{vmlinuz,initramfs.cpio.gz}, for
+#   KARENA_GUEST_DIR=build/kcompat/guest \
+#   KARENA_MODULE=build/kcompat/src/karena.ko scripts/vm/guest-run.sh CMD
 #
 # The headers are fetched with apt-get download into build/kcompat/, with
 # a private sources list and lists directory: the machine's apt
@@ -18,6 +23,8 @@ out="$top/build/kcompat"
 suite=${KARENA_KCOMPAT_SUITE:-bookworm-backports}
 mirror=${KARENA_KCOMPAT_MIRROR:-http://deb.debian.org/debian}
 die() { echo "kcompat: $*" >&2; exit 1; }
+guest=
+[ "${1:-}" = --guest ] && guest=1
 
 apt="$out/apt"
 mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$out/dl"
@@ -74,4 +81,26 @@ fi
 [ -f "$src/karena.ko" ] || die "no karena.ko after the build against $abi"
 modinfo -F vermagic "$src/karena.ko" | grep -q "^$abi " ||
 	die "karena.ko vermagic is not $abi"
+echo "$abi" >"$out/abi"
 echo "kcompat: karena.ko builds against $abi ($suite)"
+[ -n "$guest" ] || exit 0
+
+# The image: only vmlinuz and the modules the guest's initramfs needs.
+g="$out/guest"
+if [ ! -f "$g/.kernel-$abi" ]; then
+	rm -rf "$g" "$out/dl"/*.deb && mkdir -p "$g/root"
+	(cd "$out/dl" && apt-get "$@" download "linux-image-$abi" \
+		>"$out/apt-download.log" 2>&1) ||
+		die "apt-get download linux-image-$abi failed (see $out/apt-download.log)"
+	dpkg-deb --fsys-tarfile "$out/dl"/linux-image-*.deb |
+		tar -x -C "$g/root" --wildcards './boot/vmlinuz-*' \
+			'./lib/modules/*/kernel/drivers/virtio/*' \
+			'./lib/modules/*/kernel/net/9p/*' './lib/modules/*/kernel/fs/9p/*' \
+			'./lib/modules/*/kernel/fs/netfs/*' 2>/dev/null ||
+		die "cannot unpack linux-image-$abi"
+	cp "$g/root/boot/vmlinuz-$abi" "$g/vmlinuz"
+	rm -f "$out/dl"/*.deb
+	touch "$g/.kernel-$abi"
+fi
+"$top/scripts/vm/mkinitramfs.sh" "$g" "$abi"
+echo "kcompat: guest kernel $abi ready in $g"

@@ -9,9 +9,15 @@ set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(cd "$1" && pwd)
 tmo=${2:-${KARENA_VM_TIMEOUT:-900}}
-g="$top/build/guest"
-"$top/scripts/vm/fetch-kernel.sh"
-"$top/scripts/vm/mkinitramfs.sh"
+# KARENA_GUEST_DIR: another kernel, prepared by the caller (vmlinuz and
+# initramfs.cpio.gz in that directory; scripts/kcompat.sh --guest).
+if [ -n "${KARENA_GUEST_DIR:-}" ]; then
+	g=$KARENA_GUEST_DIR
+else
+	g="$top/build/guest"
+	"$top/scripts/vm/fetch-kernel.sh"
+	"$top/scripts/vm/mkinitramfs.sh"
+fi
 rm -f "$out/rc"
 set +e
 timeout -k 10 "$tmo" qemu-system-x86_64 \

@@ -6,6 +6,8 @@
 # kernel log shows a WARN/BUG/oops (dmesg is kept in the output directory).
 #
 #   KARENA_NO_MODULE=1     do not load the module
+#   KARENA_MODULE=PATH     load this karena.ko instead of kmod/karena.ko
+#   KARENA_GUEST_DIR=DIR   boot another kernel (see boot.sh)
 #   KARENA_MOD_PARAMS=...  module parameters for insmod
 #   KARENA_VM_KEEP=1       keep the output directory (printed)
 #   KARENA_VM_OUT=DIR      use (and keep) DIR as the output directory
@@ -20,20 +22,21 @@ else
 fi
 mkdir -p "$out/scratch"
 printf '%s\n' "$1" > "$out/user.sh"
+mod=${KARENA_MODULE:-$top/kmod/karena.ko}
 printf '%s\n' "$top" > "$out/top"	# init.sh makes it visible if a tmpfs hides it
 cat > "$out/cmd.sh" <<EOS
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME=/root TOP='$top' KARENA_GUEST=1 KARENA_OUT=/tmp/out/scratch
+export HOME=/root TOP='$top' KARENA_GUEST=1 KARENA_OUT=/tmp/out/scratch KARENA_MODULE='$mod'
 export KSFT_INCLUDE='$top/build/ksrc/include' LANG=C.UTF-8
 if ! cd "\$TOP"; then
 	echo "guest-run: \$TOP is not visible in the guest"
 	rc=126
 else
 	if [ -z '${KARENA_NO_MODULE:-}' ]; then
-		if [ -f kmod/karena.ko ]; then
-			insmod kmod/karena.ko ${KARENA_MOD_PARAMS:-} || echo "guest-run: insmod karena.ko failed"
+		if [ -f '$mod' ]; then
+			insmod '$mod' ${KARENA_MOD_PARAMS:-} || echo "guest-run: insmod $mod failed"
 		else
-			echo "guest-run: kmod/karena.ko not built (make module); running without it"
+			echo "guest-run: $mod not built (make module); running without it"
 		fi
 	fi
 	sh /tmp/out/user.sh

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs inside the guest (from check.sh): every selftests/*/run_guest.sh
-# through scripts/run-suites.sh, results in /tmp/out; then the guest's own
+# guest-suites.sh [SUITE...]: runs inside the guest (from check.sh) every
+# selftests/*/run_guest.sh (or the SUITEs named) through
+# scripts/run-suites.sh, results in /tmp/out; then the guest's own
 # checks (module loaded at start, rmmod clean at the end) in
 # /tmp/out/guest.tap. The host counts the results.
 out=/tmp/out
@@ -14,7 +15,7 @@ check() { # check DESC CMD...
 }
 check "karena.ko loaded" test -d /sys/module/karena
 check "/dev/karena is a character device" test -c /dev/karena
-sh "$TOP/scripts/run-suites.sh" guest $out 2>/dev/console
+KARENA_SUITES="$*" sh "$TOP/scripts/run-suites.sh" guest $out 2>/dev/console
 rmmod_clean() { [ ! -d /sys/module/karena ] || rmmod karena; }
 check "rmmod karena after all suites" rmmod_clean
 check "module gone after rmmod" test ! -d /sys/module/karena

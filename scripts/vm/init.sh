@@ -9,9 +9,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 
-for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-	 virtio_pci 9pnet 9pnet_virtio netfs fscache 9p; do
-	insmod /modules/$m.ko || echo "karena-guest: insmod $m failed"
+for m in /modules/*.ko; do	# numbered in load order by mkinitramfs.sh
+	insmod $m || echo "karena-guest: insmod $m failed"
 done
 
 opts=trans=virtio,version=9p2000.L,msize=512000,cache=none

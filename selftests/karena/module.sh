@@ -13,7 +13,7 @@
 # unloads twice in all.
 dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
-ko=${KT_KO:-$TOP/kmod/karena.ko}
+ko=${KT_KO:-${KARENA_MODULE:-$TOP/kmod/karena.ko}}
 hold=$dir/hold
 sysfs=/sys/kernel/karena
 dbgfs=/sys/kernel/debug/karena
