@@ -41,9 +41,18 @@
 #include "compat.h"
 
 #define KAR_V_HUGE	0x4UL
+
 #define KAR_MARK_PREP	XA_MARK_0
 #define KAR_MARK_COW	XA_MARK_1
 #define KAR_MARK_HUGE	XA_MARK_2
+
+/* Short names for the states, as the state machine code uses them. */
+#define S_NONE		KARENA_STATE_NONE
+#define S_RESERVED	KARENA_STATE_RESERVED
+#define S_PREPARED	KARENA_STATE_PREPARED
+#define S_READY		KARENA_STATE_READY
+#define S_ANY		(BIT(S_NONE) | BIT(S_RESERVED) | BIT(S_PREPARED) | \
+			 BIT(S_READY))
 
 /* Global event counters, shown in /sys/kernel/karena/. */
 enum karena_counter {
@@ -201,6 +210,17 @@ extern spinlock_t karena_cow_lock;
 struct karena_file *karena_file_alloc(void);
 void karena_file_free(struct karena_file *kf);
 int karena_mmap(struct file *file, struct vm_area_struct *vma);
+struct karena_space *karena_space_find(struct karena_file *kf,
+				       struct mm_struct *mm);
+struct karena_space *karena_space_get_fork(struct karena_space *parent,
+					   struct vm_area_struct *vma);
+void karena_space_vma_open(struct karena_space *sp,
+			   struct vm_area_struct *vma);
+void karena_space_vma_close(struct karena_space *sp,
+			    struct vm_area_struct *vma);
+void karena_page_release(struct page *page, bool maybe_shared);
+
+/* transition.c */
 int karena_range_from_user(const struct karena_range *ur,
 			   struct karena_krange *r);
 int karena_apply_range(struct file *file, struct mm_struct *mm,
@@ -212,13 +232,6 @@ int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 		 unsigned long npages, u8 __user *vec);
 void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,
 		      struct karena_stats *st);
-struct karena_space *karena_space_get_fork(struct karena_space *parent,
-					   struct vm_area_struct *vma);
-void karena_space_vma_open(struct karena_space *sp,
-			   struct vm_area_struct *vma);
-void karena_space_vma_close(struct karena_space *sp,
-			    struct vm_area_struct *vma);
-void karena_page_release(struct page *page, bool maybe_shared);
 
 /* fault.c */
 extern const struct vm_operations_struct karena_vm_ops;
