@@ -121,6 +121,20 @@ def t_trace_refill():
                   "no cache refill while touching 600 pages")
 
 
+def t_trace_drain():
+    if not ran("drain.json"):
+        return False
+    dr = [o for o in lines("drain.json") if o.get("event") == "cache_drain"]
+    by = {}
+    for o in dr:
+        by[o["reason"]] = by.get(o["reason"], 0) + o["npages"]
+    diag("trace: %d cache drains, pages by reason: %s" % (len(dr), by))
+    r = expect(all(o["npages"] > 0 and o["reason"] != "unknown" for o in dr),
+               "a drain of 0 pages or with an unknown reason")
+    r &= expect(by.get("shrinker", 0) > 0, "no shrinker drain on drop_caches")
+    return r
+
+
 # ---- karena-faults ----
 
 def faults_of(kind):
@@ -320,6 +334,8 @@ TESTS = [
     ("karena-trace: 10 transitions (map, used/unused...) and 1 failed map (-EINVAL)",
      t_trace_transitions, None),
     ("karena-trace: cache refills traced while 600 pages are touched", t_trace_refill, None),
+    ("karena-trace: shrinker drains of the per-CPU caches on drop_caches",
+     t_trace_drain, None),
     ("karena-faults: 48 Ready faults on 48 touched pages, others counted apart",
      t_faults_touch, None),
     ("karena-faults: 5 SIGSEGV on Reserved pages",

@@ -42,9 +42,11 @@ static inline const char *karena_kind_name(unsigned int k)
 
 static inline const char *karena_drain_reason(unsigned int r)
 {
-	static const char *const n[] = { "high_watermark", "shrinker", "cpu_offline", "unload" };
+	/* kmod/pcp_cache.c's KAR_DRAIN_*, as the tracepoint reports them. */
+	static const char *const n[] = { "high_watermark", "shrinker", "cpu_offline",
+					 "unload", "memcg" };
 
-	return r < 4 ? n[r] : "unknown";
+	return r < sizeof(n) / sizeof(n[0]) ? n[r] : "unknown";
 }
 
 #endif
