@@ -193,6 +193,32 @@ else
 	nok "shrinker empties the per-CPU caches (drop_caches)"
 fi
 
+# --- CPU offline -----------------------------------------------------------
+# Pages released by a task on CPU 1 stay in CPU 1's cache; taking CPU 1
+# offline must give them all back (the CPU-dead hotplug callback).
+cpu_cache() { # CPU: its cached pages, clean + dirty, from debugfs
+	while read -r c _ count _ _ _ _ _ _ _ dirty _; do
+		[ "$c" = "$1" ] && { echo $((count + dirty)); return; }
+	done <"$dbgfs/cpus"
+	echo -1
+}
+cpu_offline_drains() {
+	taskset -c 1 "$hold" churn 512 >"$tmp/churn-cpu1.log" 2>&1 || return 1
+	b=$(cpu_cache 1)
+	echo 0 >"$cpu1" || { echo "cannot take cpu1 offline"; return 1; }
+	a=$(cpu_cache 1)
+	echo 1 >"$cpu1" || echo "cannot bring cpu1 back online"
+	echo "cpu1 cache: $b pages before offline, $a after"
+	[ "$b" -gt 0 ] && [ "$a" = 0 ] && [ "$(cat "$cpu1")" = 1 ]
+}
+cpu1=/sys/devices/system/cpu/cpu1/online
+if [ -w "$cpu1" ] && [ -r "$dbgfs/cpus" ] && command -v taskset >/dev/null; then
+	check "CPU offline empties that CPU's cache" cpu_offline_drains
+	diag "$(tail -n 1 "$tmp/check.log")"
+else
+	skip "CPU offline empties that CPU's cache" "no hotpluggable cpu1, debugfs or taskset"
+fi
+
 # --- dirty (released, not yet zeroed) pages ------------------------------
 # A churn ends with FREE: the released pages go onto the dirty lists and a
 # worker zeroes them a jiffy later, so some may still be dirty here (the
