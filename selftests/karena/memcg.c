@@ -536,47 +536,41 @@ TEST_F_TIMEOUT(memcg, touched_pages_charged, 90)
 }
 
 /*
- * UNUSED gives the pages back: the cgroup's charge falls back to what it
- * was before the touches, but for what the per-CPU cache keeps (at most
- * cache_high pages, charged while cached).
+ * Touch CHARGE_PAGES in a new cgroup, then @then: the cgroup's charge
+ * falls back to what it was before the touches, but for what the per-CPU
+ * cache keeps (at most cache_high pages, charged while cached).
  */
-TEST_F_TIMEOUT(memcg, unused_uncharges, 90)
+static void uncharge_check(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(memcg) *self, enum after_touch then,
+			   const char *what)
 {
-	const char *cg = cg_new(self, "unused");
+	const char *cg = cg_new(self, what);
 	long long before, touched, after;
 	int status;
 
 	ASSERT_NE(NULL, cg) TH_LOG("cgroup: %s", strerror(errno));
-	status = run_charge_child(self, cg, AT_UNUSED);
+	status = run_charge_child(self, cg, then);
 	ASSERT_EQ(0, status) TH_LOG("child status 0x%x; " CHARGE_EXITS, status);
 	before = self->sh->v[0];
 	touched = self->sh->v[1];
 	after = self->sh->v[2];
-	TH_LOG("memory.current %lld -> %lld -> %lld kB (touch %d pages, UNUSED)",
-	       before / 1024, touched / 1024, after / 1024, CHARGE_PAGES);
+	TH_LOG("memory.current %lld -> %lld -> %lld kB (touch %d pages, %s)",
+	       before / 1024, touched / 1024, after / 1024, CHARGE_PAGES, what);
 	EXPECT_LE((CHARGE_PAGES - STOCK_PAGES) * self->ps, touched - before);
 	EXPECT_GE((self->cache_high + TOL_PAGES + STOCK_PAGES) * self->ps,
 		  after - before);
 }
 
+/* UNUSED gives the pages back. */
+TEST_F_TIMEOUT(memcg, unused_uncharges, 90)
+{
+	uncharge_check(_metadata, self, AT_UNUSED, "UNUSED");
+}
+
 /* munmap gives the pages back the same way. */
 TEST_F_TIMEOUT(memcg, munmap_uncharges, 90)
 {
-	const char *cg = cg_new(self, "munmap");
-	long long before, touched, after;
-	int status;
-
-	ASSERT_NE(NULL, cg) TH_LOG("cgroup: %s", strerror(errno));
-	status = run_charge_child(self, cg, AT_MUNMAP);
-	ASSERT_EQ(0, status) TH_LOG("child status 0x%x; " CHARGE_EXITS, status);
-	before = self->sh->v[0];
-	touched = self->sh->v[1];
-	after = self->sh->v[2];
-	TH_LOG("memory.current %lld -> %lld -> %lld kB (touch %d pages, munmap)",
-	       before / 1024, touched / 1024, after / 1024, CHARGE_PAGES);
-	EXPECT_LE((CHARGE_PAGES - STOCK_PAGES) * self->ps, touched - before);
-	EXPECT_GE((self->cache_high + TOL_PAGES + STOCK_PAGES) * self->ps,
-		  after - before);
+	uncharge_check(_metadata, self, AT_MUNMAP, "munmap");
 }
 
 /* ------------------------------------------------------------------ */
