@@ -47,9 +47,10 @@ hdr="$out/root/usr/src/linux-headers-$abi"
 stamp="$out/.headers-$abi"
 
 if [ ! -f "$stamp" ]; then
-	common=$(apt-cache "$@" depends "linux-headers-$abi" |
+	deps=$(apt-cache "$@" depends "linux-headers-$abi")
+	common=$(printf '%s\n' "$deps" |
 		sed -n 's/^ *Depends: \(linux-headers-.*-common\)$/\1/p' | head -n1)
-	kbuild=$(apt-cache "$@" depends "linux-headers-$abi" |
+	kbuild=$(printf '%s\n' "$deps" |
 		sed -n 's/^ *Depends: \(linux-kbuild-.*\)$/\1/p' | head -n1)
 	[ -n "$common" ] && [ -n "$kbuild" ] ||
 		die "cannot tell the dependencies of linux-headers-$abi"
