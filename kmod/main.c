@@ -461,4 +461,4 @@ module_exit(karena_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("karena authors");
 MODULE_DESCRIPTION("karena: Go-style arena address space with per-CPU page caches");
-MODULE_VERSION("0.1");
+MODULE_VERSION(KARENA_VERSION);

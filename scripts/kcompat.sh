@@ -68,12 +68,11 @@ if [ ! -f "$stamp" ]; then
 	touch "$stamp"
 fi
 
-# A copy of kmod/ (as DKMS builds it, M=<kmod>), so the 6.1 objects in
-# the tree are left alone.
+# The module's sources as DKMS builds them (M=<that tree>), so the 6.1
+# objects in kmod/ are left alone.
 src="$out/src"
-rm -rf "$src" && mkdir -p "$src"
-cp -r "$top/kmod/Kbuild" "$top/kmod"/*.c "$top/kmod"/*.h "$top/kmod/uapi" "$src/"
-rm -f "$src"/*.mod.c
+rm -rf "$src"
+"$top/scripts/kmod-sources.sh" "$src"
 log="$out/build.log"
 make -C "$hdr" M="$src" modules >"$log" 2>&1 || { cat "$log" >&2; die "build against $abi failed"; }
 if grep -Ei 'warning|error|undefined' "$log" >&2; then

@@ -46,7 +46,14 @@
 extern "C" {
 #endif
 
-#define KARENA_VERSION		"1.0.0"
+/* KARENA_VERSION_MAJOR/MINOR/PATCH, KARENA_VERSION_NUMBER (MAJOR * 10000 +
+ * MINOR * 100 + PATCH) and KARENA_VERSION ("MAJOR.MINOR.PATCH"): the
+ * version this header belongs to, generated from the project's VERSION. */
+#include "karena_version.h"
+
+/* The version of the library running, as KARENA_VERSION_NUMBER: compare
+ * the two to detect an older libkarena.so than the one built against. */
+unsigned int karena_version(void);
 
 /* Size classes (Go's table): class 0 means "large" (> 32 KiB, own span). */
 #define KARENA_NUM_CLASSES	68

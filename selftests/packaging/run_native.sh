@@ -1,0 +1,25 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# selftests/packaging on the host: one version everywhere (version.sh).
+# TAP on stdout, exit 0 only when nothing failed.  Expects `make`,
+# `make module` and `make selftests` to have run (make check's build step).
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+TOP=${TOP:-$(cd "$here/../.." && pwd)}
+export TOP
+n=0
+failed=0
+ok() {	# ok STATUS NAME [DIAGNOSTIC]
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $2${3:+ # $3}"
+	fi
+}
+
+echo "TAP version 13"
+. "$here/version.sh"
+echo "1..$n"
+[ "$failed" -eq 0 ]
