@@ -15,7 +15,7 @@ ok() {	# ok STATUS NAME [DIAGNOSTIC]
 		echo "ok $n $2"
 	else
 		failed=$((failed + 1))
-		echo "not ok $n $2${3:+ # $3}"
+		echo "not ok $n $2${3:+ # $(printf '%s' "$3" | tr '\n' ' ' | cut -c1-400)}"
 	fi
 }
 
