@@ -76,7 +76,7 @@ static void karena_fault_account(struct karena_space *sp, unsigned long addr,
 		karena_count(KAR_C_COW_COPIES, 1);
 		break;
 	}
-	trace_fault(addr, state, kind);
+	trace_karena_fault(addr, state, kind);
 }
 
 /* A new locked zeroed page charged to @memcg, or NULL. */

@@ -2,6 +2,9 @@
 /*
  * karena tracepoints.  The TP_PROTOs are an interface: the eBPF tools
  * attach raw_tp programs to them, so keep argument order and types.
+ * Every event name carries the karena_ prefix (karena:karena_fault, raw
+ * tracepoint karena_fault), as kvm's do: raw tracepoint names are global,
+ * and a bare "fault" could be defined by any other module.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM karena
@@ -11,7 +14,7 @@
 
 #include <linux/tracepoint.h>
 
-TRACE_EVENT(transition,
+TRACE_EVENT(karena_transition,
 	TP_PROTO(unsigned long start, unsigned long npages, unsigned int op,
 		 unsigned int flags, int result),
 	TP_ARGS(start, npages, op, flags, result),
@@ -34,7 +37,7 @@ TRACE_EVENT(transition,
 		  __entry->flags, __entry->result)
 );
 
-TRACE_EVENT(fault,
+TRACE_EVENT(karena_fault,
 	TP_PROTO(unsigned long address, unsigned int state, unsigned int kind),
 	TP_ARGS(address, state, kind),
 	TP_STRUCT__entry(
@@ -51,7 +54,7 @@ TRACE_EVENT(fault,
 		  __entry->address, __entry->state, __entry->kind)
 );
 
-TRACE_EVENT(cache_refill,
+TRACE_EVENT(karena_cache_refill,
 	TP_PROTO(int cpu, unsigned int npages, unsigned int cached),
 	TP_ARGS(cpu, npages, cached),
 	TP_STRUCT__entry(
@@ -68,7 +71,7 @@ TRACE_EVENT(cache_refill,
 		  __entry->cpu, __entry->npages, __entry->cached)
 );
 
-TRACE_EVENT(cache_drain,
+TRACE_EVENT(karena_cache_drain,
 	TP_PROTO(int cpu, unsigned int npages, unsigned int reason),
 	TP_ARGS(cpu, npages, reason),
 	TP_STRUCT__entry(

@@ -307,7 +307,7 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	if (put)
 		mem_cgroup_put(put);
 	if (drained) {
-		trace_cache_drain(cpu, drained, KAR_DRAIN_MEMCG);
+		trace_karena_cache_drain(cpu, drained, KAR_DRAIN_MEMCG);
 		karena_free_list(&list);
 	}
 	if (page) {
@@ -355,7 +355,7 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	}
 	local_unlock(&karena_pcp.lock);
 	if (cached)
-		trace_cache_refill(cpu, got, cached);
+		trace_karena_cache_refill(cpu, got, cached);
 	karena_free_list(&list);
 	return page;
 }
@@ -429,7 +429,7 @@ void karena_page_free(struct page *page, bool zeroed)
 	if (!cached)
 		__free_page(page);
 	if (drained) {
-		trace_cache_drain(cpu, drained, KAR_DRAIN_HIGH);
+		trace_karena_cache_drain(cpu, drained, KAR_DRAIN_HIGH);
 		karena_free_list(&list);
 	}
 }
@@ -462,7 +462,7 @@ static unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
 	if (put)
 		mem_cgroup_put(put);
 	if (n) {
-		trace_cache_drain(cpu, n, reason);
+		trace_karena_cache_drain(cpu, n, reason);
 		karena_free_list(&list);
 	}
 	return n;
@@ -485,7 +485,7 @@ static unsigned int karena_drain_local(unsigned int nr, unsigned int reason)
 	if (put)
 		mem_cgroup_put(put);
 	if (n) {
-		trace_cache_drain(cpu, n, reason);
+		trace_karena_cache_drain(cpu, n, reason);
 		karena_free_list(&list);
 	}
 	return n;
@@ -633,7 +633,7 @@ static void karena_refill_workfn(struct work_struct *work)
 	}
 	local_unlock(&karena_pcp.lock);
 	if (cached)
-		trace_cache_refill(cpu, got, cached);
+		trace_karena_cache_refill(cpu, got, cached);
 	karena_free_list(&list);
 	put = key;
 	mem_cgroup_put(put);

@@ -464,7 +464,7 @@ out:
 		list_del(&page->lru);
 		karena_page_free(page, true);
 	}
-	trace_transition(r->start, r->npages, r->op, r->flags, ret);
+	trace_karena_transition(r->start, r->npages, r->op, r->flags, ret);
 	return ret;
 }
 
@@ -517,7 +517,7 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 					&hint);
 		if (!sp) {
 			karena_count(KAR_C_TRANSITION_ERRORS, 1);
-			trace_transition(r.start, r.npages, r.op, r.flags,
+			trace_karena_transition(r.start, r.npages, r.op, r.flags,
 					 -EINVAL);
 			ret = -EINVAL;
 			break;

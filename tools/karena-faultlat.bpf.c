@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * karena-faultlat: latency of handle_mm_fault(), as log2 histograms, with
- * faults on karena mappings (flagged by the karena:fault tracepoint that
+ * faults on karena mappings (flagged by the karena:karena_fault tracepoint that
  * fires inside the handler) kept apart from anonymous and file faults.
  */
 #include "vmlinux.h"

@@ -50,7 +50,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 static const char doc[] =
 "Summarize page fault handling latency: karena faults vs anonymous faults.\v"
 "Times handle_mm_fault() with a kprobe/kretprobe pair.  A fault is a karena\n"
-"fault when the module's karena:fault tracepoint fired inside the handler\n"
+"fault when the module's karena:karena_fault tracepoint fired inside the handler\n"
 "(split by kind: cache_hit, cache_miss, sigsegv, zero, cow); otherwise it is\n"
 "anon (no backing file) or file.  Without an interval the histograms are\n"
 "printed once, at Ctrl-C or when the -c command exits.\n\n"
@@ -144,7 +144,6 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	karena_raw_tp_prepare(skel->obj);
 	skel->rodata->targ_tgid = args.pid;
 	skel->rodata->targ_ns = opt_ns;
 	skel->rodata->targ_ms = opt_ms;
@@ -159,13 +158,10 @@ int main(int argc, char **argv)
 	}
 	err = karena_faultlat__attach(skel);
 	if (err) {
-		fprintf(stderr, "karena-faultlat: failed to attach (handle_mm_fault kprobes, karena:fault): %s\n",
+		fprintf(stderr, "karena-faultlat: failed to attach (handle_mm_fault kprobes, karena:karena_fault): %s\n",
 			strerror(-err));
 		goto out;
 	}
-	err = karena_raw_tp_attach(skel->obj, args.tool);
-	if (err)
-		goto out;
 	if (!args.json)
 		fprintf(stderr, "Tracing fault latency... %s\n", args.interval ? "" : "Ctrl-C to end.");
 	if (tool_child_start()) {
@@ -190,7 +186,6 @@ int main(int argc, char **argv)
 out:
 	if (child && !child_done)
 		tool_child_kill(child);
-	karena_raw_tp_detach();
 	karena_faultlat__destroy(skel);
 	return err ? 1 : 0;
 }

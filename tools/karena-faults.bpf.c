@@ -3,7 +3,7 @@
  * karena-faults: page faults per process, on karena mappings (split by the
  * page state before the fault and by how it was served) and on all other
  * mappings.  exceptions:page_fault_user counts every user fault; the
- * module's karena:fault tracepoint fires inside the ones that hit a karena
+ * module's karena:karena_fault tracepoint fires inside the ones that hit a karena
  * mapping.  A per-thread slot remembers the address of the user fault in
  * flight so that karena faults raised from kernel context (get_user_pages,
  * copy_to_user) are not subtracted from the user total.

@@ -283,7 +283,6 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	karena_raw_tp_prepare(skel->obj);
 	skel->rodata->targ_tgid = args.pid;
 	if (args.comm) {
 		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
@@ -296,13 +295,10 @@ int main(int argc, char **argv)
 	}
 	err = karena_faults__attach(skel);
 	if (err) {
-		fprintf(stderr, "karena-faults: failed to attach (karena:fault, exceptions:page_fault_user): %s\n",
+		fprintf(stderr, "karena-faults: failed to attach (karena:karena_fault, exceptions:page_fault_user): %s\n",
 			strerror(-err));
 		goto out;
 	}
-	err = karena_raw_tp_attach(skel->obj, args.tool);
-	if (err)
-		goto out;
 	if (!args.json)
 		fprintf(stderr, "Tracing page faults%s... %s\n",
 			args.pid ? " of one process" : "",
@@ -333,7 +329,6 @@ int main(int argc, char **argv)
 out:
 	if (child && !child_done)
 		tool_child_kill(child);
-	karena_raw_tp_detach();
 	karena_faults__destroy(skel);
 	return err ? 1 : 0;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * karena-trace: live trace of karena transitions and per-CPU cache
- * refills/drains (tracepoints karena:transition, karena:cache_refill,
- * karena:cache_drain), one line (or one JSON object) per event.
+ * refills/drains (tracepoints karena:karena_transition, karena:karena_cache_refill,
+ * karena:karena_cache_drain), one line (or one JSON object) per event.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -201,7 +201,6 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	karena_raw_tp_prepare(skel->obj);
 	skel->rodata->targ_tgid = args.pid;
 	if (args.comm) {
 		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
@@ -218,9 +217,6 @@ int main(int argc, char **argv)
 			"(is the karena module loaded?)\n", strerror(-err));
 		goto out;
 	}
-	err = karena_raw_tp_attach(skel->obj, args.tool);
-	if (err)
-		goto out;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, NULL, NULL);
 	if (!rb) {
 		err = -errno;
@@ -272,7 +268,6 @@ out:
 	if (child && !child_done)
 		tool_child_kill(child);
 	ring_buffer__free(rb);
-	karena_raw_tp_detach();
 	karena_trace__destroy(skel);
 	return err ? 1 : 0;
 }

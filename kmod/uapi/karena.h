@@ -228,7 +228,7 @@ struct karena_uring_vec {	/* 16 bytes: fits the SQE */
 	__u32 reserved;		/* must be zero */
 };
 
-/* Tracepoint event ids as the tools decode them (karena:fault 'kind'). */
+/* Tracepoint event ids as the tools decode them (karena:karena_fault 'kind'). */
 enum karena_fault_kind {
 	KARENA_FAULT_CACHE_HIT	= 0,	/* Ready, page from per-CPU cache */
 	KARENA_FAULT_CACHE_MISS	= 1,	/* Ready, page from the allocator */

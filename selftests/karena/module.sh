@@ -147,26 +147,26 @@ check "writing a parameter at runtime sets the default of new files" param_runti
 tr=/sys/kernel/tracing
 [ -d "$tr/events" ] || tr=/sys/kernel/debug/tracing
 tracepoints() {
-	for e in transition fault cache_refill cache_drain; do
+	for e in karena_transition karena_fault karena_cache_refill karena_cache_drain; do
 		[ -d "$tr/events/karena/$e" ] || { echo "no karena:$e"; return 1; }
 	done
 	echo 0 >"$tr/tracing_on"
 	echo >"$tr/trace"
-	echo 1 >"$tr/events/karena/transition/enable"
-	echo 1 >"$tr/events/karena/fault/enable"
+	echo 1 >"$tr/events/karena/karena_transition/enable"
+	echo 1 >"$tr/events/karena/karena_fault/enable"
 	echo 1 >"$tr/tracing_on"
 	"$hold" smoke
 	echo 0 >"$tr/tracing_on"
-	echo 0 >"$tr/events/karena/transition/enable"
-	echo 0 >"$tr/events/karena/fault/enable"
+	echo 0 >"$tr/events/karena/karena_transition/enable"
+	echo 0 >"$tr/events/karena/karena_fault/enable"
 	cp "$tr/trace" "$tmp/trace"
 	echo >"$tr/trace"
 	echo 1 >"$tr/tracing_on"
 	# hold smoke: one ALLOC of 64 pages, then faults on them.
-	has "$tmp/trace" "*hold*transition:*" && has "$tmp/trace" "*hold*fault:*"
+	has "$tmp/trace" "*hold*karena_transition:*" && has "$tmp/trace" "*hold*karena_fault:*"
 }
 if [ -d "$tr/events" ]; then
-	check "tracepoints karena:* exist and fire (transition, fault)" tracepoints
+	check "tracepoints karena:karena_* exist and fire (karena_transition, karena_fault)" tracepoints
 else
 	skip "tracepoints karena:*" "no tracefs"
 fi

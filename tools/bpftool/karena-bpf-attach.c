@@ -10,8 +10,7 @@
  * the low-level bpf(2) wrappers and perf_event_open(2), and pins each
  * link next to the programs, like autoattach does:
  *
- *   raw_tp/NAME             BPF_RAW_TRACEPOINT_OPEN (raw tracepoint link);
- *                           raw_tp/karena_X falls back to X
+ *   raw_tp/NAME             BPF_RAW_TRACEPOINT_OPEN (raw tracepoint link)
  *   tp/CATEGORY/NAME        perf tracepoint event + BPF_LINK_CREATE(BPF_PERF_EVENT)
  *   kprobe/FN, kretprobe/FN perf kprobe PMU event + BPF_LINK_CREATE(BPF_PERF_EVENT)
  *
@@ -137,8 +136,6 @@ static int attach(int prog_fd, const char *sec)
 	target++;
 	if (!strncmp(sec, "raw_tp/", 7) || !strncmp(sec, "raw_tracepoint/", 15)) {
 		fd = bpf_raw_tracepoint_open(target, prog_fd);
-		if (fd < 0 && errno == ENOENT && !strncmp(target, "karena_", 7))
-			fd = bpf_raw_tracepoint_open(target + 7, prog_fd);
 		return fd < 0 ? -errno : fd;
 	}
 	if (!strncmp(sec, "tp/", 3) || !strncmp(sec, "tracepoint/", 11)) {

@@ -39,17 +39,4 @@ bool find_libkarena(pid_t pid, char *out, size_t len);
  * ELF file path into buf.  Returns 0 or -1. */
 int elf_read_sym_data(const char *path, const char *sym, void *buf, size_t len);
 
-
-/*
- * The module's tracepoints (TRACE_SYSTEM karena) are raw tracepoints named
- * either "karena_NAME" or plain "NAME" depending on how the module spells
- * TRACE_EVENT().  Programs are written as SEC("raw_tp/karena_NAME");
- * karena_raw_tp_prepare() turns off skeleton auto-attach for them and
- * karena_raw_tp_attach() attaches each under whichever name exists.
- */
-struct bpf_object;
-void karena_raw_tp_prepare(struct bpf_object *obj);
-int karena_raw_tp_attach(struct bpf_object *obj, const char *tool);
-void karena_raw_tp_detach(void);
-
 #endif
