@@ -25,7 +25,7 @@ $T/karena-faults -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev KARENA_STATS=1 pytho
 grep -E '^karena: (backend|mallocs)' /tmp/stats.txt || tail -n 5 /tmp/stats.txt
 
 step "the same program, transitions and cache refills as they happen (karena-trace, first lines)"
-$T/karena-trace -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" >/tmp/trace.txt 2>&1
+$T/karena-trace -T -c "env LD_PRELOAD=$LIB KARENA_BACKEND=dev python3 $W" >/tmp/trace.txt 2>&1
 head -n 15 /tmp/trace.txt
 echo "... $(wc -l </tmp/trace.txt) lines"
 

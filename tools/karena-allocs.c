@@ -28,7 +28,7 @@ static const struct argp_option opts[] = {
 	TOOL_COMMON_OPTIONS,
 	{ "lib", 'l', "PATH", 0, "libkarena.so to probe (default: the one the process "
 	  "maps, else next to this tool, else the installed one)", 0 },
-	{ "top", 'T', "N", 0, "Show the N stacks with most outstanding bytes (default 10)", 0 },
+	{ "maxrows", 'r', "N", 0, "Show the N stacks with most outstanding bytes (default 10)", 0 },
 	{ "no-stacks", 'S', NULL, 0, "Do not collect user stacks", 0 },
 	{ "cumulative", 'C', NULL, 0, "Do not clear counts after each interval", 0 },
 	{},
@@ -40,7 +40,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'l':
 		opt_lib = arg;
 		return 0;
-	case 'T':
+	case 'r':
 		if (tool_parse_ulong(args.tool, "N", arg, &opt_top))
 			argp_usage(state);
 		return 0;
@@ -67,7 +67,7 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    karena-allocs -p 181 5            # PID 181, every 5 seconds\n"
 "    karena-allocs -c 'env LD_PRELOAD=/usr/local/lib/libkarena.so python3 x.py'\n"
-"    karena-allocs -l ./lib/libkarena.so -T 5 -j -c ./prog\n";
+"    karena-allocs -l ./lib/libkarena.so -r 5 -j -c ./prog\n";
 
 /* Go's size classes (runtime/sizeclasses.go), used when the library does
  * not export karena_class_to_size. */
@@ -312,8 +312,8 @@ static void print_stack(int sfd, const struct stackagg *s, bool json)
 	}
 }
 
-static void report(struct karena_allocs *skel, double secs, bool final, int status,
-		   const char *lib)
+static void report_at(struct karena_allocs *skel, double secs, bool final, int status,
+		      const char *lib)
 {
 	int cfd = bpf_map__fd(skel->maps.class_stats);
 	int tfd = bpf_map__fd(skel->maps.totals);
@@ -394,8 +394,10 @@ static void report(struct karena_allocs *skel, double secs, bool final, int stat
 		return;
 	}
 
-	printf("[%s] %.1fs: %llu allocs (%.1f/s, %llu bytes), %llu frees (%.1f/s, %llu bytes), "
-	       "%llu failed, %llu frees of untracked pointers\n", tbuf, secs,
+	if (args.timestamp)
+		printf("[%s] ", tbuf);
+	printf("%.1fs: %llu allocs (%.1f/s, %llu bytes), %llu frees (%.1f/s, %llu bytes), "
+	       "%llu failed, %llu frees of untracked pointers\n", secs,
 	       (unsigned long long)tot[KA_T_ALLOCS], tot[KA_T_ALLOCS] / secs,
 	       (unsigned long long)tot[KA_T_ALLOC_BYTES], (unsigned long long)tot[KA_T_FREES],
 	       tot[KA_T_FREES] / secs, (unsigned long long)tot[KA_T_FREE_BYTES],
@@ -456,21 +458,47 @@ static void report(struct karena_allocs *skel, double secs, bool final, int stat
 	free(agg);
 }
 
+struct allocs_ctx {
+	struct karena_allocs *skel;
+	const char *lib;
+	unsigned long long since;
+};
+
+/* Short steps: keep the command's memory map fresh for symbols. */
+static int refresh_step(void *ctx, long ms)
+{
+	struct allocs_ctx *a = ctx;
+
+	(void)ms;
+	tool_sleep_ms(200, 0, NULL);
+	refresh_syms(bpf_map__fd(a->skel->maps.seen_pids));
+	return 0;
+}
+
+static void report(void *ctx, bool final, int status)
+{
+	struct allocs_ctx *a = ctx;
+	unsigned long long now = tool_now_ns();
+
+	report_at(a->skel, (now - a->since) / 1e9, final, status, a->lib);
+	a->since = now;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, "[interval [count]]", doc, NULL, NULL, NULL };
 	struct karena_allocs *skel = NULL;
 	char lib[PATH_MAX];
-	unsigned long long since, next_report;
-	unsigned long done = 0;
-	bool child_done = false;
-	int err = 0, status = 0, i;
+	struct allocs_ctx ctx = { .lib = lib };
+	struct tool_loop loop = { .ctx = &ctx, .step = refresh_step, .report = report };
+	int err = 0, i;
 	pid_t child;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	if (!tool_check_env(args.tool, true))
+	/* uprobes on the library: no module needed */
+	if (!tool_check_env(args.tool, TOOL_NEED_BTF))
 		return 1;
 	if (opt_lib) {
 		if (!realpath(opt_lib, lib)) {
@@ -481,7 +509,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "karena-allocs: libkarena.so not found; give its path with -l PATH\n");
 		return 1;
 	}
-	if (tool_setup(&args, true, &child))
+	if (tool_setup(&args, TOOL_NEED_BTF, &child))
 		return 1;
 
 	skel = karena_allocs__open();
@@ -519,31 +547,11 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	since = tool_now_ns();
-	next_report = args.interval ? since + args.interval * 1000000000ULL : ~0ULL;
-	for (;;) {
-		/* short steps: keep the command's memory map fresh for symbols */
-		child_done = tool_sleep_ms(200, child, &status);
-		refresh_syms(bpf_map__fd(skel->maps.seen_pids));
-		if (tool_exiting || child_done)
-			break;
-		if (tool_now_ns() >= next_report) {
-			unsigned long long now = tool_now_ns();
-
-			report(skel, (now - since) / 1e9, false, 0, lib);
-			since = now;
-			next_report = now + args.interval * 1000000000ULL;
-			if (args.count && ++done >= args.count)
-				goto out;
-		}
-	}
-	if (child_done)
-		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	report(skel, (tool_now_ns() - since) / 1e9, true, status, lib);
-	err = 0;
+	ctx.skel = skel;
+	ctx.since = tool_now_ns();
+	err = tool_run_loop(&args, child, &loop);
 out:
-	if (child && !child_done)
-		tool_child_kill(child);
+	tool_child_kill(child);
 	for (i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
 	karena_allocs__destroy(skel);

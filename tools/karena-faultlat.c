@@ -21,13 +21,12 @@
 _Static_assert((int)KFL_KARENA_COW == (int)KARENA_FAULT_COW, "classes out of sync with uapi");
 
 static struct tool_args args = { .tool = "karena-faultlat" };
-static bool opt_ns, opt_ms, opt_timestamp;
+static bool opt_ns, opt_ms;
 
 static const struct argp_option opts[] = {
 	TOOL_COMMON_OPTIONS,
 	{ "nanoseconds", 'N', NULL, 0, "Histograms in nanoseconds", 0 },
 	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds", 0 },
-	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each interval", 0 },
 	{},
 };
 
@@ -39,9 +38,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		return 0;
 	case 'm':
 		opt_ms = true;
-		return 0;
-	case 'T':
-		opt_timestamp = true;
 		return 0;
 	}
 	return tool_args_parse(key, arg, state, &args);
@@ -56,7 +52,7 @@ static const char doc[] =
 "printed once, at Ctrl-C or when the -c command exits.\n\n"
 "EXAMPLES:\n"
 "    karena-faultlat              # until Ctrl-C, microseconds\n"
-"    karena-faultlat -N 1 5       # nanoseconds, every second, 5 times\n"
+"    karena-faultlat -N -T 1 5    # nanoseconds, every second, 5 times, with the time\n"
 "    karena-faultlat -c ./bench   # latency of ./bench's faults\n";
 
 static const char *class_name(int c)
@@ -69,8 +65,9 @@ static const char *class_name(int c)
 	return c >= 0 && c < KFL_NCLASSES ? n[c] : "unknown";
 }
 
-static void report(int fd, bool final, int status)
+static void report(void *ctx, bool final, int status)
 {
+	int fd = bpf_map__fd(((struct karena_faultlat *)ctx)->maps.hists);
 	const char *unit = opt_ns ? "nsecs" : opt_ms ? "msecs" : "usecs";
 	struct kfl_hist h[KFL_NCLASSES];
 	struct kfl_hist zero = {};
@@ -103,7 +100,7 @@ static void report(int fd, bool final, int status)
 		fflush(stdout);
 		return;
 	}
-	if (opt_timestamp)
+	if (args.timestamp)
 		printf("%s\n", tbuf);
 	printf("%-18s %10s %12s\n", "CLASS", "COUNT", "AVG");
 	for (c = 0; c < KFL_NCLASSES; c++)
@@ -123,9 +120,8 @@ int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, "[interval [count]]", doc, NULL, NULL, NULL };
 	struct karena_faultlat *skel = NULL;
-	unsigned long done = 0;
-	bool child_done = false;
-	int err, status = 0;
+	struct tool_loop loop = { .report = report };
+	int err;
 	pid_t child;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
@@ -135,7 +131,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "karena-faultlat: -N and -m are mutually exclusive\n");
 		return 1;
 	}
-	if (tool_setup(&args, true, &child))
+	if (tool_setup(&args, TOOL_NEED_BTF | TOOL_NEED_MODULE, &child))
 		return 1;
 
 	skel = karena_faultlat__open();
@@ -169,23 +165,10 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	for (;;) {
-		long ms = args.interval ? (long)args.interval * 1000 : 3600L * 1000;
-
-		child_done = tool_sleep_ms(ms, child, &status);
-		if (tool_exiting || child_done || !args.interval)
-			break;
-		report(bpf_map__fd(skel->maps.hists), false, 0);
-		if (args.count && ++done >= args.count)
-			goto out;
-	}
-	if (child_done)
-		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	report(bpf_map__fd(skel->maps.hists), true, status);
-	err = 0;
+	loop.ctx = skel;
+	err = tool_run_loop(&args, child, &loop);
 out:
-	if (child && !child_done)
-		tool_child_kill(child);
+	tool_child_kill(child);
 	karena_faultlat__destroy(skel);
 	return err ? 1 : 0;
 }

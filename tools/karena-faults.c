@@ -31,7 +31,7 @@ static unsigned long opt_top;
 static const struct argp_option opts[] = {
 	TOOL_COMMON_OPTIONS,
 	{ "cumulative", 'C', NULL, 0, "Do not clear counts after each interval", 0 },
-	{ "top", 'T', "N", 0, "Show the N processes with most faults (default all)", 0 },
+	{ "maxrows", 'r', "N", 0, "Show the N processes with most faults (default all)", 0 },
 	{},
 };
 
@@ -41,7 +41,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'C':
 		opt_cumulative = true;
 		return 0;
-	case 'T':
+	case 'r':
 		if (tool_parse_ulong(args.tool, "N", arg, &opt_top))
 			argp_usage(state);
 		return 0;
@@ -62,6 +62,7 @@ static const char doc[] =
 "EXAMPLES:\n"
 "    karena-faults                # until Ctrl-C\n"
 "    karena-faults 1 10           # every second, 10 times\n"
+"    karena-faults -T -r 5 1      # top 5 processes every second, with the time\n"
 "    karena-faults -p 181 -j 5    # PID 181, JSON every 5 seconds\n"
 "    karena-faults -c ./workload  # run ./workload and count its faults\n";
 
@@ -227,7 +228,8 @@ static void print_rows(struct row *rows, size_t n, double secs, int status, bool
 		fflush(stdout);
 		return;
 	}
-	printf("%s  (%.1fs)\n", tbuf, secs);
+	if (args.timestamp)
+		printf("%s  (%.1fs)\n", tbuf, secs);
 	printf("%-7s %-16s %9s %9s %9s %8s %8s %7s %7s %7s %6s %6s\n", "PID", "COMM", "FAULTS",
 	       "OTHER", "KARENA", "HIT", "MISS", "SEGV-R", "SEGV-P", "SEGV-N", "ZERO", "COW");
 	for (i = 0; i < lim; i++) {
@@ -252,12 +254,16 @@ static void print_rows(struct row *rows, size_t n, double secs, int status, bool
 	fflush(stdout);
 }
 
-static void report(struct karena_faults *skel, unsigned long long since, int status, bool final)
+static unsigned long long since;
+
+static void report(void *ctx, bool final, int status)
 {
 	struct row *rows = NULL;
-	size_t n = collect(skel, &rows);
+	size_t n = collect(ctx, &rows);
+	unsigned long long now = tool_now_ns();
 
-	print_rows(rows, n, (tool_now_ns() - since) / 1e9, status, final);
+	print_rows(rows, n, (now - since) / 1e9, status, final);
+	since = now;
 	free(rows);
 }
 
@@ -265,16 +271,14 @@ int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, "[interval [count]]", doc, NULL, NULL, NULL };
 	struct karena_faults *skel = NULL;
-	unsigned long long since;
-	unsigned long done = 0;
-	bool child_done = false;
-	int err, status = 0;
+	struct tool_loop loop = { .report = report };
+	int err;
 	pid_t child;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	if (tool_setup(&args, true, &child))
+	if (tool_setup(&args, TOOL_NEED_BTF | TOOL_NEED_MODULE, &child))
 		return 1;
 
 	skel = karena_faults__open();
@@ -309,26 +313,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	since = tool_now_ns();
-	for (;;) {
-		long ms = args.interval ? (long)args.interval * 1000 : 3600L * 1000;
-
-		child_done = tool_sleep_ms(ms, child, &status);
-		if (tool_exiting || child_done || !args.interval)
-			break;
-		report(skel, since, 0, false);
-		since = tool_now_ns();
-		if (args.count && ++done >= args.count)
-			goto out;
-		if (!args.interval)
-			break;
-	}
-	if (child_done)
-		status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	report(skel, since, status, true);
-	err = 0;
+	loop.ctx = skel;
+	err = tool_run_loop(&args, child, &loop);
 out:
-	if (child && !child_done)
-		tool_child_kill(child);
+	tool_child_kill(child);
 	karena_faults__destroy(skel);
 	return err ? 1 : 0;
 }

@@ -34,6 +34,7 @@ static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "JSON output", 0 },
 	{ "no-procs", 'P', NULL, 0, "Skip the per-process scan", 0 },
 	{ "all", 'a', NULL, 0, "List processes even without karena mappings (with -p)", 0 },
+	TOOL_BASE_OPTIONS,
 	{},
 };
 
@@ -65,7 +66,7 @@ DEBUGFS_DIR "/* (debugfs, mounted by the tool if needed) and\n"
 "EXAMPLES:\n"
 "    karena-stat             # once\n"
 "    karena-stat -j          # once, JSON\n"
-"    karena-stat 1 5         # every second, 5 times\n"
+"    karena-stat -T 1 5      # every second, 5 times, with the time\n"
 "    karena-stat -p 181      # only PID 181's mappings\n";
 
 /* ---- key/value store of one snapshot ---- */
@@ -447,7 +448,7 @@ int main(int argc, char **argv)
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	if (!tool_check_env(args.tool, false))
+	if (!tool_check_env(args.tool, TOOL_NEED_MODULE))
 		return 1;
 	tool_install_signals();
 	have_debugfs = ensure_debugfs();
@@ -488,7 +489,9 @@ int main(int argc, char **argv)
 			}
 			printf("]}\n");
 		} else {
-			printf("%s  karena module loaded%s%s\n", tbuf, version ? ", version " : "",
+			if (args.timestamp)
+				printf("%s  ", tbuf);
+			printf("karena module loaded%s%s\n", version ? ", version " : "",
 			       version ? version : "");
 			human_kvs(&params, NULL, "parameters (" PARAM_DIR ")");
 			if (access(SYSFS_DIR, F_OK))

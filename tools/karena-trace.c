@@ -26,13 +26,13 @@ static unsigned long long seen[KT_NTYPES];
 
 static const struct argp_option opts[] = {
 	TOOL_COMMON_OPTIONS,
-	{ "relative", 'r', NULL, 0, "Time column in seconds since start", 0 },
+	{ "relative", 't', NULL, 0, "Time column in seconds since start (with or without -T)", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	if (key == 'r') {
+	if (key == 't') {
 		opt_ts_rel = true;
 		return 0;
 	}
@@ -42,14 +42,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 static const char doc[] =
 "Trace karena transitions and per-CPU page cache refills/drains.\v"
 "Every transition ioctl (also vector entries and io_uring commands) and every\n"
-"per-CPU cache refill or drain prints one line: time, pid, comm, cpu, event,\n"
-"op, address range, pages and result.  With -p or -c only events raised in\n"
+"per-CPU cache refill or drain prints one line: pid, comm, cpu, event, op,\n"
+"address range, pages and result, after the time with -T (HH:MM:SS) or -t\n"
+"(seconds since start).  With -p or -c only events raised in\n"
 "that process's context are shown (drains by the shrinker or at unload run\n"
 "in other contexts).  With an interval, a summary is printed every interval\n"
 "seconds, count times.\n\n"
 "EXAMPLES:\n"
 "    karena-trace                 # trace until Ctrl-C\n"
-"    karena-trace -p 181          # only PID 181\n"
+"    karena-trace -T -p 181       # only PID 181, with the time\n"
 "    karena-trace -c ./workload   # run ./workload and trace it\n"
 "    karena-trace -j 5 1          # JSON lines for 5 seconds\n";
 
@@ -88,7 +89,7 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	if (e->type < KT_NTYPES)
 		seen[e->type]++;
-	if (opt_ts_rel)
+	if (opt_ts_rel && !args.json)
 		snprintf(tbuf, sizeof(tbuf), "%.6f",
 			 e->ts_ns > start_ns ? (e->ts_ns - start_ns) / 1e9 : 0.0);
 	else
@@ -117,7 +118,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 
-	printf("%-15s %-7u %-16s %-3u %-12s ", tbuf, e->pid, e->comm, e->cpu, type_name(e->type));
+	if (args.timestamp || opt_ts_rel)
+		printf("%-15s ", tbuf);
+	printf("%-7u %-16s %-3u %-12s ", e->pid, e->comm, e->cpu, type_name(e->type));
 	if (e->type == KT_TRANSITION) {
 		char range[48];
 
@@ -179,20 +182,51 @@ static void print_summary(int fd, const char *label)
 	fflush(stdout);
 }
 
+struct trace_ctx {
+	struct karena_trace *skel;
+	struct ring_buffer *rb;
+};
+
+static int poll_events(void *ctx, long ms)
+{
+	struct trace_ctx *t = ctx;
+	int err = ring_buffer__poll(t->rb, (int)ms);
+
+	if (err < 0 && err != -EINTR) {
+		fprintf(stderr, "karena-trace: ring buffer poll: %s\n", strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void report(void *ctx, bool final, int status)
+{
+	struct trace_ctx *t = ctx;
+
+	ring_buffer__consume(t->rb);
+	if (!final) {
+		print_summary(bpf_map__fd(t->skel->maps.counts), "interval");
+		return;
+	}
+	print_summary(bpf_map__fd(t->skel->maps.counts), "total");
+	if (status)
+		fprintf(stderr, "karena-trace: command exited with status %d\n", status);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { opts, parse_arg, "[interval [count]]", doc, NULL, NULL, NULL };
 	struct karena_trace *skel = NULL;
 	struct ring_buffer *rb = NULL;
-	unsigned long done = 0;
-	int err, status = 0;
-	bool child_done = false;
+	struct trace_ctx ctx;
+	struct tool_loop loop = { .ctx = &ctx, .step = poll_events, .report = report };
+	int err;
 	pid_t child;
 
 	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
 	if (err)
 		return 1;
-	if (tool_setup(&args, true, &child))
+	if (tool_setup(&args, TOOL_NEED_BTF | TOOL_NEED_MODULE, &child))
 		return 1;
 
 	skel = karena_trace__open();
@@ -224,12 +258,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	start_ns = tool_now_ns();
-	if (!args.json && !opt_ts_rel)
-		printf("%-15s %-7s %-16s %-3s %-12s %-10s %-31s %-8s %s\n", "TIME", "PID", "COMM",
+	if (!args.json) {
+		if (opt_ts_rel || args.timestamp)
+			printf("%-15s ", opt_ts_rel ? "TIME(s)" : "TIME");
+		printf("%-7s %-16s %-3s %-12s %-10s %-31s %-8s %s\n", "PID", "COMM",
 		       "CPU", "EVENT", "OP", "RANGE", "PAGES", "RESULT");
-	else if (!args.json)
-		printf("%-15s %-7s %-16s %-3s %-12s %-10s %-31s %-8s %s\n", "TIME(s)", "PID", "COMM",
-		       "CPU", "EVENT", "OP", "RANGE", "PAGES", "RESULT");
+	}
 	fflush(stdout);
 	if (tool_child_start()) {
 		fprintf(stderr, "karena-trace: could not start the command\n");
@@ -237,36 +271,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	while (!tool_exiting) {
-		unsigned long long deadline = args.interval ?
-			tool_now_ns() + args.interval * 1000000000ULL : 0;
-
-		while (!tool_exiting && (!deadline || tool_now_ns() < deadline)) {
-			err = ring_buffer__poll(rb, 100);
-			if (err < 0 && err != -EINTR) {
-				fprintf(stderr, "karena-trace: ring buffer poll: %s\n", strerror(-err));
-				goto out;
-			}
-			if (child && tool_child_exited(child, &status)) {
-				child_done = true;
-				break;
-			}
-		}
-		ring_buffer__consume(rb);
-		if (args.interval)
-			print_summary(bpf_map__fd(skel->maps.counts), "interval");
-		if (child_done || (args.count && ++done >= args.count))
-			break;
-	}
-	err = 0;
-	ring_buffer__consume(rb);
-	print_summary(bpf_map__fd(skel->maps.counts), "total");
-	if (child_done && (!WIFEXITED(status) || WEXITSTATUS(status)))
-		fprintf(stderr, "karena-trace: command exited with status %d\n",
-			WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	ctx.skel = skel;
+	ctx.rb = rb;
+	err = tool_run_loop(&args, child, &loop);
 out:
-	if (child && !child_done)
-		tool_child_kill(child);
+	tool_child_kill(child);
 	ring_buffer__free(rb);
 	karena_trace__destroy(skel);
 	return err ? 1 : 0;

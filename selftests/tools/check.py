@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Judge the outputs run_guest.sh collected and print the TAP results.
 
-  check.py OUTDIR HAVE_LINKED(0|1) HAVE_LIB(0|1)
+  check.py OUTDIR HAVE_LINKED(0|1) HAVE_LIB(0|1) [PREFIX]
+
+With PREFIX only the tests whose description starts with it run
+(run_native.sh: "karena-allocs", traced on a host without the module).
 
 Every tool ran with -j against workloads of known shape; each test below
 reads one output file (and the tool's exit status in FILE.rc, its stderr in
@@ -15,6 +18,7 @@ import sys
 OUT = sys.argv[1]
 HAVE_LINKED = sys.argv[2] == "1"
 HAVE_LIB = sys.argv[3] == "1"
+ONLY = sys.argv[4] if len(sys.argv) > 4 else ""
 notes = []
 
 
@@ -365,10 +369,11 @@ TESTS = [
 
 
 def main():
+    tests = [t for t in TESTS if t[0].startswith(ONLY)]
     print("TAP version 13")
-    print("1..%d" % len(TESTS))
+    print("1..%d" % len(tests))
     fails = 0
-    for i, (desc, fn, skip) in enumerate(TESTS, 1):
+    for i, (desc, fn, skip) in enumerate(tests, 1):
         del notes[:]
         if skip:
             print("ok %d - %s # SKIP %s" % (i, desc, skip))

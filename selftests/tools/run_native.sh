@@ -1,9 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # selftests/tools on the host: the tools build and install, every tool and
-# bpftool script answers --help, and every one fails cleanly (message,
-# exit status 1, no crash) when not root, when kernel BTF is missing, and
-# when the karena module is not loaded (the host has no karena module).
+# bpftool script answers --help (and the tools -h and -V with the project's
+# VERSION, with -T meaning timestamps everywhere), and every one fails
+# cleanly (message, exit status 1, no crash) when not root, when kernel BTF
+# is missing, and when the karena module is not loaded (the host has no
+# karena module) -- except karena-allocs, which traces the library with
+# uprobes and must work without the module: as root it traces allocwork's
+# known allocations here (check.py asserts the counts).
 TOP=${TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 T=$TOP/tools/build
 B=$TOP/tools/bpftool
@@ -15,7 +19,6 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 
 n=0; fails=0
 echo "TAP version 13"
-echo "1..$((1 + 5 * 3 + 4 + 3 * 2 + 1))"
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 notok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
 skip() { n=$((n + 1)); echo "ok $n - $1 # SKIP $2"; }
@@ -47,13 +50,30 @@ else
 	tail -20 "$OUT/build.log" | sed 's/^/# /'
 fi
 
-# 2-6. --help
+# --help and -h, -V/--version, -T
+version=$("$TOP/scripts/version.sh")
 for t in $TOOLS; do
 	if "$T/$t" --help >"$OUT/help" 2>&1 && grep -q "^Usage: $t" "$OUT/help" &&
 	   grep -q "EXAMPLES" "$OUT/help"; then
 		ok "$t --help"
 	else
 		notok "$t --help"; show "$OUT/help"
+	fi
+	if "$T/$t" -h >"$OUT/h" 2>&1 && cmp -s "$OUT/h" "$OUT/help"; then
+		ok "$t -h is --help"
+	else
+		notok "$t -h is --help"; show "$OUT/h"
+	fi
+	if [ "$("$T/$t" -V 2>&1)" = "$t $version" ] &&
+	   [ "$("$T/$t" --version 2>&1)" = "$t $version" ]; then
+		ok "$t -V and --version print '$t $version'"
+	else
+		notok "$t -V and --version print '$t $version'"; "$T/$t" -V 2>&1 | show /dev/stdin
+	fi
+	if grep -Eq '^ *-T, --timestamp +Include timestamps in the output' "$OUT/help"; then
+		ok "$t -T is --timestamp"
+	else
+		notok "$t -T is --timestamp"; grep -e '-T' "$OUT/help" | show /dev/stdin
 	fi
 done
 
@@ -67,8 +87,9 @@ for t in $TOOLS; do
 	fi
 done
 
-# 12-16. module not loaded
+# module not loaded (karena-allocs: below, it must work)
 for t in $TOOLS; do
+	[ "$t" = karena-allocs ] && continue
 	if [ -d /sys/module/karena ]; then
 		skip "$t fails cleanly without the module" "the karena module is loaded here"
 	elif [ "$(id -u)" != 0 ]; then
@@ -79,7 +100,28 @@ for t in $TOOLS; do
 	fi
 done
 
-# 17-20. kernel BTF missing (KARENA_BTF points the check elsewhere)
+# karena-allocs traces libkarena with uprobes: no module needed
+S=$TOP/selftests/tools
+if [ -d /sys/module/karena ]; then
+	skip "karena-allocs traces libkarena without the module" "the karena module is loaded here"
+elif [ "$(id -u)" != 0 ]; then
+	skip "karena-allocs traces libkarena without the module" "not root"
+elif [ ! -f "$TOP/lib/libkarena.so" ] || [ ! -x "$S/allocwork" ]; then
+	notok "karena-allocs traces libkarena without the module (lib/libkarena.so or allocwork not built)"
+else
+	"$T/karena-allocs" -j -a -c "env LD_PRELOAD=$TOP/lib/libkarena.so $S/allocwork 50 3000 20 5000 400" \
+		>"$OUT/allocs.json" 2>"$OUT/allocs.json.err"
+	echo $? >"$OUT/allocs.json.rc"
+	python3 "$S/check.py" "$OUT" 0 1 "karena-allocs: LD_PRELOAD" >"$OUT/check.tap"
+	if grep -q "^ok 1 " "$OUT/check.tap"; then
+		ok "karena-allocs traces libkarena without the module (50 x 3000 B kept, 20 x 5000 B freed)"
+	else
+		notok "karena-allocs traces libkarena without the module"
+	fi
+	grep "^#" "$OUT/check.tap"
+fi
+
+# kernel BTF missing (KARENA_BTF points the check elsewhere)
 for t in $BPF_TOOLS; do
 	if [ "$(id -u)" != 0 ]; then
 		skip "$t fails cleanly without kernel BTF" "not root"
@@ -89,7 +131,7 @@ for t in $BPF_TOOLS; do
 	fi
 done
 
-# 21-26. bpftool scripts: --help, and not root
+# bpftool scripts: --help, and not root
 for s in $SCRIPTS; do
 	if sh "$B/$s.sh" --help >"$OUT/help" 2>&1 && grep -q "^Usage: $s" "$OUT/help"; then
 		ok "$s --help"
@@ -104,7 +146,7 @@ for s in $SCRIPTS; do
 	fi
 done
 
-# 27. make install into a scratch DESTDIR
+# make install into a scratch DESTDIR
 d=$OUT/destdir
 if make -C "$TOP/tools" install DESTDIR="$d" PREFIX=/usr >"$OUT/install.log" 2>&1 &&
    for t in $TOOLS; do [ -x "$d/usr/sbin/$t" ] || exit 1; done &&
@@ -116,4 +158,5 @@ else
 	notok "make install"; tail -5 "$OUT/install.log" | sed 's/^/# /'
 fi
 
+echo "1..$n"
 [ $fails -eq 0 ]

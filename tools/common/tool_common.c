@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Shared userspace plumbing for the karena tools. */
+/* Shared userspace plumbing for the karena tools (see tool_common.h). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,14 +15,24 @@
 #endif
 
 #include "tool_common.h"
+#include "karena_version.h"
 
 volatile int tool_exiting;
+static pid_t child_reaped;
+
+/* -V/--version: argp adds the option when this hook is set. */
+static void print_version(FILE *f, struct argp_state *state)
+{
+	(void)state;
+	fprintf(f, "%s %s\n", program_invocation_short_name, KARENA_VERSION);
+}
+void (*argp_program_version_hook)(FILE *, struct argp_state *) = print_version;
 #ifndef TOOL_NO_LIBBPF
 static bool libbpf_verbose;
 #endif
 static int child_gate[2] = { -1, -1 };
 
-bool tool_check_env(const char *tool, bool need_btf)
+bool tool_check_env(const char *tool, unsigned int needs)
 {
 	const char *btf;
 	struct stat st;
@@ -35,12 +46,12 @@ bool tool_check_env(const char *tool, bool need_btf)
 	btf = getenv("KARENA_BTF");
 	if (!btf || !*btf)
 		btf = KARENA_BTF_VMLINUX;
-	if (need_btf && stat(btf, &st) != 0) {
+	if ((needs & TOOL_NEED_BTF) && stat(btf, &st) != 0) {
 		fprintf(stderr, "%s: kernel BTF is missing (%s); a kernel built with "
 			"CONFIG_DEBUG_INFO_BTF=y is required\n", tool, btf);
 		return false;
 	}
-	if (stat(KARENA_SYSFS_MODULE, &st) != 0) {
+	if ((needs & TOOL_NEED_MODULE) && stat(KARENA_SYSFS_MODULE, &st) != 0) {
 		fprintf(stderr, "%s: the karena module is not loaded (%s is absent); "
 			"load it first: insmod karena.ko or modprobe karena\n",
 			tool, KARENA_SYSFS_MODULE);
@@ -126,13 +137,20 @@ bool tool_child_exited(pid_t pid, int *status)
 
 	if (pid <= 0)
 		return false;
+	if (pid == child_reaped) {
+		if (status)
+			*status = 0;
+		return true;
+	}
 	r = waitpid(pid, &st, WNOHANG);
 	if (r == pid) {
+		child_reaped = pid;
 		if (status)
 			*status = st;
 		return true;
 	}
 	if (r < 0 && errno == ECHILD) {
+		child_reaped = pid;
 		if (status)
 			*status = 0;
 		return true;
@@ -142,7 +160,7 @@ bool tool_child_exited(pid_t pid, int *status)
 
 void tool_child_kill(pid_t pid)
 {
-	if (pid <= 0)
+	if (pid <= 0 || pid == child_reaped)
 		return;
 	if (child_gate[1] >= 0) {
 		close(child_gate[1]);	/* child exits 127 without running */
@@ -181,6 +199,44 @@ bool tool_sleep_ms(long ms, pid_t child, int *status)
 		ms -= step;
 	}
 	return tool_child_exited(child, status);
+}
+
+static int sleep_step(void *ctx, long ms)
+{
+	struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
+
+	(void)ctx;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+int tool_run_loop(const struct tool_args *a, pid_t child, const struct tool_loop *l)
+{
+	unsigned long long interval_ns = a->interval * 1000000000ULL;
+	unsigned long long next = a->interval ? tool_now_ns() + interval_ns : ULLONG_MAX;
+	int (*step)(void *, long) = l->step ? l->step : sleep_step;
+	unsigned long done = 0;
+	int status = 0, err;
+
+	for (;;) {
+		err = step(l->ctx, 50);
+		if (err < 0)
+			return err;
+		if (tool_child_exited(child, &status)) {
+			status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+			break;
+		}
+		if (tool_exiting)
+			break;
+		if (tool_now_ns() < next)
+			continue;
+		if (a->count && ++done >= a->count)
+			break;
+		l->report(l->ctx, false, 0);
+		next += interval_ns;
+	}
+	l->report(l->ctx, true, status);
+	return 0;
 }
 
 void json_str(FILE *f, const char *s)
@@ -258,6 +314,12 @@ int tool_args_parse(int key, char *arg, struct argp_state *state, struct tool_ar
 	case 'v':
 		a->verbose = true;
 		break;
+	case 'T':
+		a->timestamp = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
 	case ARGP_KEY_ARG:
 		if (a->npos == 0) {
 			if (tool_parse_ulong(a->tool, "interval", arg, &a->interval))
@@ -283,10 +345,10 @@ int tool_args_parse(int key, char *arg, struct argp_state *state, struct tool_ar
 	return 0;
 }
 
-int tool_setup(struct tool_args *a, bool need_btf, pid_t *child)
+int tool_setup(struct tool_args *a, unsigned int needs, pid_t *child)
 {
 	*child = 0;
-	if (!tool_check_env(a->tool, need_btf))
+	if (!tool_check_env(a->tool, needs))
 		return 1;
 	tool_setup_libbpf(a->verbose);
 	tool_install_signals();

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Shared userspace plumbing for the karena tools: environment checks, the
- * -c COMMAND child, JSON string output, libbpf logging. */
+/*
+ * Shared userspace plumbing for the karena tools: one command line (the
+ * options every tool takes, -h, -V/--version), environment checks, the -c
+ * COMMAND child, one main loop (tool_run_loop: report every interval, count
+ * times, or once at Ctrl-C or when the command exits), JSON strings and
+ * libbpf logging.
+ */
 #ifndef KARENA_TOOL_COMMON_H
 #define KARENA_TOOL_COMMON_H
 
@@ -11,9 +16,16 @@
 #define KARENA_SYSFS_MODULE	"/sys/module/karena"
 #define KARENA_BTF_VMLINUX	"/sys/kernel/btf/vmlinux"
 
+/* What a tool needs to run (tool_check_env, tool_setup). */
+enum tool_needs {
+	TOOL_NEED_ROOT		= 0,	/* always checked */
+	TOOL_NEED_BTF		= 1,	/* CO-RE: /sys/kernel/btf/vmlinux */
+	TOOL_NEED_MODULE	= 2,	/* karena.ko loaded (not for uprobes on the library) */
+};
+
 /* Environment checks; each prints "TOOL: reason" to stderr and returns
- * false when the tool cannot run.  need_btf: CO-RE tools. */
-bool tool_check_env(const char *tool, bool need_btf);
+ * false when the tool cannot run.  needs: enum tool_needs bits. */
+bool tool_check_env(const char *tool, unsigned int needs);
 
 /* libbpf messages: only warnings unless verbose. */
 void tool_setup_libbpf(bool verbose);
@@ -34,6 +46,23 @@ void tool_install_signals(void);
  * child (if any) exits.  Returns true if the child exited. */
 bool tool_sleep_ms(long ms, pid_t child, int *status);
 
+/*
+ * The tools' main loop.  Waits in short steps (step(ctx, ms): poll a ring
+ * buffer, refresh symbols...; NULL: sleep); every interval seconds calls
+ * report(ctx, false, 0); stops after count reports, at SIGINT/SIGTERM, or
+ * when the -c child exits, and without an interval runs until one of the
+ * last two.  The last report is final: report(ctx, true, status), status
+ * being the child's exit status (128 + signal if killed), else 0.  Returns
+ * 0, or step()'s negative error (then no final report).
+ */
+struct tool_loop {
+	void *ctx;
+	int (*step)(void *ctx, long ms);
+	void (*report)(void *ctx, bool final, int status);
+};
+struct tool_args;
+int tool_run_loop(const struct tool_args *a, pid_t child, const struct tool_loop *l);
+
 /* JSON string with escapes. */
 void json_str(FILE *f, const char *s);
 
@@ -47,7 +76,12 @@ int tool_parse_ulong(const char *tool, const char *what, const char *arg,
 
 #endif
 
-/* Common command line: -p PID, -c COMMAND, -a, -n COMM, -j, -v, [interval [count]]. */
+/*
+ * Common command line: -p PID, -c COMMAND, -a, -n COMM, -j, -v, -T
+ * (timestamps, as in libbpf-tools), [interval [count]]; plus -h (= --help,
+ * which argp spells -?) and -V/--version ("TOOL VERSION", VERSION being the
+ * project's) for every tool that links tool_common.
+ */
 #include <argp.h>
 
 struct tool_args {
@@ -58,6 +92,7 @@ struct tool_args {
 	bool json;
 	bool verbose;
 	bool all;		/* -a: with -c, trace every process */
+	bool timestamp;		/* -T: timestamps in the output */
 	unsigned long interval;	/* seconds, 0 = until Ctrl-C / command exit */
 	unsigned long count;	/* 0 = forever */
 	int npos;
@@ -71,11 +106,18 @@ struct tool_args {
 	{ "all", 'a', NULL, 0,						\
 	  "With -c: trace every process, not only COMMAND", 0 },	\
 	{ "json", 'j', NULL, 0, "JSON output", 0 },			\
-	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 0 }
+	{ "verbose", 'v', NULL, 0, "Show libbpf debug output", 0 },	\
+	TOOL_BASE_OPTIONS
+
+/* -T and -h, for tools without the tracing options (karena-stat). */
+#define TOOL_BASE_OPTIONS						\
+	{ "timestamp", 'T', NULL, 0, "Include timestamps in the output", 0 }, \
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 }
 
 /* Handles the common keys; returns ARGP_ERR_UNKNOWN for others. */
 int tool_args_parse(int key, char *arg, struct argp_state *state, struct tool_args *a);
 
-/* Common setup after argument parsing: env checks, libbpf logging,
- * signals, and -c child spawn (stored in *child).  Returns 0 or 1. */
-int tool_setup(struct tool_args *a, bool need_btf, pid_t *child);
+/* Common setup after argument parsing: env checks (needs: enum
+ * tool_needs), libbpf logging, signals, and -c child spawn (stored in
+ * *child).  Returns 0 or 1. */
+int tool_setup(struct tool_args *a, unsigned int needs, pid_t *child);
