@@ -10,8 +10,10 @@
  *   mcentral.c     per span class partial/full span lists
  *   mheap.c        page allocator over 64 MiB arenas, arena index
  *   mgcscavenge.c  background scavenger and karena_release
- *   malloc.c       the malloc API, tiny allocator, init, fork, env
- *   mstats.c       statistics
+ *   malloc.c       the malloc API, tiny allocator, init, fork
+ *   mstats.c       statistics (karena_stats, mallinfo, malloc_info)
+ *   stats_print.c  statistics as text or JSON, the KARENA_STATS report
+ *   options.c      the KARENA_* variables (one table), mallopt
  *   os*.c          the OS layer (os.h)
  */
 #ifndef KARENA_INTERNAL_H
@@ -323,8 +325,38 @@ extern HIDDEN int scavenger_enabled;
 
 /* ---- mstats.c ---- */
 extern HIDDEN uint64_t global_nfree[NUM_CLASSES];	/* atomic */
-HIDDEN void karena_stats_print_level(int level);
-HIDDEN void karena_stats_fd_save(void);
+
+/* ---- options.c: the KARENA_* variables ---- */
+enum karena_opt {
+	OPT_BACKEND, OPT_STATS, OPT_STATS_FILE, OPT_VERBOSE, OPT_DEBUG,
+	OPT_SCAVENGER, OPT_SCAVENGE_PERCENT, OPT_SCAVENGE_RATE,
+	OPT_SCAVENGE_AGE_MS, OPT_HUGEPAGE, OPT_URING,
+	OPT_COUNT
+};
+enum { BACKEND_AUTO, BACKEND_DEV, BACKEND_MMAP };		/* OPT_BACKEND */
+enum { STATS_OFF, STATS_TOTALS, STATS_CLASSES, STATS_JSON };	/* OPT_STATS */
+
+struct stats_out;
+HIDDEN void options_init(void);
+HIDDEN long karena_option(enum karena_opt id);
+HIDDEN const char *karena_option_path(enum karena_opt id);
+HIDDEN const char *karena_option_text(int id, long v, char *buf, size_t len);
+HIDDEN void options_print(struct stats_out *out, bool json);
+
+/* ---- stats_print.c: text and JSON reports ---- */
+struct stats_out {
+	karena_write_fn *write;		/* NULL: write(2) to fd */
+	void *opaque;
+	int fd;
+	size_t n;
+	char buf[1024];
+};
+HIDDEN void stats_out_printf(struct stats_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+HIDDEN void stats_out_json_str(struct stats_out *o, const char *s);
+HIDDEN void stats_report_prepare(void);
+HIDDEN void stats_report_at_exit(void);
+HIDDEN void options_report(void);
 
 static inline void heap_stat_lock(void) { pthread_mutex_lock(&mheap_.lock); }
 static inline void heap_stat_unlock(void) { pthread_mutex_unlock(&mheap_.lock); }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * malloc.c - the malloc API, the tiny allocator, init, fork and env.
+ * malloc.c - the malloc API, the tiny allocator, init and fork.
  *
  * Small allocation fast path (inlined into every entry point):
  *   TLS mcache pointer -> span of the class -> ctz(allocCache) -> object.
@@ -38,7 +38,6 @@
 HIDDEN int karena_inited;
 HIDDEN int karena_debug;
 HIDDEN int karena_hugepage;
-static int karena_stats_at_exit;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- diagnostics ---- */
@@ -78,18 +77,6 @@ HIDDEN void karena_bad_pointer(const char *what, const void *p)
 
 /* ---- init, env, fork ---- */
 
-static long env_long(const char *name, long def)
-{
-	const char *v = getenv(name);
-	char *end;
-	long x;
-
-	if (!v || !*v)
-		return def;
-	x = strtol(v, &end, 10);
-	return *end ? def : x;
-}
-
 static void fork_prepare(void)
 {
 	mcache_lock_all();
@@ -120,11 +107,11 @@ HIDDEN void karena_init_slow(void)
 		return;
 	pthread_mutex_lock(&init_lock);
 	if (!karena_inited) {
-		karena_debug = env_long("KARENA_DEBUG", 0) != 0;
-		karena_hugepage = env_long("KARENA_HUGEPAGE", 0) != 0;
-		karena_stats_at_exit = (int)env_long("KARENA_STATS", 0);
-		if (karena_stats_at_exit > 0)
-			karena_stats_fd_save();
+		karena_debug = (int)karena_option(OPT_DEBUG);
+		karena_hugepage = (int)karena_option(OPT_HUGEPAGE);
+		stats_report_prepare();
+		if (karena_option(OPT_VERBOSE))
+			options_report();
 		os_init();
 		mheap_init();
 		scavenger_init();
@@ -137,20 +124,15 @@ HIDDEN void karena_init_slow(void)
 	errno = saved;
 }
 
+/* options (and their warnings) and the report's descriptor, early */
 __attribute__((constructor)) static void karena_ctor(void)
 {
-	if (env_long("KARENA_STATS", 0) > 0)
-		karena_stats_fd_save();
+	stats_report_prepare();
 }
 
 __attribute__((destructor)) static void karena_fini(void)
 {
-	int level = karena_stats_at_exit;
-
-	if (!LOAD_ACQ(&karena_inited))	/* never allocated: still report */
-		level = (int)env_long("KARENA_STATS", 0);
-	if (level > 0)
-		karena_stats_print_level(level);
+	stats_report_at_exit();
 }
 
 /* ---- small objects ---- */

@@ -31,26 +31,12 @@ static int scav_started;
 static long scav_percent = 10;
 static uint64_t scav_rate = 256ull << 20;
 
-static long env_num(const char *name, long def)
-{
-	const char *v = getenv(name);
-	char *end;
-	long x;
-
-	if (!v || !*v)
-		return def;
-	x = strtol(v, &end, 10);
-	return *end || x < 0 ? def : x;
-}
-
 HIDDEN void scavenger_init(void)
 {
-	scavenger_enabled = env_num("KARENA_SCAVENGER", 1) != 0;
-	scav_percent = env_num("KARENA_SCAVENGE_PERCENT", 10);
-	scav_rate = (uint64_t)env_num("KARENA_SCAVENGE_RATE", 256) << 20;
-	if (!scav_rate)
-		scav_rate = 1 << 20;
-	scav_age_ticks = (uint32_t)(env_num("KARENA_SCAVENGE_AGE_MS", 200) /
+	scavenger_enabled = karena_option(OPT_SCAVENGER) != 0;
+	scav_percent = karena_option(OPT_SCAVENGE_PERCENT);
+	scav_rate = (uint64_t)karena_option(OPT_SCAVENGE_RATE) << 20;
+	scav_age_ticks = (uint32_t)(karena_option(OPT_SCAVENGE_AGE_MS) /
 				    (TICK_NS / 1000000));
 }
 

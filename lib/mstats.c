@@ -1,55 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
- * mstats.c - statistics like Go's runtime.MemStats.
+ * mstats.c - statistics like Go's runtime.MemStats: karena_stats() and the
+ * C library's views of them (mallinfo2, mallinfo, malloc_info).
  *
  * Object counts live in each mcache (bumped by its thread without atomics,
  * read racily here) plus the totals of exited threads and an atomic
  * global for frees by threads without a cache; page counts live in the
  * heap under its lock.  A snapshot is therefore consistent per field, not
  * across fields.
+ *
+ * struct karena_heap_stats grows at its end only; its size field tells
+ * the library how much the caller knows, and the library answers with how
+ * much it filled (karena.h).
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "internal.h"
 
-#define EXPORT __attribute__((visibility("default")))
+_Static_assert(sizeof(struct karena_heap_stats) == KARENA_HEAP_STATS_SIZE_V1,
+	       "a new field needs KARENA_HEAP_STATS_SIZE_V2, not a new V1");
 
 HIDDEN uint64_t global_nfree[NUM_CLASSES];
-static int stats_fd = 2;
 
-/*
- * KARENA_STATS: keep a private duplicate of stderr, taken at init, for the
- * report at exit: programs such as coreutils close fd 2 in an atexit
- * handler, which runs before this library's destructor.
- */
-HIDDEN void karena_stats_fd_save(void)
-{
-	int fd;
-
-	if (stats_fd != 2)
-		return;
-	fd = fcntl(2, F_DUPFD_CLOEXEC, 1000);
-	if (fd < 0)
-		fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
-	if (fd >= 0)
-		stats_fd = fd;
-}
-
-EXPORT int karena_stats(struct karena_heap_stats *st)
+static void stats_fill(struct karena_heap_stats *st)
 {
 	uint64_t nm[NUM_CLASSES], nf[NUM_CLASSES], tiny, nthreads;
 	struct heap_stats_raw h;
 
-	if (!st) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (!LOAD_ACQ(&karena_inited))
-		karena_init_slow();
-	memset(st, 0, sizeof(*st));
 	mcache_sum(nm, nf, &tiny, &nthreads);
 	pthread_mutex_lock(&mheap_.lock);
 	h = mheap_.st;
@@ -87,54 +66,32 @@ EXPORT int karena_stats(struct karena_heap_stats *st)
 		st->total_alloc += nm[i] * sz;
 	}
 	st->heap_objects = st->mallocs > st->frees ? st->mallocs - st->frees : 0;
+}
+
+KARENA_EXPORT int karena_stats(struct karena_heap_stats *st)
+{
+	struct karena_heap_stats full;
+	uint32_t size;
+
+	if (!st || st->size < KARENA_HEAP_STATS_SIZE_V1 ||
+	    st->size > KARENA_HEAP_STATS_SIZE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!LOAD_ACQ(&karena_inited))
+		karena_init_slow();
+	size = st->size < sizeof(full) ? st->size : (uint32_t)sizeof(full);
+	memset(&full, 0, sizeof(full));
+	stats_fill(&full);
+	full.size = size;
+	memset((char *)st + size, 0, st->size - size);
+	memcpy(st, &full, size);
 	return 0;
 }
 
-/* level 1: totals; level 2: also per size class */
-HIDDEN void karena_stats_print_level(int level)
+KARENA_EXPORT struct mallinfo2 karena_mallinfo2(void)
 {
-	struct karena_heap_stats st;
-	char buf[512];
-	int n;
-
-	if (karena_stats(&st))
-		return;
-	/* no stdio: it may allocate, and this also runs at exit */
-	n = snprintf(buf, sizeof(buf),
-		     "karena: backend=%s threads=%llu\n"
-		     "karena: mallocs=%llu frees=%llu\n"
-		     "karena: heap_sys=%llu heap_alloc=%llu heap_idle=%llu heap_inuse=%llu heap_released=%llu\n"
-		     "karena: heap_objects=%llu total_alloc=%llu large=%llu/%llu tiny=%llu os_ops=%llu\n",
-		     os_cur->name, (unsigned long long)st.nthreads,
-		     (unsigned long long)st.mallocs, (unsigned long long)st.frees,
-		     (unsigned long long)st.heap_sys, (unsigned long long)st.heap_alloc,
-		     (unsigned long long)st.heap_idle, (unsigned long long)st.heap_inuse,
-		     (unsigned long long)st.heap_released,
-		     (unsigned long long)st.heap_objects, (unsigned long long)st.total_alloc,
-		     (unsigned long long)st.large_mallocs, (unsigned long long)st.large_frees,
-		     (unsigned long long)st.tiny_allocs, (unsigned long long)st.os_ops);
-	if (n > 0 && write(stats_fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
-		return;
-	for (int i = 1; i < NUM_CLASSES && level > 1; i++) {
-		if (!st.by_size[i].mallocs)
-			continue;
-		n = snprintf(buf, sizeof(buf), "karena: class %2d size %5llu mallocs=%llu frees=%llu\n",
-			     i, (unsigned long long)st.by_size[i].size,
-			     (unsigned long long)st.by_size[i].mallocs,
-			     (unsigned long long)st.by_size[i].frees);
-		if (n > 0 && write(stats_fd, buf, (size_t)n) < 0)
-			return;
-	}
-}
-
-EXPORT void karena_stats_print(void)
-{
-	karena_stats_print_level(2);
-}
-
-EXPORT struct mallinfo2 karena_mallinfo2(void)
-{
-	struct karena_heap_stats st;
+	struct karena_heap_stats st = { .size = sizeof(st) };
 	struct mallinfo2 mi;
 
 	memset(&mi, 0, sizeof(mi));
@@ -152,7 +109,91 @@ EXPORT struct mallinfo2 karena_mallinfo2(void)
 	return mi;
 }
 
-EXPORT void karena_malloc_stats(void)
+static int saturate(size_t v)
 {
-	karena_stats_print();
+	return v > INT_MAX ? INT_MAX : (int)v;
 }
+
+KARENA_EXPORT struct mallinfo karena_mallinfo(void)
+{
+	struct mallinfo2 m2 = karena_mallinfo2();
+	struct mallinfo mi = {
+		.arena = saturate(m2.arena), .ordblks = saturate(m2.ordblks),
+		.smblks = saturate(m2.smblks), .hblks = saturate(m2.hblks),
+		.hblkhd = saturate(m2.hblkhd), .usmblks = saturate(m2.usmblks),
+		.fsmblks = saturate(m2.fsmblks), .uordblks = saturate(m2.uordblks),
+		.fordblks = saturate(m2.fordblks), .keepcost = saturate(m2.keepcost),
+	};
+
+	return mi;
+}
+
+/*
+ * glibc's layout: one <heap> (karena has one heap), its <sizes> (glibc
+ * lists free chunks by bin; karena lists live objects by size class, class
+ * 0 being the large objects), totals, system memory and address space.
+ */
+KARENA_EXPORT int karena_malloc_info(int options, FILE *fp)
+{
+	struct karena_heap_stats st = { .size = sizeof(st) };
+	uint64_t prev = 0;
+
+	if (options != 0 || !fp) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (karena_stats(&st))
+		return -1;
+	fprintf(fp, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n");
+	for (int i = 1; i < NUM_CLASSES; i++) {
+		uint64_t live = st.by_size[i].mallocs - st.by_size[i].frees;
+
+		if (live && st.by_size[i].mallocs >= st.by_size[i].frees)
+			fprintf(fp, "<size from=\"%llu\" to=\"%llu\" total=\"%llu\" count=\"%llu\"/>\n",
+				(unsigned long long)prev + 1, (unsigned long long)st.by_size[i].size,
+				(unsigned long long)(live * st.by_size[i].size),
+				(unsigned long long)live);
+		prev = st.by_size[i].size;
+	}
+	if (st.large_mallocs > st.large_frees)
+		fprintf(fp, "<unsorted from=\"%llu\" to=\"%llu\" total=\"%llu\" count=\"%llu\"/>\n",
+			(unsigned long long)prev + 1, (unsigned long long)SIZE_MAX,
+			(unsigned long long)st.large_inuse,
+			(unsigned long long)(st.large_mallocs - st.large_frees));
+	fprintf(fp, "</sizes>\n"
+		"<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+		"<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n"
+		"<system type=\"current\" size=\"%llu\"/>\n"
+		"<system type=\"max\" size=\"%llu\"/>\n"
+		"<aspace type=\"total\" size=\"%llu\"/>\n"
+		"<aspace type=\"mprotect\" size=\"%llu\"/>\n"
+		"</heap>\n",
+		(unsigned long long)st.spans_inuse,
+		(unsigned long long)(st.heap_idle - st.heap_released),
+		(unsigned long long)(st.heap_sys - st.heap_released),
+		(unsigned long long)st.heap_sys,
+		(unsigned long long)st.heap_reserved,
+		(unsigned long long)st.heap_sys);
+	fprintf(fp, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+		"<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n"
+		"<total type=\"mmap\" count=\"%llu\" size=\"%llu\"/>\n"
+		"<system type=\"current\" size=\"%llu\"/>\n"
+		"<system type=\"max\" size=\"%llu\"/>\n"
+		"<aspace type=\"total\" size=\"%llu\"/>\n"
+		"<aspace type=\"mprotect\" size=\"%llu\"/>\n"
+		"</malloc>\n",
+		(unsigned long long)st.spans_inuse,
+		(unsigned long long)(st.heap_idle - st.heap_released),
+		(unsigned long long)(st.large_mallocs - st.large_frees),
+		(unsigned long long)st.large_inuse,
+		(unsigned long long)(st.heap_sys - st.heap_released),
+		(unsigned long long)st.heap_sys,
+		(unsigned long long)st.heap_reserved,
+		(unsigned long long)st.heap_sys);
+	return 0;
+}
+
+#ifndef KARENA_PREFIX_ONLY
+KARENA_EXPORT struct mallinfo mallinfo(void) { return karena_mallinfo(); }
+KARENA_EXPORT int malloc_info(int options, FILE *fp) { return karena_malloc_info(options, fp); }
+#endif

@@ -15,10 +15,10 @@ unsigned long os_nops;
 
 int os_init(void)
 {
-	const char *want = getenv("KARENA_BACKEND");
+	long want = karena_option(OPT_BACKEND);
 	const struct os_backend *dev;
 
-	if (want && !strcmp(want, "mmap")) {
+	if (want == BACKEND_MMAP) {
 		os_cur = &os_mmap_backend;
 		return 0;
 	}
@@ -27,7 +27,7 @@ int os_init(void)
 		os_cur = dev;
 		return 0;
 	}
-	if (want && !strcmp(want, "dev"))
+	if (want == BACKEND_DEV)
 		karena_warn("KARENA_BACKEND=dev but /dev/karena is unusable; using mmap");
 	else if (karena_debug)
 		karena_warn(errno == ENOENT ?

@@ -525,7 +525,6 @@ static int fd_high(int fd)
 
 const struct os_backend *os_dev_probe(void)
 {
-	const char *u = getenv("KARENA_URING");
 	int fd, e;
 
 	if (kdev_fd >= 0)
@@ -547,7 +546,7 @@ const struct os_backend *os_dev_probe(void)
 		goto fail;
 	}
 	kdev_fd = fd_high(fd);
-	uring_want = u && *u == '1' &&
+	uring_want = karena_option(OPT_URING) &&
 		     (kdev_info.features & KARENA_FEAT_URING_CMD);
 	return &os_dev_backend;
 fail:

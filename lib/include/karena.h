@@ -14,33 +14,24 @@
  * are only aligned to their own rounded size).  Objects larger than 32 KiB
  * are 8 KiB (page) aligned.
  *
- * Environment variables (read once, at the first allocation):
+ * A prefix-only build, libkarena-prefixed (pkg-config karena-prefixed),
+ * exports only the karena_ names: for programs that want karena_malloc
+ * next to the C library's malloc.
  *
- *   KARENA_BACKEND=auto|dev|mmap  OS layer: auto (default) uses /dev/karena
- *                                 when it opens, else mmap.  dev forces the
- *                                 device (falls back to mmap with a warning
- *                                 when unavailable).
- *   KARENA_STATS=1|2              print heap statistics to stderr at exit,
- *                                 including "karena: mallocs=N frees=N";
- *                                 2 adds one line per size class.
- *   KARENA_DEBUG=1                abort with a message on double free,
- *                                 invalid or foreign pointers (otherwise
- *                                 they are ignored where detected).
- *   KARENA_SCAVENGER=0|1          background scavenger thread (default 1).
- *   KARENA_SCAVENGE_PERCENT=N     retained-memory goal: keep at most
- *                                 heap_inuse * (100 + N) / 100 bytes of
- *                                 heap backed by memory (default 10).
- *   KARENA_SCAVENGE_RATE=MB       rate limit of the background scavenger in
- *                                 MiB per second (default 256).
- *   KARENA_HUGEPAGE=0|1           hint transparent huge pages for the heap
- *                                 (default 0).
+ * Environment variables (KARENA_BACKEND, KARENA_STATS, KARENA_STATS_FILE,
+ * KARENA_VERBOSE, KARENA_DEBUG, KARENA_SCAVENGER, KARENA_SCAVENGE_PERCENT,
+ * KARENA_SCAVENGE_RATE, KARENA_SCAVENGE_AGE_MS, KARENA_HUGEPAGE,
+ * KARENA_URING) are read once, when the library loads or at the first
+ * allocation; libkarena(3) documents them, and KARENA_VERBOSE=1 prints
+ * their values, defaults, ranges and meaning.
  */
 #ifndef KARENA_H
 #define KARENA_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <malloc.h>	/* struct mallinfo2 */
+#include <stdio.h>	/* FILE, for karena_malloc_info */
+#include <malloc.h>	/* struct mallinfo, mallinfo2, M_* for mallopt */
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,7 +79,15 @@ void *karena_pvalloc(size_t n);
 size_t karena_malloc_usable_size(void *p);
 int karena_malloc_trim(size_t pad);
 struct mallinfo2 karena_mallinfo2(void);
+/* glibc's int-sized mallinfo (values saturate at INT_MAX) */
+struct mallinfo karena_mallinfo(void);
 void karena_malloc_stats(void);
+/* glibc's M_* parameters: returns 1 when glibc would accept the value (karena
+ * has no use for them and ignores them), 0 for bad values and for parameters
+ * glibc does not know. */
+int karena_mallopt(int param, int value);
+/* XML on fp as glibc's malloc_info (options must be 0, else -1/EINVAL). */
+int karena_malloc_info(int options, FILE *fp);
 
 /*
  * Return idle free heap pages to the OS at once (what the background
@@ -103,8 +102,15 @@ struct karena_class_stats {
 	uint64_t frees;		/* objects freed */
 };
 
-/* Heap statistics, like Go's runtime.MemStats.  All sizes in bytes. */
+/*
+ * Heap statistics, like Go's runtime.MemStats.  All sizes in bytes.
+ * Extensible: new fields are only ever added at the end, and size says how
+ * much of the struct the caller and the library know (see karena_stats).
+ */
 struct karena_heap_stats {
+	uint32_t size;		/* in: sizeof(struct karena_heap_stats);
+				 * out: bytes filled by the library */
+	uint32_t reserved;	/* out: 0 */
 	uint64_t heap_sys;	/* heap memory obtained from the OS (mapped) */
 	uint64_t heap_alloc;	/* bytes of allocated (live) objects */
 	uint64_t heap_idle;	/* bytes in free (idle) spans */
@@ -126,10 +132,32 @@ struct karena_heap_stats {
 	struct karena_class_stats by_size[KARENA_NUM_CLASSES]; /* [0]: large */
 };
 
-/* Fill *st with a consistent-enough snapshot.  Returns 0 (or -1, EINVAL). */
+/* The first version of the struct; a library never fills less. */
+#define KARENA_HEAP_STATS_SIZE_V1	(8 + 18 * 8 + KARENA_NUM_CLASSES * 24)
+#define KARENA_HEAP_STATS_SIZE_MAX	65536
+
+/*
+ * Fill *st with a consistent-enough snapshot.  Set st->size to
+ * sizeof(*st) first.  The library fills min(st->size, what it knows)
+ * bytes, zeroes the rest of the caller's st->size bytes and sets st->size
+ * to the number of bytes it filled: a program built against a newer header
+ * runs on an older library (and sees which fields it got), and the other
+ * way round.  Returns 0, or -1 with errno EINVAL when st is NULL or
+ * st->size is below KARENA_HEAP_STATS_SIZE_V1 or above
+ * KARENA_HEAP_STATS_SIZE_MAX.
+ */
 int karena_stats(struct karena_heap_stats *st);
-/* Print the statistics to stderr (what KARENA_STATS=1 does at exit). */
-void karena_stats_print(void);
+
+/*
+ * Statistics as text or JSON, through write(opaque, text) called with
+ * NUL-terminated pieces (to stderr when write is NULL), like jemalloc's
+ * malloc_stats_print and mimalloc's mi_stats_print_out.  opts is NULL or a
+ * string of letters: 'J' one JSON object (every field, the size classes
+ * and the options) instead of text; 'b' no per-size-class lines; 'o' no
+ * options table.  KARENA_STATS=1 at exit is opts "bo", 2 is "", json "J".
+ */
+typedef void karena_write_fn(void *opaque, const char *text);
+void karena_stats_print(karena_write_fn *write, void *opaque, const char *opts);
 /* Name of the OS backend in use: "mmap" or "dev" (initialises the heap). */
 const char *karena_backend(void);
 

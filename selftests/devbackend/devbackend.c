@@ -65,7 +65,7 @@ static int mapping_of(const void *addr, char *name, size_t len)
 
 static uint64_t scavenged(void)
 {
-	struct karena_heap_stats st;
+	struct karena_heap_stats st = { .size = sizeof(st) };
 
 	return karena_stats(&st) ? 0 : st.scavenged_total;
 }
@@ -159,7 +159,7 @@ TEST(release_through_device)
  */
 TEST(ranges_across_reservations)
 {
-	struct karena_heap_stats st;
+	struct karena_heap_stats st = { .size = sizeof(st) };
 	char *a, *b, *c;
 	uint64_t s0;
 	size_t i;

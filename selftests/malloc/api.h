@@ -42,6 +42,9 @@
 #define t_malloc_trim		karena_malloc_trim
 #define t_mallinfo2		karena_mallinfo2
 #define t_malloc_stats		karena_malloc_stats
+#define t_mallinfo		karena_mallinfo
+#define t_mallopt		karena_mallopt
+#define t_malloc_info		karena_malloc_info
 #else
 #define API_NAME		""
 #define t_malloc		malloc
@@ -58,6 +61,9 @@
 #define t_malloc_trim		malloc_trim
 #define t_mallinfo2		mallinfo2
 #define t_malloc_stats		malloc_stats
+#define t_mallinfo		mallinfo
+#define t_mallopt		mallopt
+#define t_malloc_info		malloc_info
 #endif
 
 /* Deterministic content: byte i of an object filled with seed. */

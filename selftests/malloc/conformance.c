@@ -157,7 +157,7 @@ static void *karena_sym(const char *name)
 
 TEST(karena_stats_counts_our_mallocs)
 {
-	static struct karena_heap_stats a, b;
+	static struct karena_heap_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	stats_fn st = (stats_fn)karena_sym("karena_stats");
 	enum { N = 1000 };
 	void *v[N];

@@ -40,8 +40,15 @@ want conformance-preload && [ ! -f "$LIB" ] && {
 # KARENA_DEBUG=1 aborts on pointers karena thinks invalid: no false positives
 want conformance-debug && run_bin conformance-debug conformance KARENA_DEBUG=1
 want stress && run_bin stress stress STRESS_SECONDS="$SS"
+want introspect && run_bin introspect introspect
+want introspect-preload && [ -f "$LIB" ] &&
+	run_bin introspect-preload introspect-plain LD_PRELOAD="$LIB"
+want prefixed && run_bin prefixed prefixed
+want install && run_variant install bash "$here/install.sh"
 want conformance-asan && run_bin conformance-asan conformance-asan "$ASAN"
 want conformance-ubsan && run_bin conformance-ubsan conformance-ubsan "$UBSAN"
+want introspect-asan && run_bin introspect-asan introspect-asan "$ASAN"
+want introspect-ubsan && run_bin introspect-ubsan introspect-ubsan "$UBSAN"
 want stress-asan && run_bin stress-asan stress-asan "$ASAN" STRESS_SECONDS="$SAN_SS"
 want stress-ubsan && run_bin stress-ubsan stress-ubsan "$UBSAN" STRESS_SECONDS="$SAN_SS"
 want stress-tsan && run_bin stress-tsan stress-tsan "$TSAN" STRESS_SECONDS="$SAN_SS"
