@@ -141,7 +141,7 @@ static void *free_all(void *arg)
 
 TEST(cross_thread_frees_are_reused)
 {
-	struct karena_heap_stats a, b;
+	struct karena_heap_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 
 	ASSERT_EQ(0, karena_stats(&a));
 	for (int round = 0; round < 30; round++) {
@@ -209,7 +209,7 @@ TEST(remote_frees_to_parked_span_notify_owner)
 TEST(empty_spans_are_kept_for_reuse_and_released)
 {
 	const int spc = karena_size_class(2048) << 1;
-	struct karena_heap_stats a, b;
+	struct karena_heap_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	struct mcache *c;
 	void *p[64];
 	int i;
@@ -249,7 +249,7 @@ static void *alloc_and_exit(void *arg)
 
 TEST(thread_exit_flushes_cache)
 {
-	struct karena_heap_stats a, b;
+	struct karena_heap_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	void *left = NULL;
 	pthread_t t;
 
@@ -398,7 +398,7 @@ TEST(foreign_pointer_ignored_without_debug)
 
 TEST(stats_count_mallocs_and_frees)
 {
-	struct karena_heap_stats a, b;
+	struct karena_heap_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	void *p[100];
 
 	ASSERT_EQ(0, karena_stats(&a));

@@ -38,7 +38,7 @@ static void churn(void)
 
 TEST(release_returns_idle_pages)
 {
-	struct karena_heap_stats a, b;
+	struct karena_heap_stats a = { .size = sizeof(a) }, b = { .size = sizeof(b) };
 	long before, after;
 	size_t got;
 
