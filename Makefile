@@ -12,7 +12,7 @@ SUITES	:= $(patsubst %/Makefile,%,$(wildcard selftests/*/Makefile))
 export TOP KVER KDIR PREFIX DESTDIR KSFT_INCLUDE
 
 .PHONY: all lib tools module module-compat selftests ksrc check check-native check-guest \
-	checkpatch demo bench bench-vm install uninstall clean
+	checkpatch demo bench bench-vm install install-man uninstall clean
 
 all: lib tools
 
@@ -63,10 +63,16 @@ bench-vm: lib
 install: all
 	$(MAKE) -C lib install
 	$(MAKE) -C tools install
+	$(MAKE) install-man
+
+# the device's man page (the library's and the tools' come with theirs)
+install-man:
+	install -D -m 644 man/karena.4 $(DESTDIR)$(PREFIX)/share/man/man4/karena.4
 
 uninstall:
 	$(MAKE) -C lib uninstall
 	$(MAKE) -C tools uninstall
+	rm -f $(DESTDIR)$(PREFIX)/share/man/man4/karena.4
 
 clean:
 	-$(MAKE) -C lib clean

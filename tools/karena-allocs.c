@@ -65,9 +65,10 @@ static const char doc[] =
 "frame pointers for deep stacks).  Without an interval the report is printed\n"
 "once, at Ctrl-C or when the -c command exits.\n\n"
 "EXAMPLES:\n"
-"    karena-allocs -p 181 5            # PID 181, every 5 seconds\n"
-"    karena-allocs -c 'env LD_PRELOAD=/usr/local/lib/libkarena.so python3 x.py'\n"
-"    karena-allocs -l ./lib/libkarena.so -r 5 -j -c ./prog\n";
+"    karena-allocs -p 181 5       # PID 181, every 5 seconds\n"
+"    karena-allocs -c 'env LD_PRELOAD=/usr/lib/libkarena.so python3 x.py'\n"
+"                                 # a preloaded python3, until it exits\n"
+"    karena-allocs -r 5 -j -c ./prog  # ./prog (-lkarena), top 5 stacks, JSON\n";
 
 /* Go's size classes (runtime/sizeclasses.go), used when the library does
  * not export karena_class_to_size. */

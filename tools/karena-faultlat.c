@@ -52,7 +52,7 @@ static const char doc[] =
 "printed once, at Ctrl-C or when the -c command exits.\n\n"
 "EXAMPLES:\n"
 "    karena-faultlat              # until Ctrl-C, microseconds\n"
-"    karena-faultlat -N -T 1 5    # nanoseconds, every second, 5 times, with the time\n"
+"    karena-faultlat -N -T 1 5    # ns, every second, 5 times, with the time\n"
 "    karena-faultlat -c ./bench   # latency of ./bench's faults\n";
 
 static const char *class_name(int c)
