@@ -24,7 +24,7 @@ timeout -k 10 "$tmo" qemu-system-x86_64 \
 	-accel tcg -cpu max -m "${KARENA_VM_MEM:-2G}" -smp "${KARENA_VM_CPUS:-2}" \
 	-nographic -monitor none -serial stdio -no-reboot -nic none -vga none \
 	-kernel "$g/vmlinuz" -initrd "$g/initramfs.cpio.gz" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 ${KARENA_VM_APPEND:-}" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check ${KARENA_VM_APPEND:-}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=out,security_model=none,multidevs=remap \
 	</dev/null
