@@ -9,7 +9,8 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 
-for m in /modules/*.ko; do	# numbered in load order by mkinitramfs.sh
+for m in /modules/*.ko; do	# numbered in load order by mkinitramfs.sh; none if built in
+	[ -f "$m" ] || continue
 	insmod $m || echo "karena-guest: insmod $m failed"
 done
 
