@@ -11,6 +11,7 @@
 #   KARENA_MOD_PARAMS=...  module parameters for insmod
 #   KARENA_VM_KEEP=1       keep the output directory (printed)
 #   KARENA_VM_OUT=DIR      use (and keep) DIR as the output directory
+#   KARENA_FUZZ_*, KARENA_SUITE_TIMEOUT  passed on to CMD in the guest
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
 [ $# -ge 1 ] || { echo "usage: guest-run.sh 'COMMAND'" >&2; exit 2; }
@@ -24,10 +25,12 @@ mkdir -p "$out/scratch"
 printf '%s\n' "$1" > "$out/user.sh"
 mod=${KARENA_MODULE:-$top/kmod/karena.ko}
 printf '%s\n' "$top" > "$out/top"	# init.sh makes it visible if a tmpfs hides it
+pass=$(env | sed -n "s/^\(\(KARENA_FUZZ_[A-Z_]*\|KARENA_SUITE_TIMEOUT\)=\)\([A-Za-z0-9_.-]*\)$/export \1'\3'/p")
 cat > "$out/cmd.sh" <<EOS
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TOP='$top' KARENA_GUEST=1 KARENA_OUT=/tmp/out/scratch KARENA_MODULE='$mod'
 export KSFT_INCLUDE='$top/build/ksrc/include' LANG=C.UTF-8
+$pass
 if ! cd "\$TOP"; then
 	echo "guest-run: \$TOP is not visible in the guest"
 	rc=126
