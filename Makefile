@@ -12,7 +12,7 @@ SUITES	:= $(patsubst %/Makefile,%,$(wildcard selftests/*/Makefile))
 export TOP KVER KDIR PREFIX DESTDIR KSFT_INCLUDE
 
 .PHONY: all lib tools module module-compat selftests ksrc check check-native check-guest \
-	checkpatch demo bench bench-vm install install-man uninstall clean
+	fuzz checkpatch demo bench bench-vm install install-man uninstall clean
 
 all: lib tools
 
@@ -47,6 +47,10 @@ check-native:
 
 check-guest:
 	@scripts/check.sh --guest-only
+
+# The fuzzer alone in the guest, KARENA_FUZZ_OPS operations (1,000,000).
+fuzz:
+	@scripts/fuzz.sh
 
 checkpatch: ksrc
 	@scripts/checkpatch.sh
