@@ -103,6 +103,31 @@ static inline long rss_kb(void)
 	return res < 0 ? -1 : res * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/*
+ * Size with density proportional to 1/size^2 on [lo, hi] (inverse CDF):
+ * most requests are tiny, a few are large, as in allocator test suites.
+ */
+static inline size_t rng_size_invsq(struct rng *r, size_t lo, size_t hi)
+{
+	double u = (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	double s = 1.0 / (1.0 / (double)lo - u * (1.0 / (double)lo - 1.0 / (double)hi));
+	size_t sz = (size_t)s;
+
+	return sz < lo ? lo : sz > hi ? hi : sz;
+}
+
+/*
+ * Fixed-duration workloads report throughput as time_s = seconds per
+ * million operations (lower is better, like every other time_s).
+ */
+static inline void print_throughput(const char *wl, double dt, long ops,
+				    unsigned long check)
+{
+	printf("RESULT wl=%s time_s=%.6f secs=%.3f ops=%ld mops_s=%.3f check=%lu\n",
+	       wl, ops ? dt * 1e6 / (double)ops : dt, dt, ops,
+	       dt > 0 ? (double)ops / dt / 1e6 : 0.0, check);
+}
+
 /* Scale factor: argv[1] if given, else $BENCH_SCALE, else 1.0. */
 static inline double bench_scale(int argc, char **argv)
 {

@@ -71,6 +71,10 @@ def workloads():
         ("frag", [f"{OUT}/wl_frag", s], {"BENCH_SETTLE_MS": str(SETTLE_MS)}),
         ("large", [f"{OUT}/wl_large", s], {}),
         ("mixed", [f"{OUT}/wl_mixed", s], {}),
+        ("slots", [f"{OUT}/wl_slots", s], {}),
+        ("server", [f"{OUT}/wl_server", s], {}),
+        ("lifo", [f"{OUT}/wl_lifo", s], {}),
+        ("bignum", [f"{OUT}/wl_bignum", s], {}),
         ("python", [PY, os.path.join(HERE, "wl_python.py"), s], {"PYTHONMALLOC": "malloc"}),
         ("sqlite", ["sh", "-c", f'exec sqlite3 "{SQL_DB}" < "{SQL_SCRIPT}"'], {}),
     ]
