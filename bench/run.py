@@ -18,7 +18,8 @@ from wait4 (out/runit).
 
 Environment: BENCH_REPS, BENCH_QUICK=1, BENCH_SCALE (default 1, quick 0.2),
 BENCH_ALLOCS=comma list, BENCH_WORKLOADS=comma list, BENCH_OUT=dir
-(default results/), BENCH_NO_INSTALL=1, BENCH_TIMEOUT=s per run (300; a run
+(default results/), BENCH_NO_INSTALL=1, BENCH_ICOUNT=0 (skip the callgrind
+instruction table, icount.py), BENCH_TIMEOUT=s per run (300; a run
 that times out or fails marks its cell FAIL).
 
 Writes results/latest.csv, latest.md, latest.png (and a raw log in out/).
@@ -90,7 +91,7 @@ def log(msg):
 
 
 def ensure_packages():
-    pkgs = [p for _, _, _, p in ALLOCATORS if p] + ["gnuplot-nox"]
+    pkgs = [p for _, _, _, p in ALLOCATORS if p] + ["gnuplot-nox", "valgrind"]
     missing = []
     for p in pkgs:
         r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", p],
@@ -350,6 +351,14 @@ def main():
                     f"{med[('sizeclass', a)][k]:.1f}" if ("sizeclass", a) in med else "—"
                     for a in anames) + " |")
             L.append("")
+    if os.environ.get("BENCH_ICOUNT", "1") != "0" and shutil.which("valgrind"):
+        import icount
+        log("bench: instructions per pair under callgrind")
+        per_pair, inames = icount.measure()
+        itab = icount.table(per_pair, inames)
+        with open(os.path.join(RES, "icount.md"), "w") as f:
+            f.write("\n".join(itab) + "\n")
+        L.extend(itab)
     if fails:
         L.append("## Failures\n")
         for (w, a), lines in sorted(fails.items()):
