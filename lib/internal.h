@@ -3,14 +3,14 @@
  * internal.h - libkarena's internal structures, shared by the components:
  *
  *   sizeclasses.c  generated tables (mksizeclasses.c)
- *   mspan.c        span of pages holding objects of one class: allocBits,
- *                  allocCache (count-trailing-zeros window), freeindex,
+ *   mspan.c        span of pages holding objects of one class: free list
+ *                  threaded through the free objects, lazy carving,
  *                  remote-free bitmap
  *   mcache.c       per-thread cache of one span per span class
  *   mcentral.c     per span class partial/full span lists
  *   mheap.c        page allocator over 64 MiB arenas, arena index
  *   mgcscavenge.c  background scavenger and karena_release
- *   malloc.c       the malloc API, tiny allocator, init, fork
+ *   malloc.c       the malloc API, init, fork
  *   mstats.c       statistics (karena_stats, mallinfo, malloc_info)
  *   stats_print.c  statistics as text or JSON, the KARENA_STATS report
  *   options.c      the KARENA_* variables (one table), mallopt
@@ -41,16 +41,11 @@
 #define ARENA_BYTES	((uintptr_t)1 << ARENA_SHIFT)
 #define ARENA_PAGES	(ARENA_BYTES >> PAGE_SHIFT)		/* 8192 */
 #define ADDR_BITS	48
-#define ARENA_L1_BITS	10
-#define ARENA_L2_BITS	(ADDR_BITS - ARENA_SHIFT - ARENA_L1_BITS)	/* 12 */
+#define ARENA_INDEX_BITS	(ADDR_BITS - ARENA_SHIFT)	/* 22: 4 Mi arenas */
 #define NUM_CLASSES	KARENA_NUM_CLASSES
-#define NUM_SPANCLASS	(NUM_CLASSES * 2)	/* class << 1 | tiny */
-#define TINY_BLOCK	16
-#define TINY_CLASS	2			/* the 16-byte class */
-#define TINY_SPC	(TINY_CLASS << 1 | 1)
-#define TINY_BIAS	64			/* mcache's hold on its block */
+#define NUM_SPANCLASS	(NUM_CLASSES * 2)	/* Go's class << 1 | noscan; noscan unused */
 #define MAX_NELEMS	1024			/* 8-byte class: 8192 / 8 */
-#define ALLOCBITS_WORDS	(MAX_NELEMS / 64)
+#define RFREE_WORDS	(MAX_NELEMS / 64)
 #define GROW_PAGES	512			/* heap grows by >= 4 MiB */
 #define FREE_BINS	128			/* exact-size free lists */
 
@@ -60,6 +55,17 @@
 #define STORE_REL(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 /* Counter bumped by one owner thread, read racily by stats readers. */
 #define STAT_ADD(p, n)	STORE((p), LOAD(p) + (n))
+/*
+ * The same for the fast paths: on x86-64 one add to memory, a single
+ * instruction whose 8-byte store readers see whole (as the kernel's
+ * this_cpu_inc); the asm keeps the compiler from splitting it and
+ * sanitizers see no race (only the owner writes).
+ */
+#if defined(__x86_64__)
+#define STAT_INC(p)	__asm__("addq $1, %0" : "+m"(*(p)))
+#else
+#define STAT_INC(p)	STAT_ADD((p), 1)
+#endif
 
 enum span_state {
 	SPAN_DEAD = 0,		/* struct on the free list */
@@ -80,43 +86,49 @@ enum span_list_id {
 struct mcache;
 
 /*
+ * Set in allocCount while the span is parked in its owner's full list:
+ * allocCount as a signed number is then negative, so the owner's free
+ * finds both of its slow cases, "span now empty" and "span was parked
+ * full", with one decrement and one sign test (do_free).
+ */
+#define SPAN_PARKED	0x80000000u
+
+/*
  * Cache-line layout: line 0 is what every free() reads, from any thread,
- * and is written only when the span changes hands or state; lines 1-3 are
- * the allocation state, written by the owner on every malloc and local
- * free; lines 4-5 are the remote-free bitmap, written by other threads'
- * frees.  So owner mallocs do not invalidate what remote freers read, and
- * remote frees do not invalidate the owner's allocBits.
+ * and is written only when the span changes hands or state; line 1 is the
+ * allocation state, written by the owner on every malloc and local free;
+ * lines 2-3 are the remote-free bitmap, written by other threads' frees.
+ * So owner mallocs do not invalidate what remote freers read, and remote
+ * frees do not invalidate the owner's free list head.
  */
 struct mspan {
 	/* line 0 */
 	uintptr_t start;		/* startAddr, page aligned */
 	size_t npages;
 	struct mcache *owner;		/* atomic; NULL when in mcentral */
-	uint8_t *tinycount;		/* tiny spans: live pieces + hold, per block */
-	uint16_t *tinystart;		/* tiny spans: piece start bits, per block */
 	struct mspan *rnext;		/* link in the owner's notify stack */
 	uint32_t elemsize;
 	uint32_t divmul;		/* offset * divmul >> 32 == index */
+	uint32_t limit;			/* nelems * elemsize: end of the objects */
 	uint16_t nelems;
-	uint8_t spanclass;		/* class << 1 | tiny; 0 = large */
+	uint8_t spanclass;		/* class << 1; 0 = large or not in use */
 	uint8_t state;			/* enum span_state */
 	uint8_t needzero;		/* pages may hold old data */
 	uint8_t list;			/* enum span_list_id */
 	uint8_t notify;			/* atomic: parked full, report the first remote free */
 	uint8_t queued;			/* atomic: on the owner's notify stack */
-	/* lines 1-3: owner only */
-	uint64_t allocCache __attribute__((aligned(64)));	/* ~allocBits from freeindex on */
-	uint16_t freeindex;
-	uint16_t allocCount;
+	/* line 1: owner only */
+	void *freelist __attribute__((aligned(64)));	/* free objects, linked through their first word */
+	uint32_t allocCount;		/* objects handed out, not freed locally; | SPAN_PARKED */
+	uint16_t ncarved;		/* objects [0, ncarved) were ever handed out */
 	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
-	uint64_t allocBits[ALLOCBITS_WORDS];	/* 1 = allocated */
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
-	/* lines 4-5: other threads' frees */
-	uint64_t rfreeBits[ALLOCBITS_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
+	/* lines 2-3: other threads' frees */
+	uint64_t rfreeBits[RFREE_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
 } __attribute__((aligned(64)));
-_Static_assert(offsetof(struct mspan, allocCache) == 64, "mspan line 1");
-_Static_assert(offsetof(struct mspan, rfreeBits) == 256, "mspan line 4");
+_Static_assert(offsetof(struct mspan, freelist) == 64, "mspan line 1");
+_Static_assert(offsetof(struct mspan, rfreeBits) == 128, "mspan line 2");
 
 struct span_list {
 	struct mspan *head;
@@ -129,12 +141,8 @@ struct heap_arena {
 
 struct mcache {
 	struct mspan *alloc[NUM_SPANCLASS];	/* never NULL: &empty_span */
-	uintptr_t tiny;			/* current tiny block, 0 if none */
-	uint32_t tinyoffset;
-	uint32_t tinypieces;		/* pieces carved from the block */
-	uint64_t nmalloc[NUM_CLASSES];	/* STAT_ADD by the owner */
-	uint64_t nfree[NUM_CLASSES];
-	uint64_t tinyallocs;
+	/* STAT_INC by the owner: [spc] mallocs, [spc | 1] frees of class spc >> 1 */
+	uint64_t count[NUM_SPANCLASS];
 	struct span_list partial[NUM_SPANCLASS];	/* owned, with free slots */
 	struct span_list full[NUM_SPANCLASS];		/* owned, parked full */
 	struct span_list empty[NUM_SPANCLASS];		/* owned, no objects */
@@ -176,8 +184,10 @@ struct mheap {
 /* ---- globals ---- */
 extern HIDDEN struct mheap mheap_;
 extern HIDDEN struct mcentral mcentral_[NUM_SPANCLASS];
-extern HIDDEN struct heap_arena **arena_l1[1 << ARENA_L1_BITS];
+extern HIDDEN struct heap_arena *arena_index[1 << ARENA_INDEX_BITS];
 extern HIDDEN struct mspan empty_span;
+extern HIDDEN struct mspan no_span;
+extern HIDDEN struct mcache boot_mcache;
 extern HIDDEN __thread struct mcache *tls_mcache __attribute__((tls_model("initial-exec")));
 extern HIDDEN int karena_debug;
 extern HIDDEN int karena_hugepage;
@@ -193,17 +203,17 @@ HIDDEN void karena_init_slow(void);
 static ALWAYS_INLINE struct heap_arena *arena_of(uintptr_t a)
 {
 	uintptr_t i = a >> ARENA_SHIFT;
-	struct heap_arena **l2;
 
-	if (unlikely(i >> (ARENA_L1_BITS + ARENA_L2_BITS)))
+	if (unlikely(i >> ARENA_INDEX_BITS))
 		return NULL;
-	l2 = LOAD_ACQ(&arena_l1[i >> ARENA_L2_BITS]);
-	if (unlikely(!l2))
-		return NULL;
-	return LOAD_ACQ(&l2[i & ((1u << ARENA_L2_BITS) - 1)]);
+	return LOAD_ACQ(&arena_index[i]);
 }
 
-/* The span holding address a (may be stale for addresses in free runs). */
+/*
+ * The span holding address a: NULL outside the heap's arenas, &no_span
+ * (state DEAD, spanclass 0) for pages of an arena that were never part of
+ * a span; may be stale for addresses in free runs.
+ */
 static ALWAYS_INLINE struct mspan *span_of(uintptr_t a)
 {
 	struct heap_arena *ha = arena_of(a);
@@ -229,49 +239,72 @@ HIDDEN void heap_reinit_locks(void);
 
 /* ---- mspan.c ---- */
 HIDDEN void span_init_small(struct mspan *s, int spanclass);
-HIDDEN int span_nextfree_slow(struct mspan *s);
+HIDDEN void *span_alloc_slow(struct mspan *s);
 HIDDEN void span_drain_remote(struct mspan *s);
 HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p);
 HIDDEN bool span_arm_notify(struct mspan *s);
-HIDDEN void span_double_free(struct mspan *s, void *p);
+HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx);
 
 static ALWAYS_INLINE unsigned span_index(const struct mspan *s, uintptr_t p)
 {
 	return (unsigned)(((uint64_t)(p - s->start) * s->divmul) >> 32);
 }
 
-/* Owner-only: take a free slot from the allocCache window, or -1. */
-static ALWAYS_INLINE int span_nextfree_fast(struct mspan *s)
+/*
+ * Is offset off in small span s the start of one of its objects?
+ * off < limit (below 2^17: small spans have at most 10 pages) and off
+ * divisible by elemsize, tested with the span's 32-bit reciprocal
+ * divmul = ceil(2^32 / elemsize): for off below 2^17 and elemsize at most
+ * 2^15 (17 + 15 <= 32 bits), off is a multiple of elemsize exactly when
+ * the low 32 bits of off * divmul are below divmul (Lemire, Kaser, Kurz,
+ * "Faster remainder by direct computation", 2019; selftests/lib/mspan_test
+ * checks every offset of every class).  No division, no index: free()
+ * checks every pointer with it.
+ */
+static ALWAYS_INLINE bool span_object_start(const struct mspan *s, uintptr_t off)
 {
-	uint64_t c = s->allocCache;
-
-	if (likely(c)) {
-		unsigned bit = (unsigned)__builtin_ctzll(c);
-		unsigned idx = s->freeindex + bit;
-
-		s->allocCache = (c >> bit) >> 1;
-		s->freeindex = (uint16_t)(idx + 1);
-		s->allocBits[idx >> 6] |= 1ull << (idx & 63);
-		s->allocCount++;
-		return (int)idx;
-	}
-	return -1;
+	return off < s->limit && (uint32_t)((uint32_t)off * s->divmul) < s->divmul;
 }
 
-/* Owner-only: give slot idx back. Returns false on a double free. */
-static ALWAYS_INLINE bool span_free_local(struct mspan *s, unsigned idx)
+/* Owner-only: pop a free object, or NULL when the list is empty. */
+static ALWAYS_INLINE void *span_alloc_fast(struct mspan *s)
 {
-	uint64_t m = 1ull << (idx & 63);
-	unsigned fi = s->freeindex;
+	void **p = s->freelist;
 
-	if (unlikely(!(s->allocBits[idx >> 6] & m)))
-		return false;
-	s->allocBits[idx >> 6] &= ~m;
-	s->allocCount--;
-	/* keep the loaded window truthful */
-	if (idx >= fi && (idx >> 6) == (fi >> 6) && ((fi & 63) || s->allocCache))
-		s->allocCache |= 1ull << (idx - fi);
-	return true;
+	if (likely(p != NULL)) {
+		s->freelist = *p;
+		s->allocCount++;
+	}
+	return p;
+}
+
+/*
+ * Owner-only: push object p back (no double-free check: see mspan.c).
+ * Returns false when the span became empty or is parked full: the caller
+ * tells mcache_span_freed.
+ */
+static ALWAYS_INLINE bool span_free_local(struct mspan *s, void *p)
+{
+	int32_t n = (int32_t)(s->allocCount - 1);
+
+	*(void **)p = s->freelist;
+	s->freelist = p;
+	s->allocCount = (uint32_t)n;
+	return likely(n > 0);
+}
+
+/* Objects handed out by s and not freed locally. */
+static ALWAYS_INLINE unsigned span_live(const struct mspan *s)
+{
+	return s->allocCount & ~SPAN_PARKED;
+}
+
+/* Move s to list id (the caller links it), keeping SPAN_PARKED in step. */
+static inline void span_set_list(struct mspan *s, enum span_list_id id)
+{
+	s->list = (uint8_t)id;
+	s->allocCount = (s->allocCount & ~SPAN_PARKED) |
+			(id == LIST_LFULL ? SPAN_PARKED : 0);
 }
 
 /* ---- mcentral.c ---- */
@@ -293,27 +326,11 @@ HIDDEN void mcache_flush(struct mcache *c);
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
 HIDDEN void mcache_release_empty(struct mcache *c);
 
-/* Free object idx of s from this thread (c may be NULL). */
-static ALWAYS_INLINE void span_free_object(struct mcache *c, struct mspan *s,
-					   unsigned idx, void *p)
-{
-	if (likely(c != NULL && LOAD(&s->owner) == c)) {
-		if (unlikely(!span_free_local(s, idx))) {
-			span_double_free(s, p);
-			return;
-		}
-		if (unlikely(s->list == LIST_LFULL || s->allocCount == 0))
-			mcache_span_freed(c, s);
-		return;
-	}
-	span_free_remote(s, idx, p);
-}
 HIDDEN void mcache_init_key(void);
 HIDDEN void mcache_lock_all(void);
 HIDDEN void mcache_unlock_all(void);
 HIDDEN void mcache_reinit_locks(void);
 HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny, uint64_t *nthreads);
-HIDDEN void tiny_retire(struct mcache *c);
 
 /* ---- mgcscavenge.c ---- */
 HIDDEN void scavenger_init(void);

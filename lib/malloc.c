@@ -1,26 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * malloc.c - the malloc API, the tiny allocator, init and fork.
+ * malloc.c - the malloc API, init and fork.
  *
  * Small allocation fast path (inlined into every entry point):
- *   TLS mcache pointer -> span of the class -> ctz(allocCache) -> object.
- * No locks and no atomic instructions.  Small free fast path: arena index
- * -> span; if this thread's mcache owns the span, clear its allocBit (no
- * atomics); else one fetch-or into the span's remote-free bitmap (mspan.c).
+ *   TLS mcache pointer -> span of the class -> pop its free list.
+ * No locks, no atomic instructions, no NULL test: a thread without a
+ * cache yet points at boot_mcache, whose spans are all the empty span, so
+ * its first malloc of every class takes the slow path, which sets the
+ * cache up.  Small free fast path: arena index entry -> the arena's page
+ * map -> span (two dependent loads); an object-start check; if this
+ * thread's mcache owns the span, push the object on the span's free list
+ * (no atomics), else one fetch-or into the span's remote-free bitmap
+ * (mspan.c).  Statistics are per-mcache counters, one add each.
  *
- * Tiny allocator: requests of 1..7 bytes are carved from a 16-byte block
- * (an object of the 16 B class in a dedicated "tiny" span class), each
- * piece aligned to its size rounded up to a power of two.  The block's
- * per-block count (tinycount) is TINY_BIAS while the mcache is carving
- * from it, minus one per piece freed by other threads (atomic); pieces of
- * the current block freed by its own thread are counted down in the mcache
- * without atomics.  When the mcache retires the block it subtracts
- * TINY_BIAS - pieces (pieces: carved minus freed locally), so the count
- * becomes the number of live pieces, and whoever drops it to zero frees
- * the block (no atomic at all when every piece was freed locally).  tinystart
- * has one bit per byte marking piece starts plus an end marker after the
- * newest piece: malloc_usable_size of a piece is the distance to the next
- * marked byte, and free() rejects pointers that start no piece.
+ * There is no tiny allocator: Go combines requests below 16 bytes into
+ * 16-byte blocks because its GC frees a block wholesale; with per-object
+ * free() the block needs a live count, paid on every free of a piece, and
+ * it only saves memory for 1..2-byte requests (lib/README.md: "Tiny
+ * allocator").  Requests of 0..8 bytes use the 8-byte class.
  *
  * Init happens at the first allocation of the process, allocates nothing
  * through malloc (os layer is raw syscalls, metadata is mmap'd), and only
@@ -137,16 +134,31 @@ __attribute__((destructor)) static void karena_fini(void)
 
 /* ---- small objects ---- */
 
+/*
+ * The free list of c's current span for spc is empty (or c is still the
+ * boot cache): take the thread's own cache, carve or drain the span, or
+ * refill from the mcache's lists, mcentral or the heap.
+ */
 static __attribute__((noinline)) void *small_alloc_slow(struct mcache *c, unsigned spc)
 {
-	struct mspan *s = c->alloc[spc];
+	struct mspan *s;
 
+	if (unlikely(c == &boot_mcache)) {
+		c = mcache_get_slow();
+		if (!c) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	s = c->alloc[spc];
 	for (;;) {
 		if (s != &empty_span) {
-			int idx = span_nextfree_slow(s);
+			void *p = span_alloc_slow(s);
 
-			if (idx >= 0)
-				return (void *)(s->start + (uintptr_t)idx * s->elemsize);
+			if (p) {
+				STAT_INC(&c->count[spc]);
+				return p;
+			}
 		}
 		s = mcache_refill(c, (int)spc);
 		if (!s) {
@@ -157,118 +169,35 @@ static __attribute__((noinline)) void *small_alloc_slow(struct mcache *c, unsign
 	}
 }
 
-static ALWAYS_INLINE void *small_alloc(struct mcache *c, unsigned spc)
+static ALWAYS_INLINE void *small_alloc(unsigned spc)
 {
-	struct mspan *s = c->alloc[spc];
-	int idx = span_nextfree_fast(s);
+	struct mcache *c = tls_mcache;
+	void *p = span_alloc_fast(c->alloc[spc]);
 
-	if (likely(idx >= 0))
-		return (void *)(s->start + (uintptr_t)idx * s->elemsize);
+	if (likely(p != NULL)) {
+		STAT_INC(&c->count[spc]);
+		return p;
+	}
 	return small_alloc_slow(c, spc);
 }
 
-/* ---- tiny ---- */
-
-static void tiny_free_block(struct mspan *s, uintptr_t block)
+/*
+ * A free that is not the owner's plain local free: another thread's (or a
+ * thread's without a cache yet), and every free under KARENA_DEBUG.  All
+ * go through the span's remote-free bitmap; in debug mode the bit's old
+ * value catches a repeated free at once, and the owner's drain catches
+ * the free of an object already on the free list (mspan.c).
+ */
+static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
 {
 	struct mcache *c = tls_mcache;
+	unsigned spc = s->spanclass;
 
-	span_free_object(c, s, span_index(s, block), (void *)block);
-}
-
-HIDDEN void tiny_retire(struct mcache *c)
-{
-	uintptr_t b = c->tiny;
-	struct mspan *s;
-	unsigned idx;
-
-	if (!b)
-		return;
-	c->tiny = 0;
-	s = span_of(b);
-	idx = span_index(s, b);
-	if (c->tinypieces == 0) {
-		/* every piece was freed by this thread: no other thread can
-		 * touch the count, no atomic needed */
-		STORE(&s->tinycount[idx], 0);
-		tiny_free_block(s, b);
-		return;
-	}
-	if (__atomic_sub_fetch(&s->tinycount[idx], (uint8_t)(TINY_BIAS - c->tinypieces),
-			       __ATOMIC_ACQ_REL) == 0)
-		tiny_free_block(s, b);
-}
-
-static __attribute__((noinline)) void *tiny_alloc_slow(struct mcache *c, size_t n,
-							size_t align)
-{
-	uintptr_t b;
-	struct mspan *s;
-	unsigned idx;
-
-	tiny_retire(c);
-	b = (uintptr_t)small_alloc(c, TINY_SPC);
-	if (!b)
-		return NULL;
-	s = c->alloc[TINY_SPC];
-	idx = span_index(s, b);
-	STORE(&s->tinycount[idx], TINY_BIAS);
-	STORE(&s->tinystart[idx], (uint16_t)(1u | 1u << n));
-	(void)align;
-	c->tiny = b;
-	c->tinyoffset = (uint32_t)n;
-	c->tinypieces = 1;
-	return (void *)b;
-}
-
-static ALWAYS_INLINE void *tiny_alloc(struct mcache *c, size_t n)
-{
-	size_t align = n <= 2 ? (n ? n : 1) : n <= 4 ? 4 : 8;
-	uintptr_t off;
-
-	if (n == 0)
-		n = 1;
-	STAT_ADD(&c->tinyallocs, 1);
-	STAT_ADD(&c->nmalloc[TINY_CLASS], 1);
-	off = (c->tinyoffset + align - 1) & ~(align - 1);
-	if (likely(c->tiny && off + n <= TINY_BLOCK)) {
-		struct mspan *s = c->alloc[TINY_SPC];
-		unsigned idx = span_index(s, c->tiny);
-		uint16_t bits = LOAD(&s->tinystart[idx]);
-
-		bits |= (uint16_t)(1u << off);
-		if (off + n < TINY_BLOCK)
-			bits |= (uint16_t)(1u << (off + n));
-		STORE(&s->tinystart[idx], bits);
-		c->tinyoffset = (uint32_t)(off + n);
-		c->tinypieces++;
-		return (void *)(c->tiny + off);
-	}
-	return tiny_alloc_slow(c, n, align);
-}
-
-static void tiny_free(struct mspan *s, unsigned idx, uintptr_t p)
-{
-	unsigned off = (unsigned)(p & (TINY_BLOCK - 1));
-	struct mcache *c = tls_mcache;
-
-	if (unlikely(!(LOAD(&s->tinystart[idx]) >> off & 1))) {
-		karena_bad_pointer("free of invalid tiny pointer", (void *)p);
-		return;
-	}
-	if (c) {
-		STAT_ADD(&c->nfree[TINY_CLASS], 1);
-		if (c->tiny == (p & ~(uintptr_t)(TINY_BLOCK - 1))) {
-			/* a piece of the block this thread is carving from:
-			 * count it down locally (see tiny_retire) */
-			c->tinypieces--;
-			return;
-		}
-	} else {
-		__atomic_fetch_add(&global_nfree[TINY_CLASS], 1, __ATOMIC_RELAXED);
-	}
-	if (__atomic_sub_fetch(&s->tinycount[idx], 1, __ATOMIC_ACQ_REL) == 0)
-		tiny_free_block(s, p & ~(uintptr_t)(TINY_BLOCK - 1));
+	if (c != &boot_mcache)
+		STAT_INC(&c->count[spc | 1]);
+	else
+		__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
+	span_free_remote(s, span_index(s, (uintptr_t)p), p);
 }
 
 /* ---- large ---- */
@@ -295,71 +224,69 @@ static void *large_alloc(size_t n, size_t align_pages, bool zero)
 	return (void *)s->start;
 }
 
+/* Not a small object: a large one, or a pointer that is no object. */
+static __attribute__((noinline)) void free_not_small(struct mspan *s, void *ptr)
+{
+	uintptr_t p = (uintptr_t)ptr;
+
+	if (!p)
+		return;
+	if (!s || s == &no_span) {
+		karena_bad_pointer("free of foreign pointer", ptr);
+		return;
+	}
+	if (s->spanclass == 0 && LOAD(&s->state) == SPAN_INUSE && p == s->start &&
+	    s->nelems == 1) {
+		mheap_free(s);
+		return;
+	}
+	if (s->spanclass > 1)
+		karena_bad_pointer("free of interior pointer", ptr);
+	else
+		karena_bad_pointer("free of invalid or already freed pointer", ptr);
+}
+
 /* ---- the API ---- */
 
 static ALWAYS_INLINE void *do_malloc(size_t n)
 {
-	struct mcache *c = tls_mcache;
-
-	if (likely(n <= KARENA_MAX_SMALL_SIZE)) {
-		if (unlikely(!c)) {
-			c = mcache_get_slow();
-			if (!c) {
-				errno = ENOMEM;
-				return NULL;
-			}
-		}
-		if (n <= KARENA_TINY_MAX)
-			return tiny_alloc(c, n);
-
-		unsigned cls = size_class_of(n);
-
-		STAT_ADD(&c->nmalloc[cls], 1);
-		return small_alloc(c, cls << 1);
-	}
+	if (likely(n <= KARENA_MAX_SMALL_SIZE))
+		return small_alloc(size_class_of(n) << 1);
 	return large_alloc(n, 1, false);
 }
 
+/*
+ * free(p): the arena index entry (NULL for free(NULL) and foreign
+ * pointers; addresses above 2^48 wrap onto an arena, and the offset
+ * checks below reject them), the span from the arena's page map (never
+ * NULL: &no_span where no span ever was), an object-start check, then for
+ * the owner a push on the span's free list.
+ */
 static ALWAYS_INLINE void do_free(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
-	struct mspan *s;
+	struct heap_arena *ha;
+	struct mspan *s = NULL;
+	unsigned spc;
 
-	if (unlikely(!p))
-		return;
-	s = span_of(p);
-	if (unlikely(!s)) {
-		karena_bad_pointer("free of foreign pointer", ptr);
-		return;
-	}
-	unsigned spc = s->spanclass;
-	uintptr_t off = p - s->start;
+	ha = LOAD_ACQ(&arena_index[(p >> ARENA_SHIFT) & ((1u << ARENA_INDEX_BITS) - 1)]);
+	if (likely(ha != NULL)) {
+		s = LOAD(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
+		spc = s->spanclass;
+		if (likely(spc > 1 && span_object_start(s, p - s->start))) {
+			struct mcache *c = tls_mcache;
 
-	if (likely(spc > 1 && LOAD(&s->state) == SPAN_INUSE &&
-		   off < (s->npages << PAGE_SHIFT))) {
-		unsigned idx = span_index(s, p);
-		struct mcache *c = tls_mcache;
-
-		if (spc == TINY_SPC) {
-			tiny_free(s, idx, p);
+			if (likely(LOAD(&s->owner) == c && !karena_debug)) {
+				STAT_INC(&c->count[spc | 1]);
+				if (unlikely(!span_free_local(s, ptr)))
+					mcache_span_freed(c, s);
+				return;
+			}
+			small_free_slow(s, ptr);
 			return;
 		}
-		if (unlikely(idx >= s->nelems || (uintptr_t)idx * s->elemsize != off)) {
-			karena_bad_pointer("free of interior pointer", ptr);
-			return;
-		}
-		if (likely(c != NULL))
-			STAT_ADD(&c->nfree[spc >> 1], 1);
-		else
-			__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
-		span_free_object(c, s, idx, ptr);
-		return;
 	}
-	if (spc == 0 && LOAD(&s->state) == SPAN_INUSE && off == 0 && s->nelems == 1) {
-		mheap_free(s);
-		return;
-	}
-	karena_bad_pointer("free of invalid or already freed pointer", ptr);
+	free_not_small(s, ptr);
 }
 
 static size_t do_usable_size(void *ptr)
@@ -376,18 +303,7 @@ static size_t do_usable_size(void *ptr)
 	off = p - s->start;
 	if (s->spanclass == 0)
 		return off == 0 ? s->npages * PAGE_BYTES : 0;
-	if (off >= (uintptr_t)s->nelems * s->elemsize)
-		return 0;
-	if (s->spanclass == TINY_SPC) {
-		unsigned o = (unsigned)(p & (TINY_BLOCK - 1));
-		unsigned bits = LOAD(&s->tinystart[span_index(s, p)]);
-
-		if (!(bits >> o & 1))
-			return 0;
-		bits >>= o + 1;
-		return bits ? (size_t)__builtin_ctz(bits) + 1 : TINY_BLOCK - o;
-	}
-	if ((uintptr_t)span_index(s, p) * s->elemsize != off)
+	if (!span_object_start(s, off))
 		return 0;
 	return s->elemsize;
 }
@@ -429,7 +345,7 @@ static void *do_realloc(void *p, size_t n)
 	if (n <= old) {
 		/* same class, or not worth moving */
 		if (old <= KARENA_MAX_SMALL_SIZE) {
-			if (n > KARENA_TINY_MAX && size_class_of(n) == size_class_of(old))
+			if (size_class_of(n) == size_class_of(old))
 				return p;
 			if (n > old / 2)
 				return p;
@@ -464,14 +380,7 @@ static void *do_aligned(size_t align, size_t n)
 			for (unsigned cls = size_class_of(m); cls < NUM_CLASSES; cls++) {
 				if (karena_class_to_size[cls] % align)
 					continue;
-				struct mcache *c = tls_mcache;
-
-				if (!c && !(c = mcache_get_slow())) {
-					errno = ENOMEM;
-					return NULL;
-				}
-				STAT_ADD(&c->nmalloc[cls], 1);
-				return small_alloc(c, cls << 1);
+				return small_alloc(cls << 1);
 			}
 		}
 	}
@@ -585,7 +494,7 @@ EXPORT size_t karena_release(void)
 {
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
-	if (tls_mcache)
+	if (tls_mcache != &boot_mcache)
 		mcache_release_empty(tls_mcache);
 	mcentral_reclaim();
 	return mheap_scavenge(SIZE_MAX, 0);

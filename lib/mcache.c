@@ -4,26 +4,35 @@
  *
  * Each thread owns one struct mcache, reached through an initial-exec TLS
  * pointer (one load on the fast path).  It holds one span per span class;
- * empty slots point at a static empty span whose allocCache is 0, so the
+ * empty slots point at a static empty span whose free list is empty, so the
  * fast path needs no NULL test.  The caches are allocated from persistent
  * metadata, registered in a global list (stats, fork), and recycled.
  *
  * Thread exit: a pthread key destructor flushes the cache: every span
- * goes back to its mcentral (partial, full, or the heap when empty), the
- * tiny block is retired, and the counters are folded into the globals.
+ * goes back to its mcentral (partial, full, or the heap when empty), and
+ * the counters are folded into the globals.
  * If the thread allocates again after that (a later TLS destructor), it
  * gets a fresh cache and the key destructor runs again.
  */
 #include <string.h>
 #include "internal.h"
 
-HIDDEN __thread struct mcache *tls_mcache __attribute__((tls_model("initial-exec")));
 HIDDEN struct mspan empty_span = { .state = SPAN_INUSE };
+/* What the page maps hold for pages that were never part of a span. */
+HIDDEN struct mspan no_span = { .state = SPAN_DEAD };
+/* Every thread's cache until its first allocation: all spans empty, so
+ * the first malloc of a class takes the slow path (mcache_get_slow); it
+ * owns no span and its counters are never written. */
+HIDDEN struct mcache boot_mcache = {
+	.alloc = { [0 ... NUM_SPANCLASS - 1] = &empty_span },
+};
+HIDDEN __thread struct mcache *tls_mcache
+	__attribute__((tls_model("initial-exec"))) = &boot_mcache;
 
 static pthread_mutex_t mcaches_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mcache *mcaches;		/* live */
 static struct mcache *mcache_free;	/* recycled */
-static uint64_t dead_nmalloc[NUM_CLASSES], dead_nfree[NUM_CLASSES], dead_tiny;
+static uint64_t dead_nmalloc[NUM_CLASSES], dead_nfree[NUM_CLASSES];
 static pthread_key_t mcache_key;
 static int key_ok;
 
@@ -34,13 +43,12 @@ static void mcache_destroy(void *arg)
 	if (!c)
 		return;
 	mcache_flush(c);
-	tls_mcache = NULL;
+	tls_mcache = &boot_mcache;
 	pthread_mutex_lock(&mcaches_lock);
 	for (int i = 0; i < NUM_CLASSES; i++) {
-		dead_nmalloc[i] += LOAD(&c->nmalloc[i]);
-		dead_nfree[i] += LOAD(&c->nfree[i]);
+		dead_nmalloc[i] += LOAD(&c->count[i << 1]);
+		dead_nfree[i] += LOAD(&c->count[i << 1 | 1]);
 	}
-	dead_tiny += LOAD(&c->tinyallocs);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -64,7 +72,7 @@ HIDDEN struct mcache *mcache_get_slow(void)
 
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
-	if (tls_mcache)
+	if (tls_mcache != &boot_mcache)
 		return tls_mcache;
 	pthread_mutex_lock(&mcaches_lock);
 	c = mcache_free;
@@ -99,12 +107,12 @@ static void park_full(struct mcache *c, struct mspan *s)
 	if (!LOAD_ACQ(&s->queued)) {
 		if (!span_arm_notify(s)) {
 			span_drain_remote(s);
-			s->list = LIST_LPARTIAL;
+			span_set_list(s, LIST_LPARTIAL);
 			span_list_push(&c->partial[spc], s);
 			return;
 		}
 	}
-	s->list = LIST_LFULL;
+	span_set_list(s, LIST_LFULL);
 	span_list_push(&c->full[spc], s);
 }
 
@@ -119,7 +127,7 @@ static void process_notify(struct mcache *c)
 		STORE_REL(&s->queued, 0);
 		if (LOAD(&s->owner) == c && s->list == LIST_LFULL) {
 			span_list_remove(&c->full[s->spanclass], s);
-			s->list = LIST_LPARTIAL;
+			span_set_list(s, LIST_LPARTIAL);
 			span_list_push(&c->partial[s->spanclass], s);
 		}
 		s = next;
@@ -139,7 +147,7 @@ static void local_remove(struct mcache *c, struct mspan *s)
 		c->empty_pages[spc] = (uint16_t)(c->empty_pages[spc] - s->npages);
 		c->empty_total -= (uint32_t)s->npages;
 	}
-	s->list = LIST_NONE;
+	span_set_list(s, LIST_NONE);
 }
 
 /*
@@ -175,29 +183,29 @@ HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s)
 
 	if (s == c->alloc[spc])
 		return;
-	if (s->allocCount == 0 && keep_empty(c, s)) {
+	if (span_live(s) == 0 && keep_empty(c, s)) {
 		local_remove(c, s);
-		s->list = LIST_LEMPTY;
+		span_set_list(s, LIST_LEMPTY);
 		span_list_push(&c->empty[spc], s);
 		c->empty_pages[spc] = (uint16_t)(c->empty_pages[spc] + s->npages);
 		c->empty_total += (uint32_t)s->npages;
 		return;
 	}
-	if (s->allocCount == 0 && !LOAD_ACQ(&s->queued)) {
+	if (span_live(s) == 0 && !LOAD_ACQ(&s->queued)) {
 		local_remove(c, s);
 		mcentral_release_span(s);
 		return;
 	}
-	if (s->list == LIST_LFULL && (s->nelems - s->allocCount) * 8u >= s->nelems) {
+	if (s->list == LIST_LFULL && (s->nelems - span_live(s)) * 8u >= s->nelems) {
 		span_list_remove(&c->full[spc], s);
-		s->list = LIST_LPARTIAL;
+		span_set_list(s, LIST_LPARTIAL);
 		span_list_push(&c->partial[spc], s);
 	}
 }
 
 static ALWAYS_INLINE bool worth_using(const struct mspan *s)
 {
-	return (s->nelems - s->allocCount) * 8u >= s->nelems;
+	return (s->nelems - span_live(s)) * 8u >= s->nelems;
 }
 
 /*
@@ -213,11 +221,8 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 
 	if (s != &empty_span) {
 		span_drain_remote(s);
-		if (s->allocCount < s->nelems && worth_using(s)) {
-			s->freeindex = 0;
-			s->allocCache = 0;
+		if (span_live(s) < s->nelems && worth_using(s))
 			return s;
-		}
 		c->alloc[spc] = &empty_span;
 		park_full(c, s);
 	}
@@ -225,11 +230,9 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 		process_notify(c);
 	while ((s = c->partial[spc].head) != NULL) {
 		span_list_remove(&c->partial[spc], s);
-		s->list = LIST_NONE;
+		span_set_list(s, LIST_NONE);
 		span_drain_remote(s);
-		if (s->allocCount < s->nelems) {
-			s->freeindex = 0;
-			s->allocCache = 0;
+		if (span_live(s) < s->nelems) {
 			c->alloc[spc] = s;
 			return s;
 		}
@@ -237,15 +240,13 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 	}
 	if ((s = c->empty[spc].head) != NULL) {
 		local_remove(c, s);
-		s->freeindex = 0;
-		s->allocCache = 0;
 		c->alloc[spc] = s;
 		return s;
 	}
 	s = mcentral_cache_span(spc, c);
 	if (!s)
 		return NULL;
-	s->list = LIST_NONE;
+	span_set_list(s, LIST_NONE);
 	c->alloc[spc] = s;
 	return s;
 }
@@ -254,7 +255,6 @@ HIDDEN void mcache_flush(struct mcache *c)
 {
 	struct mspan *s;
 
-	tiny_retire(c);
 	for (int i = 0; i < NUM_SPANCLASS; i++) {
 		s = c->alloc[i];
 		if (s != &empty_span) {
@@ -278,7 +278,45 @@ HIDDEN void mcache_flush(struct mcache *c)
 	STORE(&c->rnotify, NULL);
 }
 
-/* Owner: give every kept empty span back to the heap (karena_release). */
+/*
+ * Owner: apply the remote frees pending in the spans of c's local lists
+ * (they wait for the owner's next refill of the class otherwise; with
+ * KARENA_DEBUG every free is one); give back the spans that became empty,
+ * make full spans with room partial, re-arm the ones still full.  Spans
+ * on the notify stack are left alone (process_notify runs first).
+ */
+static void drain_owned(struct mcache *c, int spc)
+{
+	struct mspan *s, *next;
+
+	for (s = c->partial[spc].head; s; s = next) {
+		next = s->next;
+		if (LOAD_ACQ(&s->queued))
+			continue;
+		span_drain_remote(s);
+		if (span_live(s) == 0) {
+			local_remove(c, s);
+			mcentral_uncache_span(s);
+		}
+	}
+	for (s = c->full[spc].head; s; s = next) {
+		next = s->next;
+		if (LOAD_ACQ(&s->queued))
+			continue;
+		local_remove(c, s);
+		span_drain_remote(s);
+		if (span_live(s) == 0) {
+			mcentral_uncache_span(s);
+		} else if (span_live(s) < s->nelems) {
+			span_set_list(s, LIST_LPARTIAL);
+			span_list_push(&c->partial[spc], s);
+		} else {
+			park_full(c, s);
+		}
+	}
+}
+
+/* Owner: give every empty span back to the heap (karena_release). */
 HIDDEN void mcache_release_empty(struct mcache *c)
 {
 	struct mspan *s;
@@ -286,11 +324,13 @@ HIDDEN void mcache_release_empty(struct mcache *c)
 	/* a queued span must not be freed while on the notify stack */
 	if (LOAD(&c->rnotify))
 		process_notify(c);
-	for (int i = 0; i < NUM_SPANCLASS && c->empty_total; i++)
+	for (int i = 0; i < NUM_SPANCLASS; i++) {
+		drain_owned(c, i);
 		while ((s = c->empty[i].head) != NULL) {
 			local_remove(c, s);
 			mcentral_uncache_span(s);
 		}
+	}
 }
 
 HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny,
@@ -303,13 +343,12 @@ HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny,
 		nmalloc[i] = dead_nmalloc[i];
 		nfree[i] = dead_nfree[i] + LOAD(&global_nfree[i]);
 	}
-	*tiny = dead_tiny;
+	*tiny = 0;	/* no tiny allocator (malloc.c) */
 	for (struct mcache *c = mcaches; c; c = c->next) {
 		for (int i = 0; i < NUM_CLASSES; i++) {
-			nmalloc[i] += LOAD(&c->nmalloc[i]);
-			nfree[i] += LOAD(&c->nfree[i]);
+			nmalloc[i] += LOAD(&c->count[i << 1]);
+			nfree[i] += LOAD(&c->count[i << 1 | 1]);
 		}
-		*tiny += LOAD(&c->tinyallocs);
 		n++;
 	}
 	pthread_mutex_unlock(&mcaches_lock);

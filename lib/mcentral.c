@@ -21,7 +21,7 @@ static pthread_mutex_t central_locks[MCENTRAL_LOCKS] = {
 	[0 ... MCENTRAL_LOCKS - 1] = PTHREAD_MUTEX_INITIALIZER,
 };
 #define L(i)	(&central_locks[(i) % MCENTRAL_LOCKS])
-/* spc % 16: the normal and tiny variants of a class share a lock */
+/* spc % 16 */
 HIDDEN struct mcentral mcentral_[NUM_SPANCLASS] = {
 #define C4(i) { .lock = L(i) }, { .lock = L(i + 1) }, { .lock = L(i + 2) }, { .lock = L(i + 3) }
 #define C16(i) C4(i), C4(i + 4), C4(i + 8), C4(i + 12)
@@ -109,12 +109,10 @@ HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
 	s = mc->partial.head;
 	if (s) {
 		span_list_remove(&mc->partial, s);
-		s->list = LIST_NONE;
+		span_set_list(s, LIST_NONE);
 		STORE(&s->owner, c);
 		pthread_mutex_unlock(mc->lock);
 		span_drain_remote(s);
-		s->freeindex = 0;
-		s->allocCache = 0;
 		return s;
 	}
 	pthread_mutex_unlock(mc->lock);
@@ -123,21 +121,6 @@ HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
 	if (!s)
 		return NULL;
 	span_init_small(s, spc);
-	if (spc == TINY_SPC) {
-		if (!s->tinycount) {
-			/* kept with the struct: recycled structs keep theirs */
-			s->tinycount = persistent_alloc(512 + 512 * 2);
-			if (!s->tinycount) {
-				mheap_free(s);
-				return NULL;
-			}
-			s->tinystart = (uint16_t *)(s->tinycount + 512);
-		}
-		for (int i = 0; i < 512; i++) {
-			s->tinycount[i] = 0;
-			s->tinystart[i] = 0;
-		}
-	}
 	pthread_mutex_lock(mc->lock);
 	mc->nspans++;
 	STORE(&s->owner, c);
@@ -154,22 +137,22 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 	pthread_mutex_lock(mc->lock);
 	STORE(&s->owner, NULL);
 	STORE(&s->queued, 0);	/* the owner's notify stack is discarded */
-	if (s->allocCount == 0) {
+	if (span_live(s) == 0) {
 		mc->nspans--;
 		pthread_mutex_unlock(mc->lock);
 		STORE(&s->notify, 0);
 		mheap_free(s);
 		return;
 	}
-	if (s->allocCount == s->nelems) {
+	if (span_live(s) == s->nelems) {
 		if (span_arm_notify(s)) {
-			s->list = LIST_FULL;
+			span_set_list(s, LIST_FULL);
 			span_list_push(&mc->full, s);
 			pthread_mutex_unlock(mc->lock);
 			return;
 		}
 	}
-	s->list = LIST_PARTIAL;
+	span_set_list(s, LIST_PARTIAL);
 	span_list_push(&mc->partial, s);
 	pthread_mutex_unlock(mc->lock);
 }
@@ -212,7 +195,7 @@ HIDDEN void mcentral_notify(struct mspan *s)
 		}
 	} else if (s->list == LIST_FULL) {
 		span_list_remove(&mc->full, s);
-		s->list = LIST_PARTIAL;
+		span_set_list(s, LIST_PARTIAL);
 		span_list_push(&mc->partial, s);
 	}
 	pthread_mutex_unlock(mc->lock);
@@ -233,9 +216,9 @@ HIDDEN size_t mcentral_reclaim(void)
 		for (s = mc->partial.head; s; s = next) {
 			next = s->next;
 			span_drain_remote(s);
-			if (s->allocCount == 0) {
+			if (span_live(s) == 0) {
 				span_list_remove(&mc->partial, s);
-				s->list = LIST_NONE;
+				span_set_list(s, LIST_NONE);
 				mc->nspans--;
 				s->next = empty;
 				empty = s;

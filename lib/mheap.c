@@ -8,9 +8,12 @@
  * with the page -> span map and a "scavenged" bitmap (1 = the page is
  * Prepared, i.e. not backed, and must be Used before it is touched).
  *
- * Arena index: a sparse two-level table, arena_l1[addr >> 38] ->
- * array of 4096 heap_arena pointers indexed by (addr >> 26) & 4095, so
- * span_of(p) is three dependent loads and free(p) finds its span in O(1).
+ * Arena index: one flat table of heap_arena pointers indexed by
+ * addr >> 26, 4 Mi entries for the 48-bit address space (Go's layout on
+ * amd64, arenaL1Bits = 0).  It is 32 MiB of zero-initialised address
+ * space in .bss; only the 4 KiB pages holding entries of arenas in use
+ * are ever touched.  So span_of(p) is two dependent loads (the entry,
+ * then the arena's page -> span map) and free(p) finds its span in O(1).
  * Entries are published with release stores and never removed.
  *
  * Page allocator: free runs are mspans in state FREE, kept in exact-size
@@ -34,7 +37,7 @@
 #include "internal.h"
 
 HIDDEN struct mheap mheap_ = { .lock = PTHREAD_MUTEX_INITIALIZER };
-HIDDEN struct heap_arena **arena_l1[1 << ARENA_L1_BITS];
+HIDDEN struct heap_arena *arena_index[1 << ARENA_INDEX_BITS];
 
 /* ---- persistent metadata ---- */
 
@@ -75,14 +78,8 @@ HIDDEN struct mspan *span_struct_alloc(void)
 		span_freelist = s->next;
 	else
 		s = persistent_alloc(sizeof(*s));
-	if (s) {
-		uint8_t *tc = s->tinycount;
-		uint16_t *ts = s->tinystart;
-
+	if (s)
 		memset(s, 0, sizeof(*s));
-		s->tinycount = tc;	/* tiny metadata stays with the struct */
-		s->tinystart = ts;
-	}
 	return s;
 }
 
@@ -100,24 +97,18 @@ HIDDEN int arena_register(uintptr_t base, size_t len)
 {
 	for (uintptr_t a = base; a < base + len; a += ARENA_BYTES) {
 		uintptr_t i = a >> ARENA_SHIFT;
-		struct heap_arena **l2;
 		struct heap_arena *ha;
 
-		if (i >> (ARENA_L1_BITS + ARENA_L2_BITS))
+		if (i >> ARENA_INDEX_BITS)
 			return -ENOMEM;
-		l2 = arena_l1[i >> ARENA_L2_BITS];
-		if (!l2) {
-			l2 = persistent_alloc(sizeof(*l2) << ARENA_L2_BITS);
-			if (!l2)
-				return -ENOMEM;
-			STORE_REL(&arena_l1[i >> ARENA_L2_BITS], l2);
-		}
-		if (l2[i & ((1u << ARENA_L2_BITS) - 1)])
+		if (arena_index[i])
 			continue;
 		ha = persistent_alloc(sizeof(*ha));
 		if (!ha)
 			return -ENOMEM;
-		STORE_REL(&l2[i & ((1u << ARENA_L2_BITS) - 1)], ha);
+		for (size_t k = 0; k < ARENA_PAGES; k++)
+			ha->spans[k] = &no_span;
+		STORE_REL(&arena_index[i], ha);
 	}
 	return 0;
 }

@@ -2,32 +2,31 @@
 /*
  * mspan.c - a span: a run of pages cut into objects of one size class.
  *
- * allocBits has one bit per object (1 = allocated); bits past nelems are
- * set so they never look free.  freeindex is the next object index the
- * allocator will consider, and allocCache is the complement of allocBits
- * shifted so that bit 0 is object freeindex, up to the end of that 64-bit
- * word.  Allocation is count-trailing-zeros on allocCache (inline in
- * internal.h); when the window is exhausted the slow path loads the next
- * word; when freeindex reaches nelems the owner drains remote frees and,
- * if anything is free, rescans from 0.
+ * Free objects of a span are kept on a singly linked list threaded
+ * through their first word (freelist), as in TCMalloc, Go's ancestor:
+ * malloc pops the head, a free by the owning thread pushes the object
+ * back (both inline in internal.h, no atomics), so the next malloc gets
+ * the object freed last, whose line is hot.  allocCount counts objects
+ * handed out and not freed back, so an empty span is seen on the free
+ * that empties it.  A new span's objects are carved lazily: ncarved
+ * objects have been handed out at least once; when the list is empty the
+ * slow path threads the next batch (up to one 4 KiB page of objects) onto
+ * it, so a fresh span touches its pages as they are used, not all at once.
  *
- * Frees by the owning thread clear the bit directly (no atomics) and, if
- * the object lies in the loaded window, set its allocCache bit.  Spans stay
- * owned by their mcache until its thread exits (mcache.c), so this covers
- * every free of a thread's own objects.  A free by any other thread sets
- * the object's bit in the span's remote-free bitmap (rfreeBits, one
- * atomic fetch-or, never retried; the old value shows a repeated free).
- * Only the owner, or whoever takes an unowned span out of mcentral,
- * drains it: per word with bits, one exchange with 0, then allocBits &= ~w
- * and allocCount -= popcount(w).  This is Go's sweeper swapping in
- * gcmarkBits, applied to explicit frees.
+ * Go keeps allocBits and a count-trailing-zeros window instead, because
+ * its sweeper frees whole spans by swapping in the GC's mark bits; with
+ * explicit free() a bitmap costs a read-modify-write of a bitmap word on
+ * both malloc and free, plus the window upkeep, where a list costs two
+ * stores (bench/PROFILE.md: instructions per pair).
  *
- * Why a bitmap and not a stack threaded through the freed objects (the
- * previous design): the freeing thread does not write the object (a cold
- * line, often last written by another core), the drain walks nelems / 64
- * words in the span struct instead of chasing one pointer per object, and
- * the words live on their own cache lines (internal.h), away from what
- * the owner writes on every malloc.
+ * Frees by any other thread set the object's bit in the span's
+ * remote-free bitmap (rfreeBits, one atomic fetch-or, never retried; the
+ * old value shows a repeated remote free), without writing the object (a
+ * cold line, often last written by another core).  Only the owner, or
+ * whoever takes an unowned span out of mcentral, drains it: per word with
+ * bits, one exchange with 0, then each object is pushed on the free list
+ * and allocCount drops by popcount(w).  The words live on their own cache
+ * lines (internal.h), away from what the owner writes on every malloc.
  *
  * Why per span and not per mcache: a per-span bitmap needs nothing from
  * the freeing thread (which may be exiting or have no cache), spreads
@@ -41,6 +40,14 @@
  * stack, or from mcentral's full to partial list.  Arming and freeing are
  * a store-load pair on each side (seq_cst): either the arming thread sees
  * the freed bit, or the freeing thread sees the flag (span_arm_notify).
+ *
+ * Double frees: a list has no per-object state to test cheaply, so the
+ * owner's fast path does not look for them (as mimalloc and TCMalloc do
+ * not).  With KARENA_DEBUG=1 every free takes the remote path, whose
+ * fetch-or reports a second free before the drain, and the drain checks
+ * each object against the list (span_object_is_free, a walk) and aborts
+ * on one that is already free.  Without it, a repeated remote free is
+ * still caught by the fetch-or and ignored.
  */
 #include <string.h>
 #include "internal.h"
@@ -54,87 +61,93 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass)
 	s->elemsize = karena_class_to_size[cls];
 	s->divmul = karena_class_divmul[cls];
 	s->nelems = (uint16_t)(bytes / s->elemsize);
-	s->freeindex = 0;
-	s->allocCache = 0;
+	s->limit = s->nelems * s->elemsize;
+	s->freelist = NULL;
 	s->allocCount = 0;
-	/* bits past nelems are set, word by word (at most 16 stores) */
-	unsigned w = s->nelems >> 6;
-
+	s->ncarved = 0;
 	memset(s->rfreeBits, 0, sizeof(s->rfreeBits));
-	memset(s->allocBits, 0, w * sizeof(uint64_t));
-	if (w < ALLOCBITS_WORDS) {
-		s->allocBits[w] = (s->nelems & 63) ? ~0ull << (s->nelems & 63) : ~0ull;
-		for (unsigned i = w + 1; i < ALLOCBITS_WORDS; i++)
-			s->allocBits[i] = ~0ull;
-	}
+}
+
+#define CARVE_BYTES	4096	/* objects threaded per carve: one OS page */
+
+/* Thread the next uncarved objects onto the (empty) free list. */
+static bool span_carve(struct mspan *s)
+{
+	unsigned n = s->nelems - s->ncarved;
+	unsigned batch = CARVE_BYTES / s->elemsize;
+	uintptr_t p, end;
+
+	if (!n)
+		return false;
+	if (batch == 0)
+		batch = 1;
+	if (n > batch)
+		n = batch;
+	p = s->start + (uintptr_t)s->ncarved * s->elemsize;
+	end = p + (uintptr_t)(n - 1) * s->elemsize;
+	for (; p < end; p += s->elemsize)
+		*(void **)p = (void *)(p + s->elemsize);
+	*(void **)end = s->freelist;
+	s->freelist = (void *)(s->start + (uintptr_t)s->ncarved * s->elemsize);
+	s->ncarved = (uint16_t)(s->ncarved + n);
+	return true;
 }
 
 /*
- * Owner-only slow path: find the next free slot at or after freeindex,
- * loading allocCache words as needed.  Returns -1 when freeindex reaches
- * nelems.  With allocCache == 0, a 64-aligned freeindex means "that word
- * is not loaded yet"; an unaligned one means "the rest of the word is
- * allocated".
+ * Owner-only slow path, the free list being empty: carve more objects,
+ * else apply remote frees.  Returns an object, or NULL when the span is
+ * full.
  */
-HIDDEN int span_nextfree_slow(struct mspan *s)
+HIDDEN void *span_alloc_slow(struct mspan *s)
 {
-	for (;;) {
-		int idx = span_nextfree_fast(s);
-
-		if (idx >= 0)
-			return idx;
-		unsigned p = (s->freeindex + 63u) & ~63u;
-
-		if (p >= s->nelems) {
-			s->freeindex = s->nelems;
-			return -1;
-		}
-		s->allocCache = ~s->allocBits[p >> 6];
-		if (s->allocCache) {
-			s->freeindex = (uint16_t)p;
-			continue;
-		}
-		/* full word: next one (freeindex stays <= nelems) */
-		s->freeindex = (uint16_t)(p + 64 < s->nelems ? p + 64 : s->nelems);
-		if (s->freeindex == s->nelems)
-			return -1;
-	}
+	if (!s->freelist && !span_carve(s))
+		span_drain_remote(s);
+	return span_alloc_fast(s);
 }
 
-HIDDEN void span_double_free(struct mspan *s, void *p)
+/* Is object idx of s free (never carved, on the list, or freed remotely)?
+ * A walk of the list: for KARENA_DEBUG checks and tests only. */
+HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx)
 {
-	(void)s;
-	karena_bad_pointer("double free of pointer", p);
+	uintptr_t obj = s->start + (uintptr_t)idx * s->elemsize;
+
+	if (idx >= s->ncarved)
+		return true;
+	if (LOAD(&s->rfreeBits[idx >> 6]) >> (idx & 63) & 1)
+		return true;
+	for (void **p = s->freelist; p; p = *p)
+		if ((uintptr_t)p == obj)
+			return true;
+	return false;
 }
 
 /* Owner (or mcentral under its lock, span unowned): apply remote frees. */
 HIDDEN void span_drain_remote(struct mspan *s)
 {
 	unsigned nw = (s->nelems + 63u) >> 6;
-	unsigned fi = s->freeindex;
 
 	/* in use again: a parked span's notification is no longer wanted
 	 * (a freer that already took the flag just reports it, harmlessly) */
 	if (unlikely(LOAD(&s->notify)))
 		STORE(&s->notify, 0);
 	for (unsigned i = 0; i < nw; i++) {
-		uint64_t w, bad;
+		uint64_t w;
 
 		if (!LOAD(&s->rfreeBits[i]))
 			continue;
 		w = __atomic_exchange_n(&s->rfreeBits[i], 0, __ATOMIC_ACQUIRE);
-		bad = w & ~s->allocBits[i];
-		if (unlikely(bad)) {
-			/* freed here and by another thread */
-			span_double_free(s, (void *)(s->start + (uintptr_t)(i * 64 +
-					 (unsigned)__builtin_ctzll(bad)) * s->elemsize));
-			w &= ~bad;
+		while (w) {
+			unsigned idx = i * 64 + (unsigned)__builtin_ctzll(w);
+			void *obj = (void *)(s->start + (uintptr_t)idx * s->elemsize);
+
+			w &= w - 1;
+			if (unlikely(karena_debug) && span_object_is_free(s, idx)) {
+				/* freed here and by another thread */
+				karena_bad_pointer("double free of pointer", obj);
+				continue;
+			}
+			span_free_local(s, obj);
 		}
-		s->allocBits[i] &= ~w;
-		s->allocCount = (uint16_t)(s->allocCount - __builtin_popcountll(w));
-		/* keep the loaded window truthful (as span_free_local does) */
-		if (i == fi >> 6 && ((fi & 63) || s->allocCache))
-			s->allocCache |= w >> (fi & 63);
 	}
 }
 
@@ -145,7 +158,7 @@ HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p)
 	uint64_t old = __atomic_fetch_or(&s->rfreeBits[idx >> 6], bit, __ATOMIC_SEQ_CST);
 
 	if (unlikely(old & bit)) {
-		span_double_free(s, p);
+		karena_bad_pointer("double free of pointer", p);
 		return;
 	}
 	/* pairs with span_arm_notify: fetch-or, then load the flag */

@@ -75,7 +75,7 @@ export KARENA_BACKEND=dev
 
 # ---- the allocator's unit tests on the device backend ----
 # (sizeclasses_test is table arithmetic: nothing for the backend to do)
-for t in mspan_test mheap_test tiny_test scavenger_test malloc_test; do
+for t in mspan_test mheap_test small_test scavenger_test malloc_test; do
 	bin=$TOP/selftests/lib/$t
 	if [ ! -x "$bin" ]; then
 		ok 1 "lib.$t" "not built (make -C selftests/lib)"

@@ -1,172 +1,187 @@
 // SPDX-License-Identifier: MIT
-/* mspan: allocBits / allocCache / freeindex and the remote-free stack. */
+/* mspan: the free list, lazy carving, the remote-free bitmap and its drain. */
 #include <stdlib.h>
 #include <string.h>
 #include "kselftest_harness.h"
 #include "internal.h"
 
-static void make_span(struct mspan *s, void *mem, int cls)
+/* A span of class cls over fresh memory (carving writes the objects). */
+static void *make_span(struct mspan *s, int cls)
 {
+	size_t np = karena_class_to_allocnpages[cls];
+	void *mem = aligned_alloc(8192, np * 8192);
+
 	memset(s, 0, sizeof(*s));
 	s->start = (uintptr_t)mem;
-	s->npages = karena_class_to_allocnpages[cls];
+	s->npages = np;
 	s->state = SPAN_INUSE;
 	span_init_small(s, cls << 1);
+	return mem;
+}
+
+static char *obj(struct mspan *s, unsigned i)
+{
+	return (char *)(s->start + (uintptr_t)i * s->elemsize);
+}
+
+/* Allocate every object of s (in carving order). */
+static void fill(struct mspan *s)
+{
+	while (span_alloc_slow(s))
+		;
+}
+
+static int times_on_list(struct mspan *s, void *p)
+{
+	int n = 0;
+
+	for (void **q = s->freelist; q; q = *q)
+		n += q == p;
+	return n;
 }
 
 TEST(empty_span_fast_path_fails)
 {
-	ASSERT_EQ(0, empty_span.allocCache);
-	ASSERT_EQ(-1, span_nextfree_fast(&empty_span));
+	ASSERT_EQ(NULL, empty_span.freelist);
+	ASSERT_EQ(NULL, span_alloc_fast(&empty_span));
 }
 
 TEST(allocates_every_slot_once_in_order)
 {
 	struct mspan s;
+	void *mem = make_span(&s, 1);	/* 8 B: 1024 objects */
 
-	make_span(&s, (void *)0x100000000ul, 1);	/* 8 B: 1024 objects */
 	ASSERT_EQ(1024, s.nelems);
-	for (int i = 0; i < 1024; i++)
-		ASSERT_EQ(i, span_nextfree_slow(&s));
-	ASSERT_EQ(-1, span_nextfree_slow(&s));
-	ASSERT_EQ(1024, s.allocCount);
+	for (unsigned i = 0; i < 1024; i++)
+		ASSERT_EQ(obj(&s, i), span_alloc_slow(&s));
+	ASSERT_EQ(NULL, span_alloc_slow(&s));
+	ASSERT_EQ(1024, span_live(&s));
+	free(mem);
 }
 
 TEST(odd_nelems_never_returns_past_end)
 {
 	struct mspan s;
+	void *mem = make_span(&s, 3);	/* 24 B: 341 objects */
 
-	make_span(&s, (void *)0x100000000ul, 3);	/* 24 B: 341 objects */
 	ASSERT_EQ(341, s.nelems);
-	for (int i = 0; i < 341; i++)
-		ASSERT_EQ(i, span_nextfree_slow(&s));
-	ASSERT_EQ(-1, span_nextfree_slow(&s));
+	for (unsigned i = 0; i < 341; i++)
+		ASSERT_EQ(obj(&s, i), span_alloc_slow(&s));
+	ASSERT_EQ(NULL, span_alloc_slow(&s));
+	free(mem);
 }
 
-TEST(fast_path_uses_ctz_window)
+TEST(carving_touches_one_page_at_a_time)
 {
 	struct mspan s;
+	char *mem = make_span(&s, 6);	/* 64 B: 128 objects, 64 per 4 KiB */
 
-	make_span(&s, (void *)0x100000000ul, 1);
-	ASSERT_EQ(0, span_nextfree_slow(&s));	/* loads word 0 */
-	ASSERT_EQ(~0ull >> 1, s.allocCache);
-	ASSERT_EQ(1, span_nextfree_fast(&s));
-	ASSERT_EQ(2, s.freeindex);
-	/* mark 2..4 allocated in bits and cache: ctz skips them */
-	s.allocBits[0] |= 0x1cull;
-	s.allocCache &= ~0x7ull;
-	ASSERT_EQ(5, span_nextfree_fast(&s));
-	ASSERT_EQ(3, s.allocCount);	/* 0, 1 and 5 */
+	memset(mem, 0xab, 8192);
+	ASSERT_EQ(obj(&s, 0), span_alloc_slow(&s));
+	ASSERT_EQ(64, s.ncarved);
+	for (int i = 4096; i < 8192; i++)
+		ASSERT_EQ(0xab, (unsigned char)mem[i]);
+	for (unsigned i = 1; i < 64; i++)
+		ASSERT_EQ(obj(&s, i), span_alloc_fast(&s));
+	ASSERT_EQ(NULL, span_alloc_fast(&s));	/* the fast path never carves */
+	ASSERT_EQ(obj(&s, 64), span_alloc_slow(&s));
+	ASSERT_EQ(128, s.ncarved);
+	free(mem);
 }
 
-TEST(local_free_and_rescan_reuses_slots)
+TEST(local_free_is_reused_first)
 {
 	struct mspan s;
+	void *mem = make_span(&s, 6);
+	char *a = span_alloc_slow(&s), *b = span_alloc_fast(&s), *c = span_alloc_fast(&s);
 
-	make_span(&s, (void *)0x100000000ul, 1);
-	for (int i = 0; i < 1024; i++)
-		span_nextfree_slow(&s);
-	ASSERT_TRUE(span_free_local(&s, 2));
-	ASSERT_TRUE(span_free_local(&s, 40));
-	ASSERT_EQ(1022, s.allocCount);
-	ASSERT_EQ(-1, span_nextfree_slow(&s));	/* freeindex at the end */
-	s.freeindex = 0;			/* what mcache_refill does */
-	s.allocCache = 0;
-	ASSERT_EQ(2, span_nextfree_slow(&s));
-	/* 20 was allocated in the previous pass: freeing it inside the loaded
-	 * window must make it visible to the fast path at once */
-	ASSERT_TRUE(span_free_local(&s, 20));
-	ASSERT_EQ(20, span_nextfree_fast(&s));
-	ASSERT_EQ(40, span_nextfree_fast(&s));
-	ASSERT_EQ(-1, span_nextfree_slow(&s));
+	ASSERT_TRUE(span_free_local(&s, b));
+	ASSERT_EQ(2, span_live(&s));
+	ASSERT_EQ(b, span_alloc_fast(&s));	/* LIFO: the hot object */
+	ASSERT_TRUE(span_free_local(&s, a));
+	ASSERT_TRUE(span_free_local(&s, b));
+	ASSERT_FALSE(span_free_local(&s, c));	/* emptied: the caller is told */
+	ASSERT_EQ(0, span_live(&s));
+	free(mem);
 }
 
-TEST(double_free_is_detected)
+TEST(parked_span_makes_every_local_free_slow)
 {
 	struct mspan s;
+	void *mem = make_span(&s, 6);
 
-	make_span(&s, (void *)0x100000000ul, 5);
-	ASSERT_EQ(0, span_nextfree_slow(&s));
-	ASSERT_TRUE(span_free_local(&s, 0));
-	ASSERT_FALSE(span_free_local(&s, 0));
-	ASSERT_FALSE(span_free_local(&s, 7));	/* never allocated */
+	fill(&s);
+	span_set_list(&s, LIST_LFULL);
+	ASSERT_EQ(128, span_live(&s));
+	ASSERT_FALSE(span_free_local(&s, obj(&s, 7)));
+	ASSERT_EQ(127, span_live(&s));
+	span_set_list(&s, LIST_LPARTIAL);
+	ASSERT_TRUE(span_free_local(&s, obj(&s, 8)));
+	ASSERT_EQ(126, span_live(&s));
+	free(mem);
+}
+
+TEST(object_is_free_sees_list_remote_and_uncarved)
+{
+	struct mspan s;
+	void *mem = make_span(&s, 6);
+
+	ASSERT_TRUE(span_object_is_free(&s, 0));	/* not carved yet */
+	span_alloc_slow(&s);
+	span_alloc_fast(&s);
+	ASSERT_FALSE(span_object_is_free(&s, 0));
+	ASSERT_FALSE(span_object_is_free(&s, 1));
+	ASSERT_TRUE(span_object_is_free(&s, 2));	/* carved, on the list */
+	ASSERT_TRUE(span_object_is_free(&s, 100));	/* not carved */
+	span_free_remote(&s, 1, obj(&s, 1));
+	ASSERT_TRUE(span_object_is_free(&s, 1));	/* pending remote free */
+	free(mem);
 }
 
 TEST(remote_frees_are_drained_by_owner)
 {
 	struct mspan s;
-	char *mem = aligned_alloc(8192, 8192);
+	char *mem = make_span(&s, 6);	/* 64 B: 128 objects */
 
-	ASSERT_NE(NULL, mem);
-	make_span(&s, mem, 6);		/* 64 B: 128 objects */
-	for (int i = 0; i < 128; i++)
-		span_nextfree_slow(&s);
+	fill(&s);
 	memset(mem, 0xab, 8192);
 	span_free_remote(&s, 5, mem + 64 * 5);
 	span_free_remote(&s, 77, mem + 64 * 77);
 	ASSERT_EQ(1ull << 5, s.rfreeBits[0]);
 	ASSERT_EQ(1ull << 13, s.rfreeBits[1]);
 	ASSERT_EQ(0xab, (unsigned char)mem[64 * 5]);	/* object not written */
-	ASSERT_EQ(128, s.allocCount);	/* not applied until drained */
-	span_drain_remote(&s);
+	ASSERT_EQ(128, span_live(&s));	/* not applied until drained */
+	ASSERT_EQ(NULL, span_alloc_fast(&s));
+	ASSERT_EQ(mem + 64 * 77, span_alloc_slow(&s));	/* drains, then pops */
 	ASSERT_EQ(0, s.rfreeBits[0]);
 	ASSERT_EQ(0, s.rfreeBits[1]);
-	ASSERT_EQ(126, s.allocCount);
-	ASSERT_EQ(0, s.allocBits[0] >> 5 & 1);
-	ASSERT_EQ(0, s.allocBits[1] >> 13 & 1);
+	ASSERT_EQ(mem + 64 * 5, span_alloc_fast(&s));
+	ASSERT_EQ(NULL, span_alloc_slow(&s));
+	ASSERT_EQ(128, span_live(&s));
 	free(mem);
 }
 
 TEST(remote_double_free_is_applied_once)
 {
 	struct mspan s;
-	char *mem = aligned_alloc(8192, 8192);
+	char *mem = make_span(&s, 6);
 
-	ASSERT_NE(NULL, mem);
-	make_span(&s, mem, 6);
-	for (int i = 0; i < 128; i++)
-		span_nextfree_slow(&s);
+	fill(&s);
 	span_free_remote(&s, 9, mem + 64 * 9);
 	span_free_remote(&s, 9, mem + 64 * 9);	/* repeated before the drain */
-	ASSERT_TRUE(span_free_local(&s, 10));
-	span_free_remote(&s, 10, mem + 64 * 10);	/* freed here already */
 	span_drain_remote(&s);
-	ASSERT_EQ(126, s.allocCount);
+	ASSERT_EQ(127, span_live(&s));
+	ASSERT_EQ(1, times_on_list(&s, mem + 64 * 9));
 	ASSERT_EQ(0, s.rfreeBits[0]);
-	free(mem);
-}
-
-TEST(drain_updates_the_loaded_window)
-{
-	struct mspan s;
-	char *mem = aligned_alloc(8192, 8192);
-
-	ASSERT_NE(NULL, mem);
-	make_span(&s, mem, 6);
-	for (int i = 0; i < 128; i++)
-		span_nextfree_slow(&s);
-	ASSERT_TRUE(span_free_local(&s, 70));
-	s.freeindex = 0;			/* what mcache_refill does */
-	s.allocCache = 0;
-	ASSERT_EQ(70, span_nextfree_slow(&s));	/* window: word 1 from 71 */
-	span_free_remote(&s, 100, mem + 64 * 100);
-	span_free_remote(&s, 3, mem + 64 * 3);	/* behind freeindex */
-	span_drain_remote(&s);
-	ASSERT_EQ(100, span_nextfree_fast(&s));
-	ASSERT_EQ(-1, span_nextfree_slow(&s));
-	ASSERT_EQ(127, s.allocCount);		/* 3 waits for a rescan */
 	free(mem);
 }
 
 TEST(arming_sees_pending_remote_frees)
 {
 	struct mspan s;
-	char *mem = aligned_alloc(8192, 8192);
+	char *mem = make_span(&s, 6);
 
-	ASSERT_NE(NULL, mem);
-	make_span(&s, mem, 6);
-	for (int i = 0; i < 128; i++)
-		span_nextfree_slow(&s);
+	fill(&s);
 	ASSERT_TRUE(span_arm_notify(&s));	/* nothing pending: armed */
 	ASSERT_EQ(1, s.notify);
 	s.notify = 0;
@@ -174,48 +189,31 @@ TEST(arming_sees_pending_remote_frees)
 	ASSERT_FALSE(span_arm_notify(&s));	/* pending: use it instead */
 	ASSERT_EQ(0, s.notify);
 	span_drain_remote(&s);
-	ASSERT_EQ(127, s.allocCount);
+	ASSERT_EQ(127, span_live(&s));
 	free(mem);
 }
 
-TEST(init_sets_exactly_the_tail_bits)
+/* Spans as mcentral sizes them: Go's pages, doubled below 16 objects up
+ * to 8 pages. */
+static void init_as_mcentral(struct mspan *s, int cls)
 {
-	struct mspan s;
+	size_t np = karena_class_to_allocnpages[cls];
 
-	for (int cls = 1; cls < 68; cls++) {
-		make_span(&s, (void *)0x200000000ul, cls);
-		for (unsigned i = 0; i < MAX_NELEMS; i++)
-			ASSERT_EQ(i >= s.nelems, s.allocBits[i >> 6] >> (i & 63) & 1);
-	}
+	while (np * 8192 / karena_class_to_size[cls] < 16 && np * 2 <= 8)
+		np *= 2;
+	memset(s, 0, sizeof(*s));
+	s->start = 0x300000000ul;
+	s->npages = np;
+	s->state = SPAN_INUSE;
+	span_init_small(s, cls << 1);
 }
 
-TEST(span_index_matches_division)
+TEST(span_index_exact_in_every_span)
 {
 	struct mspan s;
 
 	for (int cls = 1; cls < 68; cls++) {
-		make_span(&s, (void *)0x200000000ul, cls);
-		for (unsigned i = 0; i < s.nelems; i++)
-			ASSERT_EQ(i, span_index(&s, s.start + (uintptr_t)i * s.elemsize +
-						    s.elemsize - 1));
-	}
-}
-
-TEST(span_index_exact_in_spans_up_to_64k)
-{
-	/* mcentral doubles spans of fewer than 16 objects, up to 8 pages */
-	struct mspan s;
-
-	for (int cls = 1; cls < 68; cls++) {
-		size_t np = karena_class_to_allocnpages[cls];
-
-		while (np * 8192 / karena_class_to_size[cls] < 16 && np * 2 <= 8)
-			np *= 2;
-		memset(&s, 0, sizeof(s));
-		s.start = 0x300000000ul;
-		s.npages = np;
-		s.state = SPAN_INUSE;
-		span_init_small(&s, cls << 1);
+		init_as_mcentral(&s, cls);
 		ASSERT_LE(s.nelems, MAX_NELEMS);
 		for (unsigned i = 0; i < s.nelems; i++) {
 			uintptr_t a = s.start + (uintptr_t)i * s.elemsize;
@@ -223,6 +221,27 @@ TEST(span_index_exact_in_spans_up_to_64k)
 			ASSERT_EQ(i, span_index(&s, a));
 			ASSERT_EQ(i, span_index(&s, a + s.elemsize - 1));
 		}
+	}
+}
+
+TEST(object_start_check_is_exact_for_every_offset)
+{
+	struct mspan s;
+
+	for (int cls = 1; cls < 68; cls++) {
+		init_as_mcentral(&s, cls);
+		ASSERT_LT(s.limit, 1u << 17);
+		for (uintptr_t off = 0; off < s.npages * 8192 + 64; off++) {
+			bool want = off < s.limit && off % s.elemsize == 0;
+
+			if (want != span_object_start(&s, off))
+				TH_LOG("class %d size %u offset %lu", cls, s.elemsize,
+				       (unsigned long)off);
+			ASSERT_EQ(want, span_object_start(&s, off));
+		}
+		/* below the span start and far past it */
+		ASSERT_FALSE(span_object_start(&s, (uintptr_t)-64));
+		ASSERT_FALSE(span_object_start(&s, (uintptr_t)s.elemsize << 32));
 	}
 }
 

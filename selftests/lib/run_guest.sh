@@ -5,7 +5,7 @@
 cd "$(dirname "$0")" || exit 1
 export KARENA_BACKEND=dev
 rc=0
-for t in sizeclasses_test mspan_test mheap_test tiny_test scavenger_test malloc_test; do
+for t in sizeclasses_test mspan_test mheap_test small_test scavenger_test malloc_test; do
 	if [ ! -x "./$t" ]; then
 		echo "not ok 1 selftests/lib $t not built"
 		rc=1
