@@ -119,8 +119,8 @@ struct mspan {
 	uint8_t queued;			/* atomic: on the owner's notify stack */
 	/* line 1: owner only */
 	void *freelist __attribute__((aligned(64)));	/* free objects, linked through their first word */
+	uintptr_t bump, bumpend;	/* objects [bump, bumpend) never handed out */
 	uint32_t allocCount;		/* objects handed out, not freed locally; | SPAN_PARKED */
-	uint16_t ncarved;		/* objects [0, ncarved) were ever handed out */
 	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
@@ -266,13 +266,23 @@ static ALWAYS_INLINE bool span_object_start(const struct mspan *s, uintptr_t off
 	return off < s->limit && (uint32_t)((uint32_t)off * s->divmul) < s->divmul;
 }
 
-/* Owner-only: pop a free object, or NULL when the list is empty. */
+/*
+ * Owner-only: pop a free object, else take the next never-used one (not
+ * written: its pages are touched by the caller, as it uses them), else
+ * NULL.
+ */
 static ALWAYS_INLINE void *span_alloc_fast(struct mspan *s)
 {
 	void **p = s->freelist;
 
 	if (likely(p != NULL)) {
 		s->freelist = *p;
+		s->allocCount++;
+		return p;
+	}
+	if (s->bump < s->bumpend) {
+		p = (void **)s->bump;
+		s->bump += s->elemsize;
 		s->allocCount++;
 	}
 	return p;

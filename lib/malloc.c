@@ -136,7 +136,7 @@ __attribute__((destructor)) static void karena_fini(void)
 
 /*
  * The free list of c's current span for spc is empty (or c is still the
- * boot cache): take the thread's own cache, carve or drain the span, or
+ * boot cache): take the thread's own cache, drain the span, or
  * refill from the mcache's lists, mcentral or the heap.
  */
 static __attribute__((noinline)) void *small_alloc_slow(struct mcache *c, unsigned spc)

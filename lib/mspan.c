@@ -8,10 +8,11 @@
  * back (both inline in internal.h, no atomics), so the next malloc gets
  * the object freed last, whose line is hot.  allocCount counts objects
  * handed out and not freed back, so an empty span is seen on the free
- * that empties it.  A new span's objects are carved lazily: ncarved
- * objects have been handed out at least once; when the list is empty the
- * slow path threads the next batch (up to one 4 KiB page of objects) onto
- * it, so a fresh span touches its pages as they are used, not all at once.
+ * that empties it.  Objects never handed out are not on the list: when it
+ * is empty, malloc takes the next one at the bump pointer (same inline
+ * path), so the allocator writes no object before the program does and a
+ * span's pages are touched only as the program uses them (objects
+ * allocated and never written cost no RSS, as with the bitmap before).
  *
  * Go keeps allocBits and a count-trailing-zeros window instead, because
  * its sweeper frees whole spans by swapping in the GC's mark bits; with
@@ -63,55 +64,34 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass)
 	s->nelems = (uint16_t)(bytes / s->elemsize);
 	s->limit = s->nelems * s->elemsize;
 	s->freelist = NULL;
+	s->bump = s->start;
+	s->bumpend = s->start + s->limit;
 	s->allocCount = 0;
-	s->ncarved = 0;
 	memset(s->rfreeBits, 0, sizeof(s->rfreeBits));
 }
 
-#define CARVE_BYTES	4096	/* objects threaded per carve: one OS page */
-
-/* Thread the next uncarved objects onto the (empty) free list. */
-static bool span_carve(struct mspan *s)
-{
-	unsigned n = s->nelems - s->ncarved;
-	unsigned batch = CARVE_BYTES / s->elemsize;
-	uintptr_t p, end;
-
-	if (!n)
-		return false;
-	if (batch == 0)
-		batch = 1;
-	if (n > batch)
-		n = batch;
-	p = s->start + (uintptr_t)s->ncarved * s->elemsize;
-	end = p + (uintptr_t)(n - 1) * s->elemsize;
-	for (; p < end; p += s->elemsize)
-		*(void **)p = (void *)(p + s->elemsize);
-	*(void **)end = s->freelist;
-	s->freelist = (void *)(s->start + (uintptr_t)s->ncarved * s->elemsize);
-	s->ncarved = (uint16_t)(s->ncarved + n);
-	return true;
-}
-
 /*
- * Owner-only slow path, the free list being empty: carve more objects,
- * else apply remote frees.  Returns an object, or NULL when the span is
- * full.
+ * Owner-only slow path, the free list and the never-used objects being
+ * exhausted: apply remote frees.  Returns an object, or NULL when the
+ * span is full.
  */
 HIDDEN void *span_alloc_slow(struct mspan *s)
 {
-	if (!s->freelist && !span_carve(s))
-		span_drain_remote(s);
+	void *p = span_alloc_fast(s);
+
+	if (p)
+		return p;
+	span_drain_remote(s);
 	return span_alloc_fast(s);
 }
 
-/* Is object idx of s free (never carved, on the list, or freed remotely)?
+/* Is object idx of s free (never used, on the list, or freed remotely)?
  * A walk of the list: for KARENA_DEBUG checks and tests only. */
 HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx)
 {
 	uintptr_t obj = s->start + (uintptr_t)idx * s->elemsize;
 
-	if (idx >= s->ncarved)
+	if (obj >= s->bump)
 		return true;
 	if (LOAD(&s->rfreeBits[idx >> 6]) >> (idx & 63) & 1)
 		return true;

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
-/* mspan: the free list, lazy carving, the remote-free bitmap and its drain. */
+/* mspan: the free list, the bump pointer, the remote-free bitmap and its drain. */
 #include <stdlib.h>
 #include <string.h>
 #include "kselftest_harness.h"
 #include "internal.h"
 
-/* A span of class cls over fresh memory (carving writes the objects). */
+/* A span of class cls over fresh memory (the free list is in the objects). */
 static void *make_span(struct mspan *s, int cls)
 {
 	size_t np = karena_class_to_allocnpages[cls];
@@ -24,7 +24,7 @@ static char *obj(struct mspan *s, unsigned i)
 	return (char *)(s->start + (uintptr_t)i * s->elemsize);
 }
 
-/* Allocate every object of s (in carving order). */
+/* Allocate every object of s (in address order). */
 static void fill(struct mspan *s)
 {
 	while (span_alloc_slow(s))
@@ -71,21 +71,19 @@ TEST(odd_nelems_never_returns_past_end)
 	free(mem);
 }
 
-TEST(carving_touches_one_page_at_a_time)
+TEST(never_used_objects_are_not_written)
 {
 	struct mspan s;
-	char *mem = make_span(&s, 6);	/* 64 B: 128 objects, 64 per 4 KiB */
+	char *mem = make_span(&s, 6);	/* 64 B: 128 objects */
 
 	memset(mem, 0xab, 8192);
-	ASSERT_EQ(obj(&s, 0), span_alloc_slow(&s));
-	ASSERT_EQ(64, s.ncarved);
-	for (int i = 4096; i < 8192; i++)
-		ASSERT_EQ(0xab, (unsigned char)mem[i]);
-	for (unsigned i = 1; i < 64; i++)
-		ASSERT_EQ(obj(&s, i), span_alloc_fast(&s));
-	ASSERT_EQ(NULL, span_alloc_fast(&s));	/* the fast path never carves */
-	ASSERT_EQ(obj(&s, 64), span_alloc_slow(&s));
-	ASSERT_EQ(128, s.ncarved);
+	for (unsigned i = 0; i < 128; i++)
+		ASSERT_EQ(obj(&s, i), span_alloc_fast(&s));	/* bump, inline */
+	ASSERT_EQ(NULL, span_alloc_fast(&s));
+	for (int i = 0; i < 8192; i++)
+		ASSERT_EQ(0xab, (unsigned char)mem[i]);	/* RSS follows the program */
+	ASSERT_TRUE(span_free_local(&s, obj(&s, 5)));
+	ASSERT_EQ(obj(&s, 5), span_alloc_fast(&s));
 	free(mem);
 }
 
@@ -121,18 +119,20 @@ TEST(parked_span_makes_every_local_free_slow)
 	free(mem);
 }
 
-TEST(object_is_free_sees_list_remote_and_uncarved)
+TEST(object_is_free_sees_list_remote_and_never_used)
 {
 	struct mspan s;
 	void *mem = make_span(&s, 6);
 
-	ASSERT_TRUE(span_object_is_free(&s, 0));	/* not carved yet */
+	ASSERT_TRUE(span_object_is_free(&s, 0));	/* never used */
 	span_alloc_slow(&s);
+	span_alloc_fast(&s);
 	span_alloc_fast(&s);
 	ASSERT_FALSE(span_object_is_free(&s, 0));
 	ASSERT_FALSE(span_object_is_free(&s, 1));
-	ASSERT_TRUE(span_object_is_free(&s, 2));	/* carved, on the list */
-	ASSERT_TRUE(span_object_is_free(&s, 100));	/* not carved */
+	ASSERT_TRUE(span_free_local(&s, obj(&s, 2)));
+	ASSERT_TRUE(span_object_is_free(&s, 2));	/* on the list */
+	ASSERT_TRUE(span_object_is_free(&s, 100));	/* never used */
 	span_free_remote(&s, 1, obj(&s, 1));
 	ASSERT_TRUE(span_object_is_free(&s, 1));	/* pending remote free */
 	free(mem);
