@@ -125,10 +125,10 @@ struct mspan {
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
 	/* lines 2-3: other threads' frees */
-	uint64_t rfreeBits[RFREE_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
+	uint64_t rfree_bits[RFREE_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
 } __attribute__((aligned(64)));
 _Static_assert(offsetof(struct mspan, freelist) == 64, "mspan line 1");
-_Static_assert(offsetof(struct mspan, rfreeBits) == 128, "mspan line 2");
+_Static_assert(offsetof(struct mspan, rfree_bits) == 128, "mspan line 2");
 
 struct span_list {
 	struct mspan *head;

@@ -21,7 +21,7 @@
  * stores (bench/PROFILE.md: instructions per pair).
  *
  * Frees by any other thread set the object's bit in the span's
- * remote-free bitmap (rfreeBits, one atomic fetch-or, never retried; the
+ * remote-free bitmap (rfree_bits, one atomic fetch-or, never retried; the
  * old value shows a repeated remote free), without writing the object (a
  * cold line, often last written by another core).  Only the owner, or
  * whoever takes an unowned span out of mcentral, drains it: per word with
@@ -67,7 +67,7 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass)
 	s->bump = s->start;
 	s->bumpend = s->start + s->limit;
 	s->allocCount = 0;
-	memset(s->rfreeBits, 0, sizeof(s->rfreeBits));
+	memset(s->rfree_bits, 0, sizeof(s->rfree_bits));
 }
 
 /*
@@ -93,7 +93,7 @@ HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx)
 
 	if (obj >= s->bump)
 		return true;
-	if (LOAD(&s->rfreeBits[idx >> 6]) >> (idx & 63) & 1)
+	if (LOAD(&s->rfree_bits[idx >> 6]) >> (idx & 63) & 1)
 		return true;
 	for (void **p = s->freelist; p; p = *p)
 		if ((uintptr_t)p == obj)
@@ -113,9 +113,9 @@ HIDDEN void span_drain_remote(struct mspan *s)
 	for (unsigned i = 0; i < nw; i++) {
 		uint64_t w;
 
-		if (!LOAD(&s->rfreeBits[i]))
+		if (!LOAD(&s->rfree_bits[i]))
 			continue;
-		w = __atomic_exchange_n(&s->rfreeBits[i], 0, __ATOMIC_ACQUIRE);
+		w = __atomic_exchange_n(&s->rfree_bits[i], 0, __ATOMIC_ACQUIRE);
 		while (w) {
 			unsigned idx = i * 64 + (unsigned)__builtin_ctzll(w);
 			void *obj = (void *)(s->start + (uintptr_t)idx * s->elemsize);
@@ -135,7 +135,7 @@ HIDDEN void span_drain_remote(struct mspan *s)
 HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p)
 {
 	uint64_t bit = 1ull << (idx & 63);
-	uint64_t old = __atomic_fetch_or(&s->rfreeBits[idx >> 6], bit, __ATOMIC_SEQ_CST);
+	uint64_t old = __atomic_fetch_or(&s->rfree_bits[idx >> 6], bit, __ATOMIC_SEQ_CST);
 
 	if (unlikely(old & bit)) {
 		karena_bad_pointer("double free of pointer", p);
@@ -160,11 +160,11 @@ HIDDEN bool span_arm_notify(struct mspan *s)
 	bool pending = false;
 
 	for (unsigned i = 0; i < nw; i++)	/* cheap check first */
-		if (LOAD(&s->rfreeBits[i]))
+		if (LOAD(&s->rfree_bits[i]))
 			return false;
 	__atomic_store_n(&s->notify, 1, __ATOMIC_SEQ_CST);
 	for (unsigned i = 0; i < nw && !pending; i++)
-		pending = __atomic_load_n(&s->rfreeBits[i], __ATOMIC_SEQ_CST) != 0;
+		pending = __atomic_load_n(&s->rfree_bits[i], __ATOMIC_SEQ_CST) != 0;
 	if (!pending)
 		return true;
 	return !__atomic_exchange_n(&s->notify, 0, __ATOMIC_ACQ_REL);

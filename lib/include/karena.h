@@ -10,9 +10,9 @@
  *
  * Pointer alignment: every pointer returned by karena_malloc(n) is aligned
  * to at least min(16, n rounded up to a power of two) bytes, and to 16 bytes
- * whenever n >= 16 (objects of 1..7 bytes come from the tiny allocator and
- * are only aligned to their own rounded size).  Objects larger than 32 KiB
- * are 8 KiB (page) aligned.
+ * whenever n >= 16 (objects of 0..8 bytes come from the 8-byte class and
+ * are 8-byte aligned).  Objects larger than 32 KiB are 8 KiB (page)
+ * aligned.
  *
  * A prefix-only build, libkarena-prefixed (pkg-config karena-prefixed),
  * exports only the karena_ names: for programs that want karena_malloc
@@ -52,7 +52,6 @@ unsigned int karena_version(void);
 #define KARENA_PAGE_SHIFT	13
 #define KARENA_PAGE_SIZE	(1UL << KARENA_PAGE_SHIFT)
 #define KARENA_ARENA_SIZE	(64UL << 20)
-#define KARENA_TINY_MAX		7	/* sizes 1..7 use the tiny allocator */
 
 /* Size class of an allocation request of n bytes (0 for large). */
 int karena_size_class(size_t n);
@@ -124,7 +123,7 @@ struct karena_heap_stats {
 	uint64_t large_mallocs;	/* objects > 32 KiB allocated */
 	uint64_t large_frees;	/* objects > 32 KiB freed */
 	uint64_t large_inuse;	/* bytes in live large objects */
-	uint64_t tiny_allocs;	/* allocations served by the tiny allocator */
+	uint64_t tiny_allocs;	/* always 0: there is no tiny allocator (lib/README.md) */
 	uint64_t spans_inuse;	/* in-use spans */
 	uint64_t scavenged_total; /* cumulative bytes returned to the OS */
 	uint64_t os_ops;	/* OS layer transitions issued */

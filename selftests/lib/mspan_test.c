@@ -147,14 +147,14 @@ TEST(remote_frees_are_drained_by_owner)
 	memset(mem, 0xab, 8192);
 	span_free_remote(&s, 5, mem + 64 * 5);
 	span_free_remote(&s, 77, mem + 64 * 77);
-	ASSERT_EQ(1ull << 5, s.rfreeBits[0]);
-	ASSERT_EQ(1ull << 13, s.rfreeBits[1]);
+	ASSERT_EQ(1ull << 5, s.rfree_bits[0]);
+	ASSERT_EQ(1ull << 13, s.rfree_bits[1]);
 	ASSERT_EQ(0xab, (unsigned char)mem[64 * 5]);	/* object not written */
 	ASSERT_EQ(128, span_live(&s));	/* not applied until drained */
 	ASSERT_EQ(NULL, span_alloc_fast(&s));
 	ASSERT_EQ(mem + 64 * 77, span_alloc_slow(&s));	/* drains, then pops */
-	ASSERT_EQ(0, s.rfreeBits[0]);
-	ASSERT_EQ(0, s.rfreeBits[1]);
+	ASSERT_EQ(0, s.rfree_bits[0]);
+	ASSERT_EQ(0, s.rfree_bits[1]);
 	ASSERT_EQ(mem + 64 * 5, span_alloc_fast(&s));
 	ASSERT_EQ(NULL, span_alloc_slow(&s));
 	ASSERT_EQ(128, span_live(&s));
@@ -172,7 +172,7 @@ TEST(remote_double_free_is_applied_once)
 	span_drain_remote(&s);
 	ASSERT_EQ(127, span_live(&s));
 	ASSERT_EQ(1, times_on_list(&s, mem + 64 * 9));
-	ASSERT_EQ(0, s.rfreeBits[0]);
+	ASSERT_EQ(0, s.rfree_bits[0]);
 	free(mem);
 }
 
