@@ -10,7 +10,7 @@
  *   mcentral.c     per span class partial/full span lists
  *   mheap.c        page allocator over 64 MiB arenas, arena index
  *   mgcscavenge.c  background scavenger and karena_release
- *   malloc.c       the malloc API, init, fork
+ *   malloc.c       the malloc API and its fast paths, init, fork
  *   mstats.c       statistics (karena_stats, mallinfo, malloc_info)
  *   stats_print.c  statistics as text or JSON, the KARENA_STATS report
  *   options.c      the KARENA_* variables (one table), mallopt
