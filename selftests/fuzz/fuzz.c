@@ -4,14 +4,16 @@
  * several threads each, until a budget of operations is spent.
  *
  *   fuzz [-s SEED] [-n OPS] [-p PROCS] [-t THREADS] [-l LIFE] [-m CGROUP]
- *        [-o PROGRESS] [-w SECS] [-U]
+ *        [-u UID] [-o PROGRESS] [-w SECS] [-U]
  *
  * The runner keeps PROCS worker processes alive.  A worker does LIFE
  * operations (all its threads together) and then exits at once, with its
  * files, mappings and io_uring commands in whatever state they are; the
  * runner starts its next life.  Workers with an odd index join CGROUP
  * (a small memcg) first; their SIGKILL is counted as an OOM kill, not a
- * failure.  -U: no io_uring commands.
+ * failure.  Every third worker (index 2, 5, ...) runs as UID (-u, e.g.
+ * nobody): its limits requests and opens may be refused.  -U: no io_uring
+ * commands.
  *
  * Failures: anything fuzz_ops.c/fuzz_io.c report, a worker ending by a
  * signal (other than an OOM kill) or a nonzero status, and a hang: when
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,6 +47,7 @@ struct fz_opts {
 	unsigned long seed, ops, life;
 	int procs, threads, hang_secs;
 	const char *cgroup, *progress;
+	long uid;				/* -1: stay root */
 	bool no_uring;
 };
 
@@ -85,6 +89,11 @@ static void fz_worker(struct fz_shared *sh, const struct fz_opts *o,
 
 	if (o->cgroup && (index & 1))
 		fz_join_cgroup(o->cgroup);
+	if (o->uid >= 0 && index % 3 == 2 &&
+	    (setgroups(0, NULL) || setgid(o->uid) || setuid(o->uid))) {
+		perror("fuzz: setuid");
+		_exit(3);
+	}
 	fz_catch_signals();
 	if (mmap((void *)FZ_REGION_BASE, FZ_REGION_LEN, PROT_NONE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
@@ -282,7 +291,7 @@ static void fz_run(struct fz_shared *sh, const struct fz_opts *o, struct fz_run 
 static void fz_usage(void)
 {
 	fprintf(stderr, "usage: fuzz [-s SEED] [-n OPS] [-p PROCS] [-t THREADS] "
-		"[-l LIFE] [-m CGROUP] [-o PROGRESS] [-w SECS] [-U]\n");
+		"[-l LIFE] [-m CGROUP] [-u UID] [-o PROGRESS] [-w SECS] [-U]\n");
 	exit(2);
 }
 
@@ -296,7 +305,8 @@ static void fz_parse(int argc, char **argv, struct fz_opts *o)
 	o->procs = 2;
 	o->threads = 2;
 	o->hang_secs = 120;
-	while ((c = getopt(argc, argv, "s:n:p:t:l:m:o:w:U")) != -1) {
+	o->uid = -1;
+	while ((c = getopt(argc, argv, "s:n:p:t:l:m:u:o:w:U")) != -1) {
 		switch (c) {
 		case 's': o->seed = strtoul(optarg, NULL, 0); break;
 		case 'n': o->ops = strtoul(optarg, NULL, 0); break;
@@ -304,6 +314,7 @@ static void fz_parse(int argc, char **argv, struct fz_opts *o)
 		case 't': o->threads = atoi(optarg); break;
 		case 'l': o->life = strtoul(optarg, NULL, 0); break;
 		case 'm': o->cgroup = optarg; break;
+		case 'u': o->uid = atol(optarg); break;
 		case 'o': o->progress = optarg; break;
 		case 'w': o->hang_secs = atoi(optarg); break;
 		case 'U': o->no_uring = true; break;
@@ -332,8 +343,9 @@ int main(int argc, char **argv)
 	sh->no_uring = o.no_uring;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);	/* orphans of workers come here */
 	printf("# fuzz: seed 0x%lx, %lu operations, %d processes x %d threads, "
-	       "%lu per life%s%s%s\n", o.seed, o.ops, o.procs, o.threads, o.life,
+	       "%lu per life%s%s%s%s\n", o.seed, o.ops, o.procs, o.threads, o.life,
 	       o.cgroup ? ", odd workers in " : "", o.cgroup ? o.cgroup : "",
+	       o.uid >= 0 ? ", every third worker unprivileged" : "",
 	       o.no_uring ? ", no io_uring" : "");
 	fflush(stdout);
 	t0 = fz_now();

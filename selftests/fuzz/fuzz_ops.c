@@ -754,8 +754,9 @@ void fz_thread_init(struct fz_thread *t)
 	}
 	t->priv = NULL;
 	t->priv_fd = open(KARENA_DEVICE, O_RDWR | O_CLOEXEC);
-	if (t->priv_fd < 0) {
-		fz_fail(t, "open %s: %s", KARENA_DEVICE, strerror(errno));
+	if (t->priv_fd < 0) {	/* an unprivileged worker may be refused */
+		if (errno != EACCES && errno != EPERM)
+			fz_fail(t, "open %s: %s", KARENA_DEVICE, strerror(errno));
 		return;
 	}
 	p = mmap((void *)fz_priv_addr(t), FZ_PRIV_PAGES * FZ_PS,

@@ -10,7 +10,7 @@
 #                            and online (off by default: issue 17 item 0
 #                            oopses today's module; two phases instead)
 #
-# Half the workers run in a 64 MiB memcg.  A hang is caught by fuzz's own
+# Half the workers run in a 64 MiB memcg, one in three as nobody.  A hang is caught by fuzz's own
 # watchdog (120 s without progress: kernel stacks and sysrq-w into dmesg),
 # with hung_task_timeout_secs lowered so the kernel reports it too.
 # The module is unloaded by the settle check and loaded again at the end.
@@ -48,7 +48,7 @@ fi
 phase() {
 	"$dir/chaos" $3 -s "$seed" >"$out/chaos-$1.log" 2>&1 &
 	cpid=$!
-	"$dir/fuzz" -s "$seed" -n "$2" -p 3 -t 2 $cgopt -o "$out/fuzz.progress" $4 \
+	"$dir/fuzz" -s "$seed" -n "$2" -p 3 -t 2 $cgopt -u 65534 -o "$out/fuzz.progress" $4 \
 		>"$out/fuzz-$1.log" 2>&1
 	frc=$?
 	kill -TERM $cpid; wait $cpid
