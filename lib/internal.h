@@ -85,13 +85,6 @@ enum span_list_id {
 
 struct mcache;
 
-/*
- * Set in allocCount while the span is parked in its owner's full list:
- * allocCount as a signed number is then negative, so the owner's free
- * finds both of its slow cases, "span now empty" and "span was parked
- * full", with one decrement and one sign test (do_free).
- */
-#define SPAN_PARKED	0x80000000u
 
 /*
  * Cache-line layout: line 0 is what every free() reads, from any thread,
@@ -120,7 +113,7 @@ struct mspan {
 	/* line 1: owner only */
 	void *freelist __attribute__((aligned(64)));	/* free objects, linked through their first word */
 	uintptr_t bump, bumpend;	/* objects [bump, bumpend) never handed out */
-	uint32_t allocCount;		/* objects handed out, not freed locally; | SPAN_PARKED */
+	uint32_t allocCount;		/* objects out (span_live); biased while parked */
 	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
@@ -141,7 +134,7 @@ struct heap_arena {
 
 struct mcache {
 	struct mspan *alloc[NUM_SPANCLASS];	/* never NULL: &empty_span */
-	/* STAT_INC by the owner: [spc] mallocs, [spc | 1] frees of class spc >> 1 */
+	/* STAT_INC by the owner: [spc] mallocs, [spc + 1] frees of class spc >> 1 */
 	uint64_t count[NUM_SPANCLASS];
 	struct span_list partial[NUM_SPANCLASS];	/* owned, with free slots */
 	struct span_list full[NUM_SPANCLASS];		/* owned, parked full */
@@ -290,31 +283,52 @@ static ALWAYS_INLINE void *span_alloc_fast(struct mspan *s)
 
 /*
  * Owner-only: push object p back (no double-free check: see mspan.c).
- * Returns false when the span became empty or is parked full: the caller
- * tells mcache_span_freed.
+ * Returns false when the span became empty or, parked full, has an eighth
+ * free now (span_live): the caller tells mcache_span_freed.
  */
 static ALWAYS_INLINE bool span_free_local(struct mspan *s, void *p)
 {
-	int32_t n = (int32_t)(s->allocCount - 1);
-
 	*(void **)p = s->freelist;
 	s->freelist = p;
-	s->allocCount = (uint32_t)n;
-	return likely(n > 0);
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+	bool more;
+
+	/* one decrement of memory, branch on its sign flags */
+	__asm__("subl $1, %0" : "+m"(s->allocCount), "=@ccg"(more));
+	return likely(more);
+#else
+	return likely((int32_t)--s->allocCount > 0);
+#endif
 }
 
-/* Objects handed out by s and not freed locally. */
+/*
+ * A span parked in its owner's full list is worth using again once an
+ * eighth of it is free, i.e. when at most this many objects are out.
+ */
+static ALWAYS_INLINE uint32_t span_park_threshold(const struct mspan *s)
+{
+	return s->nelems - (s->nelems + 7u) / 8u;
+}
+
+/*
+ * Objects handed out by s and not freed locally.  While s is parked full
+ * (LIST_LFULL) allocCount holds live - span_park_threshold(s), so the
+ * owner's free (span_free_local: one decrement, one sign test) takes the
+ * slow path exactly when the span empties or a parked span becomes worth
+ * using again, and not on the frees in between.
+ */
 static ALWAYS_INLINE unsigned span_live(const struct mspan *s)
 {
-	return s->allocCount & ~SPAN_PARKED;
+	return s->list == LIST_LFULL ? s->allocCount + span_park_threshold(s) : s->allocCount;
 }
 
-/* Move s to list id (the caller links it), keeping SPAN_PARKED in step. */
+/* Move s to list id (the caller links it), keeping allocCount's bias in step. */
 static inline void span_set_list(struct mspan *s, enum span_list_id id)
 {
+	uint32_t live = span_live(s);
+
 	s->list = (uint8_t)id;
-	s->allocCount = (s->allocCount & ~SPAN_PARKED) |
-			(id == LIST_LFULL ? SPAN_PARKED : 0);
+	s->allocCount = id == LIST_LFULL ? live - span_park_threshold(s) : live;
 }
 
 /* ---- mcentral.c ---- */

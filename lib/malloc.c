@@ -194,7 +194,7 @@ static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
 	unsigned spc = s->spanclass;
 
 	if (c != &boot_mcache)
-		STAT_INC(&c->count[spc | 1]);
+		STAT_INC(&c->count[spc + 1]);
 	else
 		__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
 	span_free_remote(s, span_index(s, (uintptr_t)p), p);
@@ -250,8 +250,10 @@ static __attribute__((noinline)) void free_not_small(struct mspan *s, void *ptr)
 
 static ALWAYS_INLINE void *do_malloc(size_t n)
 {
+	if (likely(n <= SMALL_SIZE_MAX))
+		return small_alloc(karena_malloc_spc8[(n + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV]);
 	if (likely(n <= KARENA_MAX_SMALL_SIZE))
-		return small_alloc(size_class_of(n) << 1);
+		return small_alloc(size_spanclass_of(n));
 	return large_alloc(n, 1, false);
 }
 
@@ -277,7 +279,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 			struct mcache *c = tls_mcache;
 
 			if (likely(LOAD(&s->owner) == c && !karena_debug)) {
-				STAT_INC(&c->count[spc | 1]);
+				STAT_INC(&c->count[spc + 1]);
 				if (unlikely(!span_free_local(s, ptr)))
 					mcache_span_freed(c, s);
 				return;

@@ -103,19 +103,25 @@ TEST(local_free_is_reused_first)
 	free(mem);
 }
 
-TEST(parked_span_makes_every_local_free_slow)
+TEST(parked_span_frees_are_slow_only_when_worth_using_again)
 {
 	struct mspan s;
-	void *mem = make_span(&s, 6);
+	void *mem = make_span(&s, 6);	/* 128 objects: worth using at 112 out */
+	unsigned i;
 
 	fill(&s);
 	span_set_list(&s, LIST_LFULL);
 	ASSERT_EQ(128, span_live(&s));
-	ASSERT_FALSE(span_free_local(&s, obj(&s, 7)));
-	ASSERT_EQ(127, span_live(&s));
+	ASSERT_EQ(112, span_park_threshold(&s));
+	for (i = 0; i < 15; i++)
+		ASSERT_TRUE(span_free_local(&s, obj(&s, i)));
+	ASSERT_EQ(113, span_live(&s));
+	ASSERT_FALSE(span_free_local(&s, obj(&s, i)));	/* an eighth free */
+	ASSERT_EQ(112, span_live(&s));
 	span_set_list(&s, LIST_LPARTIAL);
-	ASSERT_TRUE(span_free_local(&s, obj(&s, 8)));
-	ASSERT_EQ(126, span_live(&s));
+	ASSERT_EQ(112, span_live(&s));
+	ASSERT_TRUE(span_free_local(&s, obj(&s, 100)));
+	ASSERT_EQ(111, span_live(&s));
 	free(mem);
 }
 
