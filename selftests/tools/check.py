@@ -19,6 +19,8 @@ OUT = sys.argv[1]
 HAVE_LINKED = sys.argv[2] == "1"
 HAVE_LIB = sys.argv[3] == "1"
 ONLY = sys.argv[4] if len(sys.argv) > 4 else ""
+# libc's static functions have names only in its separate debug info
+LIBC_DBG = os.path.exists("/usr/share/doc/libc6-dbg")
 notes = []
 
 
@@ -254,6 +256,10 @@ def t_allocs(module, m, s, f, t):
                 "class of %d B" % t)
     r &= expect(st and st[0]["count"] == m and st[0]["bytes"] == m * s,
                 "no outstanding stack through leaky_alloc with %d allocations" % m)
+    if LIBC_DBG and st:
+        libc = [fr for fr in st[0]["frames"] if fr.endswith("(libc.so.6)")]
+        r &= expect(libc and not [fr for fr in libc if "[unknown]" in fr],
+                    "libc frames without names although libc6-dbg is installed:", libc)
     return r
 
 
@@ -349,10 +355,12 @@ TESTS = [
     ("karena-faults: 6 lenient-mode zero-page reads of Prepared pages", t_faults_zero, None),
     ("karena-faults: 12 copy-on-write faults in a forked child", t_faults_cow, None),
     ("karena-faultlat: 32 karena faults timed, anonymous faults alongside", t_faultlat, None),
-    ("karena-allocs: LD_PRELOAD, 50 x 3000 B kept (by stack), 20 x 5000 B freed",
+    ("karena-allocs: LD_PRELOAD, 50 x 3000 B kept (by stack, libc frames named "
+     "from libc6-dbg), 20 x 5000 B freed",
      lambda: t_allocs("allocwork", 50, 3000, 20, 5000),
      None if HAVE_LIB else "lib/libkarena.so not built"),
-    ("karena-allocs: -lkarena, 40 x 200 B kept (by stack), 30 x 1000 B freed",
+    ("karena-allocs: -lkarena, 40 x 200 B kept (by stack, libc frames named), "
+     "30 x 1000 B freed",
      lambda: t_allocs("allocwork-linked", 40, 200, 30, 1000),
      None if HAVE_LINKED else "allocwork-linked not built"),
     ("karena-stat -j: counters, per-CPU caches, a process with 20 resident pages",

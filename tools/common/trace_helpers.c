@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include <elfutils/libdwfl.h>
 
 #include "trace_helpers.h"
 
@@ -133,24 +134,6 @@ static long vaddr_to_off(Elf *e, uint64_t vaddr)
 	return -1;
 }
 
-static long off_to_vaddr(Elf *e, uint64_t off, uint64_t *vaddr)
-{
-	size_t n, i;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(e, &n))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
-			*vaddr = off - ph.p_offset + ph.p_vaddr;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /*
  * File offset of the defined symbol sym (the static symbol table first,
  * then the dynamic one), or -1.  want_data selects data objects of at
@@ -208,94 +191,37 @@ long elf_sym_offset(const char *path, const char *sym)
 	return off;
 }
 
-/* ---- usyms ---- */
-
-struct usym {
-	uint64_t addr;
-	uint64_t size;
-	char *name;
-};
-
-struct umod {
-	char *path;
-	uint64_t start, end, pgoff;
-	bool loaded;
-	struct usym *syms;
-	size_t nsyms;
-	Elf *elf;	/* kept for off_to_vaddr */
-	int fd;
-};
+/*
+ * ---- usyms ----
+ *
+ * A process's executable mappings and their symbols, through elfutils'
+ * libdwfl: the modules come from /proc/PID/maps when the process is
+ * loaded, each module's ELF file and its symbol table are read on the
+ * first lookup.  libdwfl also finds separate debug info (build-id under
+ * /usr/lib/debug/.build-id, .gnu_debuglink, .gnu_debugdata), so libraries
+ * stripped to .dynsym, such as Debian's libc with libc6-dbg installed,
+ * resolve static functions too (__libc_start_call_main, not [unknown]).
+ */
 
 struct usyms {
-	struct umod *mods;
+	Dwfl *dwfl;
 	size_t nmods;
 };
 
-static int usym_cmp(const void *a, const void *b)
+static const Dwfl_Callbacks usyms_callbacks = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static int count_module(Dwfl_Module *mod, void **userdata, const char *name,
+			Dwarf_Addr start, void *arg)
 {
-	const struct usym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-static void umod_load_syms(struct umod *m)
-{
-	Elf_Scn *scn = NULL;
-	size_t cap = 0;
-	int fd, pass;
-	Elf *e;
-
-	m->loaded = true;
-	e = elf_open_path(m->path, &fd);
-	if (!e)
-		return;
-	for (pass = 0; pass < 2; pass++) {
-		Elf64_Word want = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
-
-		scn = NULL;
-		while ((scn = elf_nextscn(e, scn))) {
-			GElf_Shdr sh;
-			Elf_Data *d;
-			size_t i, cnt;
-
-			if (!gelf_getshdr(scn, &sh) || sh.sh_type != want)
-				continue;
-			d = elf_getdata(scn, NULL);
-			if (!d || !sh.sh_entsize)
-				continue;
-			cnt = sh.sh_size / sh.sh_entsize;
-			for (i = 0; i < cnt; i++) {
-				GElf_Sym s;
-				const char *name;
-
-				if (!gelf_getsym(d, (int)i, &s))
-					continue;
-				if (GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
-					continue;
-				name = elf_strptr(e, sh.sh_link, s.st_name);
-				if (!name || !*name)
-					continue;
-				if (m->nsyms == cap) {
-					cap = cap ? cap * 2 : 256;
-					m->syms = realloc(m->syms, cap * sizeof(*m->syms));
-					if (!m->syms) {
-						m->nsyms = 0;
-						goto out;
-					}
-				}
-				m->syms[m->nsyms].addr = s.st_value;
-				m->syms[m->nsyms].size = s.st_size;
-				m->syms[m->nsyms].name = strdup(name);
-				m->nsyms++;
-			}
-		}
-		if (m->nsyms)
-			break;	/* .symtab was enough */
-	}
-	qsort(m->syms, m->nsyms, sizeof(*m->syms), usym_cmp);
-out:
-	m->elf = e;
-	m->fd = fd;
+	(void)mod;
+	(void)userdata;
+	(void)name;
+	(void)start;
+	(*(size_t *)arg)++;
+	return DWARF_CB_OK;
 }
 
 size_t usyms_nmods(const struct usyms *u)
@@ -305,115 +231,52 @@ size_t usyms_nmods(const struct usyms *u)
 
 struct usyms *usyms_load(pid_t pid)
 {
-	char path[64], line[PATH_MAX + 128];
-	struct usyms *u;
-	FILE *f;
+	struct usyms *u = calloc(1, sizeof(*u));
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (!u)
 		return NULL;
-	u = calloc(1, sizeof(*u));
-	if (!u) {
-		fclose(f);
+	u->dwfl = dwfl_begin(&usyms_callbacks);
+	if (!u->dwfl) {
+		free(u);
 		return NULL;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, end, off;
-		char perm[8], file[PATH_MAX];
-		struct umod *m;
-
-		file[0] = 0;
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]",
-			   &start, &end, perm, &off, file) < 4)
-			continue;
-		if (perm[2] != 'x' || file[0] != '/')
-			continue;
-		m = realloc(u->mods, (u->nmods + 1) * sizeof(*m));
-		if (!m)
-			break;
-		u->mods = m;
-		m = &u->mods[u->nmods++];
-		memset(m, 0, sizeof(*m));
-		m->path = strdup(file);
-		m->start = start;
-		m->end = end;
-		m->pgoff = off;
-	}
-	fclose(f);
+	dwfl_report_begin(u->dwfl);
+	if (dwfl_linux_proc_report(u->dwfl, pid) == 0)
+		dwfl_getmodules(u->dwfl, count_module, &u->nmods, 0);
+	dwfl_report_end(u->dwfl, NULL, NULL);
 	return u;
 }
 
 void usyms_free(struct usyms *u)
 {
-	size_t i, j;
-
 	if (!u)
 		return;
-	for (i = 0; i < u->nmods; i++) {
-		struct umod *m = &u->mods[i];
-
-		for (j = 0; j < m->nsyms; j++)
-			free(m->syms[j].name);
-		free(m->syms);
-		free(m->path);
-		if (m->elf) {
-			elf_end(m->elf);
-			close(m->fd);
-		}
-	}
-	free(u->mods);
+	dwfl_end(u->dwfl);
 	free(u);
 }
 
 const char *usyms_name(struct usyms *u, uint64_t addr, uint64_t *off, const char **module)
 {
-	size_t i;
+	Dwfl_Module *mod;
+	const char *path, *name;
+	GElf_Off o = 0;
+	GElf_Sym sym;
 
-	if (!u)
+	if (!u || !u->nmods)
 		return NULL;
-	for (i = 0; i < u->nmods; i++) {
-		struct umod *m = &u->mods[i];
-		uint64_t vaddr;
-		size_t lo, hi;
+	mod = dwfl_addrmodule(u->dwfl, addr);
+	if (!mod)
+		return NULL;
+	path = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (module && path) {
+		const char *b = strrchr(path, '/');
 
-		if (addr < m->start || addr >= m->end)
-			continue;
-		if (module) {
-			const char *b = strrchr(m->path, '/');
-
-			*module = b ? b + 1 : m->path;
-		}
-		if (!m->loaded)
-			umod_load_syms(m);
-		if (!m->elf || !m->nsyms)
-			return NULL;
-		if (off_to_vaddr(m->elf, addr - m->start + m->pgoff, &vaddr))
-			return NULL;
-		/* last symbol with addr <= vaddr */
-		lo = 0;
-		hi = m->nsyms;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-
-			if (m->syms[mid].addr <= vaddr)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		if (!lo)
-			return NULL;
-		{
-			struct usym *s = &m->syms[lo - 1];
-
-			if (s->size && vaddr >= s->addr + s->size)
-				return NULL;
-			if (off)
-				*off = vaddr - s->addr;
-			return s->name;
-		}
+		*module = b ? b + 1 : path;
 	}
-	return NULL;
+	name = dwfl_module_addrinfo(mod, addr, &o, &sym, NULL, NULL, NULL);
+	if (name && off)
+		*off = o;
+	return name;
 }
 
 const char *usyms_resolve(struct usyms *u, uint64_t addr, char *buf, size_t len)
