@@ -263,6 +263,22 @@ def t_allocs(module, m, s, f, t):
     return r
 
 
+# ---- perf stat -e 'karena:*' (tools/README) ----
+
+def t_perf():
+    if not ran("perf.txt"):
+        return False
+    counts = {}
+    for ln in open(path("perf.txt.err")):
+        f = ln.strip().split(",")
+        if len(f) > 2 and f[2].startswith("karena:"):
+            counts[f[2]] = int(f[0]) if f[0].isdigit() else -1
+    diag("perf stat -e 'karena:*':", counts)
+    return expect(counts.get("karena:karena_fault") == 16, "16 karena_fault events") & \
+        expect(counts.get("karena:karena_transition") == 2, "2 karena_transition events") & \
+        expect(len(counts) == 4, "four karena tracepoints")
+
+
 # ---- karena-stat ----
 
 def t_stat():
@@ -363,6 +379,8 @@ TESTS = [
      "30 x 1000 B freed",
      lambda: t_allocs("allocwork-linked", 40, 200, 30, 1000),
      None if HAVE_LINKED else "allocwork-linked not built"),
+    ("perf stat -e 'karena:*': 16 karena_fault and 2 karena_transition events of "
+     "kworkload touch 16", t_perf, None),
     ("karena-stat -j: counters, per-CPU caches, a process with 20 resident pages",
      t_stat, None),
     ("karena-stat: human output", t_stat_human, None),

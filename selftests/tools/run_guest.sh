@@ -52,6 +52,8 @@ if [ $have_lib = 1 ]; then
 	[ $have_linked = 1 ] && cmd="$cmd; $S/allocwork-linked 40 200 30 1000 400"
 	step allocs.json "$T/karena-allocs" -j -a -c "sh -c '$cmd'"
 fi
+# tools/README's perf example: the tracepoints counted by perf
+step perf.txt perf stat -x, -e 'karena:*' -- "$W" touch 16
 "$W" touch 20 120000 >"$OUT/hold.json" &
 hp=$!
 sleep 1

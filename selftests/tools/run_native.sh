@@ -124,6 +124,23 @@ else
 	fi
 fi
 
+# tools/README's bpftrace one-liner on libkarena (uprobes: no module needed)
+if [ "$(id -u)" != 0 ]; then
+	skip "bpftrace one-liner: malloc sizes of libkarena" "not root"
+elif ! command -v bpftrace >/dev/null; then
+	notok "bpftrace one-liner: malloc sizes of libkarena (bpftrace missing: scripts/deps.sh installs it)"
+else
+	L=$TOP/lib/libkarena.so
+	timeout 120 bpftrace -e "uprobe:$L:malloc { @bytes = hist(arg0); }" \
+		-c "/usr/bin/env LD_PRELOAD=$L $S/allocwork 50 3000 20 5000 10" >"$OUT/bt.txt" 2>&1
+	if grep -Eq '^\[2K, 4K\) +50 ' "$OUT/bt.txt" && grep -Eq '^\[4K, 8K\) +20 ' "$OUT/bt.txt"; then
+		ok "bpftrace one-liner: malloc sizes of libkarena (50 in [2K, 4K), 20 in [4K, 8K))"
+	else
+		notok "bpftrace one-liner: malloc sizes of libkarena"
+		sed 's/^/# /' "$OUT/bt.txt" | tail -8
+	fi
+fi
+
 # kernel BTF missing (KARENA_BTF points the check elsewhere)
 for t in $BPF_TOOLS; do
 	if [ "$(id -u)" != 0 ]; then
