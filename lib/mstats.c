@@ -128,14 +128,35 @@ KARENA_EXPORT struct mallinfo karena_mallinfo(void)
 	return mi;
 }
 
+#define ULL(x)	((unsigned long long)(x))
+
+/* The totals glibc prints for a heap and again for the whole process. */
+static void info_totals(FILE *fp, const struct karena_heap_stats *st, bool process)
+{
+	fprintf(fp, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
+		"<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n",
+		ULL(st->spans_inuse), ULL(st->heap_idle - st->heap_released));
+	if (process)
+		fprintf(fp, "<total type=\"mmap\" count=\"%llu\" size=\"%llu\"/>\n",
+			ULL(st->large_mallocs - st->large_frees), ULL(st->large_inuse));
+	fprintf(fp, "<system type=\"current\" size=\"%llu\"/>\n"
+		"<system type=\"max\" size=\"%llu\"/>\n"
+		"<aspace type=\"total\" size=\"%llu\"/>\n"
+		"<aspace type=\"mprotect\" size=\"%llu\"/>\n",
+		ULL(st->heap_sys - st->heap_released), ULL(st->heap_sys),
+		ULL(st->heap_reserved), ULL(st->heap_sys));
+}
+
 /*
  * glibc's layout: one <heap> (karena has one heap), its <sizes> (glibc
- * lists free chunks by bin; karena lists live objects by size class, class
- * 0 being the large objects), totals, system memory and address space.
+ * lists free chunks by bin; karena lists live objects by size class, the
+ * large objects last), totals, system memory and address space; then the
+ * totals of the process.
  */
 KARENA_EXPORT int karena_malloc_info(int options, FILE *fp)
 {
 	struct karena_heap_stats st = { .size = sizeof(st) };
+	const char *size_fmt = "<size from=\"%llu\" to=\"%llu\" total=\"%llu\" count=\"%llu\"/>\n";
 	uint64_t prev = 0;
 
 	if (options != 0 || !fp) {
@@ -146,50 +167,21 @@ KARENA_EXPORT int karena_malloc_info(int options, FILE *fp)
 		return -1;
 	fprintf(fp, "<malloc version=\"1\">\n<heap nr=\"0\">\n<sizes>\n");
 	for (int i = 1; i < NUM_CLASSES; i++) {
-		uint64_t live = st.by_size[i].mallocs - st.by_size[i].frees;
+		const struct karena_class_stats *c = &st.by_size[i];
 
-		if (live && st.by_size[i].mallocs >= st.by_size[i].frees)
-			fprintf(fp, "<size from=\"%llu\" to=\"%llu\" total=\"%llu\" count=\"%llu\"/>\n",
-				(unsigned long long)prev + 1, (unsigned long long)st.by_size[i].size,
-				(unsigned long long)(live * st.by_size[i].size),
-				(unsigned long long)live);
+		if (c->mallocs > c->frees)
+			fprintf(fp, size_fmt, ULL(prev + 1), ULL(c->size),
+				ULL((c->mallocs - c->frees) * c->size), ULL(c->mallocs - c->frees));
 		prev = st.by_size[i].size;
 	}
 	if (st.large_mallocs > st.large_frees)
-		fprintf(fp, "<unsorted from=\"%llu\" to=\"%llu\" total=\"%llu\" count=\"%llu\"/>\n",
-			(unsigned long long)prev + 1, (unsigned long long)SIZE_MAX,
-			(unsigned long long)st.large_inuse,
-			(unsigned long long)(st.large_mallocs - st.large_frees));
-	fprintf(fp, "</sizes>\n"
-		"<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
-		"<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n"
-		"<system type=\"current\" size=\"%llu\"/>\n"
-		"<system type=\"max\" size=\"%llu\"/>\n"
-		"<aspace type=\"total\" size=\"%llu\"/>\n"
-		"<aspace type=\"mprotect\" size=\"%llu\"/>\n"
-		"</heap>\n",
-		(unsigned long long)st.spans_inuse,
-		(unsigned long long)(st.heap_idle - st.heap_released),
-		(unsigned long long)(st.heap_sys - st.heap_released),
-		(unsigned long long)st.heap_sys,
-		(unsigned long long)st.heap_reserved,
-		(unsigned long long)st.heap_sys);
-	fprintf(fp, "<total type=\"fast\" count=\"0\" size=\"0\"/>\n"
-		"<total type=\"rest\" count=\"%llu\" size=\"%llu\"/>\n"
-		"<total type=\"mmap\" count=\"%llu\" size=\"%llu\"/>\n"
-		"<system type=\"current\" size=\"%llu\"/>\n"
-		"<system type=\"max\" size=\"%llu\"/>\n"
-		"<aspace type=\"total\" size=\"%llu\"/>\n"
-		"<aspace type=\"mprotect\" size=\"%llu\"/>\n"
-		"</malloc>\n",
-		(unsigned long long)st.spans_inuse,
-		(unsigned long long)(st.heap_idle - st.heap_released),
-		(unsigned long long)(st.large_mallocs - st.large_frees),
-		(unsigned long long)st.large_inuse,
-		(unsigned long long)(st.heap_sys - st.heap_released),
-		(unsigned long long)st.heap_sys,
-		(unsigned long long)st.heap_reserved,
-		(unsigned long long)st.heap_sys);
+		fprintf(fp, size_fmt, ULL(prev + 1), ULL(SIZE_MAX), ULL(st.large_inuse),
+			ULL(st.large_mallocs - st.large_frees));
+	fprintf(fp, "</sizes>\n");
+	info_totals(fp, &st, false);
+	fprintf(fp, "</heap>\n");
+	info_totals(fp, &st, true);
+	fprintf(fp, "</malloc>\n");
 	return 0;
 }
 
