@@ -80,8 +80,6 @@ static __always_inline void total_add(__u32 idx, __u64 v)
 
 static __always_inline __u32 size_row(__u64 n)
 {
-	if (n && n <= KA_TINY_MAX)
-		return KA_TINY;
 	if (n <= KA_SMALL_MAX) {
 		__u32 i = (n + 7) / 8;
 

@@ -59,8 +59,8 @@ static const char doc[] =
 "Uprobes on malloc, calloc, realloc, reallocarray, posix_memalign,\n"
 "aligned_alloc, memalign, valloc, pvalloc, free and their karena_* names.\n"
 "Only a thread's outermost allocator call counts.  Reports allocations and\n"
-"bytes per size class (Go's table, read from the library itself; 'tiny' =\n"
-"1..7 B, class 0 = large > 32 KiB), alloc/free rates, and outstanding\n"
+"bytes per size class (Go's table, read from the library itself; class 0 =\n"
+"large, > 32 KiB), alloc/free rates, and outstanding\n"
 "allocations made while tracing, grouped by user stack (the program needs\n"
 "frame pointers for deep stacks).  Without an interval the report is printed\n"
 "once, at Ctrl-C or when the -c command exits.\n\n"
@@ -70,16 +70,7 @@ static const char doc[] =
 "                                 # a preloaded python3, until it exits\n"
 "    karena-allocs -r 5 -j -c ./prog  # ./prog (-lkarena), top 5 stacks, JSON\n";
 
-/* Go's size classes (runtime/sizeclasses.go), used when the library does
- * not export karena_class_to_size. */
-static const __u32 go_class_size[KA_NUM_CLASSES] = {
-	0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224,
-	240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896,
-	1024, 1152, 1280, 1408, 1536, 1792, 2048, 2304, 2688, 3072, 3200, 3456,
-	4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192, 9472, 9728, 10240, 10880,
-	12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576, 27264,
-	28672, 32768,
-};
+/* The library's own karena_class_to_size (karena.h), read from its file. */
 static __u32 class_size[KA_NUM_CLASSES];
 
 static unsigned int class_for(__u64 n, bool align16)
@@ -96,19 +87,23 @@ static unsigned int class_for(__u64 n, bool align16)
 	return 0;
 }
 
-static void setup_classes(struct karena_allocs *skel, const char *lib)
+static int setup_classes(struct karena_allocs *skel, const char *lib)
 {
-	bool from_lib = elf_read_sym_data(lib, "karena_class_to_size", class_size,
-					  sizeof(class_size)) == 0;
 	unsigned int i;
 
-	if (!from_lib || class_size[0] || class_size[KA_NUM_CLASSES - 1] != KA_MAX_SMALL)
-		memcpy(class_size, go_class_size, sizeof(class_size));
-	/* malloc's lookup: 16-byte aligned classes up to 1 KiB, Go's above */
+	if (elf_read_sym_data(lib, "karena_class_to_size", class_size, sizeof(class_size)) ||
+	    class_size[0] || class_size[KA_NUM_CLASSES - 1] != KA_MAX_SMALL) {
+		fprintf(stderr, "karena-allocs: %s has no karena_class_to_size[%d] "
+			"(not a libkarena?)\n", lib, KA_NUM_CLASSES);
+		return -1;
+	}
+	/* malloc's lookup: 0..8 B the 8-byte class, then 16-byte aligned
+	 * classes up to 1 KiB, Go's above */
 	for (i = 0; i < KA_C8_LEN; i++)
-		((__u8 *)skel->rodata->class8)[i] = class_for(i ? i * 8 : 1, true);
+		((__u8 *)skel->rodata->class8)[i] = class_for(i ? i * 8 : 1, i > 1);
 	for (i = 0; i < KA_C128_LEN; i++)
 		((__u8 *)skel->rodata->class128)[i] = class_for(KA_SMALL_MAX + i * 128, false);
+	return 0;
 }
 
 static const struct probe {
@@ -371,10 +366,7 @@ static void report_at(struct karena_allocs *skel, double secs, bool final, int s
 		for (k = 0; k < KA_NROWS; k++) {
 			if (!cls[k].allocs && !cls[k].frees)
 				continue;
-			if (k == KA_TINY)
-				printf("%s{\"class\":\"tiny\",\"size\":16", first ? "" : ",");
-			else
-				printf("%s{\"class\":%u,\"size\":%u", first ? "" : ",", k, class_size[k]);
+			printf("%s{\"class\":%u,\"size\":%u", first ? "" : ",", k, class_size[k]);
 			printf(",\"allocs\":%llu,\"alloc_bytes\":%llu,\"frees\":%llu,\"free_bytes\":%llu}",
 			       (unsigned long long)cls[k].allocs, (unsigned long long)cls[k].alloc_bytes,
 			       (unsigned long long)cls[k].frees, (unsigned long long)cls[k].free_bytes);
@@ -412,18 +404,13 @@ static void report_at(struct karena_allocs *skel, double secs, bool final, int s
 		printf("%-7s %7s %10s %12s %10s  distribution\n", "CLASS", "SIZE", "ALLOCS",
 		       "BYTES", "FREES");
 		for (k = 0; k < KA_NROWS; k++) {
-			__u32 row = k == 0 ? KA_TINY : k == KA_TINY ? 0 : k;	/* tiny first, large last */
+			__u32 row = (k + 1) % KA_NROWS;	/* large (0) last */
 			char name[16], size[16];
 			int stars, s;
 
-			if (row == KA_TINY && k != 0)
-				continue;
 			if (!cls[row].allocs && !cls[row].frees)
 				continue;
-			if (row == KA_TINY) {
-				snprintf(name, sizeof(name), "tiny");
-				snprintf(size, sizeof(size), "1-7");
-			} else if (row == 0) {
+			if (row == 0) {
 				snprintf(name, sizeof(name), "0");
 				snprintf(size, sizeof(size), ">32768");
 			} else {
@@ -525,7 +512,10 @@ int main(int argc, char **argv)
 		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
 		skel->rodata->filter_comm = true;
 	}
-	setup_classes(skel, lib);
+	if (setup_classes(skel, lib)) {
+		err = 1;
+		goto out;
+	}
 	if (opt_no_stacks)
 		bpf_map__set_max_entries(skel->maps.stacks, 1);
 	err = karena_allocs__load(skel);

@@ -4,9 +4,7 @@
 #define KARENA_ALLOCS_H
 
 #define KA_NUM_CLASSES	68		/* Go's table; class 0 = large */
-#define KA_TINY		KA_NUM_CLASSES	/* extra row: tiny allocator (1..7 B) */
-#define KA_NROWS	(KA_NUM_CLASSES + 1)
-#define KA_TINY_MAX	7
+#define KA_NROWS	KA_NUM_CLASSES
 #define KA_SMALL_MAX	1024
 #define KA_MAX_SMALL	32768
 #define KA_C8_LEN	(KA_SMALL_MAX / 8 + 1)

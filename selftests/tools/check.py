@@ -232,13 +232,13 @@ def t_faultlat():
 
 # ---- karena-allocs ----
 
-def t_allocs(module, m, s, f, t):
-    if not ran("allocs.json"):
+def t_allocs(module, m, s, f, t, name="allocs.json"):
+    if not ran(name):
         return False
-    d = final(lines("allocs.json"))
+    d = final(lines(name))
     if not expect(d, "no final report"):
         return False
-    sizes = {c["size"]: c for c in d["classes"] if c["class"] != "tiny"}
+    sizes = {c["size"]: c for c in d["classes"]}
 
     def cls(n):
         c = [x for x in sizes if x >= n]
@@ -379,6 +379,9 @@ TESTS = [
      "30 x 1000 B freed",
      lambda: t_allocs("allocwork-linked", 40, 200, 30, 1000),
      None if HAVE_LINKED else "allocwork-linked not built"),
+    ("karena-allocs: LD_PRELOAD, 30 x 5 B in the 8-byte class, 10 x 24 B freed in the 32-byte class",
+     lambda: t_allocs("allocwork", 30, 5, 10, 24, "allocs-small.json"),
+     None if os.path.exists(path("allocs-small.json.rc")) else "run natively only"),
     ("perf stat -e 'karena:*': 16 karena_fault and 2 karena_transition events of "
      "kworkload touch 16", t_perf, None),
     ("karena-stat -j: counters, per-CPU caches, a process with 20 resident pages",
