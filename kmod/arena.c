@@ -10,15 +10,20 @@
  * pages.
  *
  * Fork: copy on first touch.  vm_ops->open runs for the child's copy of
- * each VMA with the parent's mmap_lock held for write, before the core
- * would copy page tables (it copies none here: the VMA is shared, without
- * VM_PFNMAP/VM_MIXEDMAP and without an anon_vma).  The child's space gets
- * the parent's states and the same pages, each marked COW in both stores
- * with page_private() counting the extra sharers; the parent's PTEs of
- * those pages are zapped.  The next access in either process faults and
- * copies the page (or, for the last sharer, just takes it back).  Reads
- * copy too, so no page is ever mapped while shared.  vm_ops->open cannot
- * fail, so its bookkeeping allocations use __GFP_NOFAIL (small objects).
+ * each VMA with both mms' mmap_lock held for write, before the core copies
+ * page tables (none for this VMA: it is shared, without VM_PFNMAP/
+ * VM_MIXEDMAP and without an anon_vma; but userfaultfd-wp registered with
+ * EVENT_FORK makes the core copy them).  It first zaps the parent's PTEs of
+ * the range, so no new GUP reference can be taken and the core finds no
+ * PTE to copy; then the child's space gets the parent's states and the
+ * same pages, each marked COW in both stores with page_private() counting
+ * the extra sharers.  A page someone else holds (pinned, or referenced by
+ * GUP: more references than the stores and mappings explain) stays the
+ * parent's, and the child gets a copy.  The next access in either process
+ * faults and copies a shared page; the last sharer takes it back unless it
+ * is held.  Reads copy too, so no page is ever mapped while shared.
+ * vm_ops->open cannot fail: when memory for the child's copy of a store
+ * runs out, the copy is given up and the child gets the range Reserved.
  *
  * Transitions are in transition.c.
  */
@@ -191,24 +196,19 @@ void karena_space_vma_open(struct karena_space *sp, struct vm_area_struct *vma)
 }
 
 /*
- * vm_ops->close: the PTEs are gone; drop the states and pages of the
- * range.  A close of a VMA still covered by another (a failed split) only
- * drops the reference.
+ * Drop the states and pages of [@first, @last] from @sp's store, counting
+ * them out of the space and the file.  Returns how many were None.
  */
-void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
+static unsigned long karena_space_drop(struct karena_space *sp,
+				       unsigned long first, unsigned long last)
 {
-	unsigned long first = vma->vm_start >> PAGE_SHIFT;
-	unsigned long last = (vma->vm_end >> PAGE_SHIFT) - 1;
-	struct karena_file *kf = sp->kf;
 	XA_STATE(xas, &sp->store, first);
 	unsigned long nones = 0, n = 0, idx = first;
+	struct karena_file *kf = sp->kf;
 	struct karena_ent e;
 	void *entry;
 
-	mutex_lock(&kf->lock);
-	if (karena_vma_covered(sp, vma))
-		goto put;
-
+	lockdep_assert_held(&kf->lock);
 	/* Look each entry up afresh: erasing can reshape the tree. */
 	while (idx <= last &&
 	       xa_find(&sp->store, &idx, last, XA_PRESENT)) {
@@ -242,12 +242,229 @@ void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
 		if (idx++ == last)
 			break;
 	}
+	return nones;
+}
+
+/*
+ * vm_ops->close: the PTEs are gone; drop the states and pages of the
+ * range.  A close of a VMA still covered by another (a failed split) only
+ * drops the reference.
+ */
+void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
+{
+	struct karena_file *kf = sp->kf;
+	unsigned long nones;
+
+	mutex_lock(&kf->lock);
+	if (karena_vma_covered(sp, vma))
+		goto put;
+	nones = karena_space_drop(sp, vma->vm_start >> PAGE_SHIFT,
+				  (vma->vm_end >> PAGE_SHIFT) - 1);
 	sp->nr_mapped -= vma_pages(vma);
 	kf->reserved_pages -= vma_pages(vma) - nones;
 put:
 	if (!--sp->nr_vmas)
 		karena_space_free(sp);
 	mutex_unlock(&kf->lock);
+}
+
+/*
+ * Fork copies the parent's store into the child's without __GFP_NOFAIL:
+ * vm_ops->open cannot fail, so when anything cannot be allocated (an
+ * xarray node, a copy of a held page) the child's copy of the VMA is given
+ * up as a whole and the memory given back: the child gets the range all
+ * Reserved (SIGSEGV on access), and the processes are left with the room
+ * they had.  NORETRY: a fork near memory.max gets ENOMEM here, never the
+ * memcg OOM killer.  Charged to the forking task's cgroup, which is the
+ * child's too at this point.
+ */
+#define KARENA_FORK_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
+
+/* One fork of one VMA: the two spaces and what was done so far. */
+struct karena_fork {
+	struct karena_space *parent;
+	struct karena_space *child;
+	unsigned long nones;		/* None entries given to the child */
+	unsigned long shared;		/* pages now shared with the child */
+	bool failed;			/* out of memory: give it all up */
+};
+
+/*
+ * References to @page beyond its stores and mappings, with the number of
+ * other stores sharing it in *@sharers.  Called under the store lock of
+ * one of the stores holding it.
+ */
+static int karena_page_others(struct page *page, unsigned long *sharers)
+{
+	int refs = page_ref_count(page);
+
+	/*
+	 * A sharer leaving drops page_private() and then its reference:
+	 * read the reference count first, so a count without that
+	 * reference is never compared with a sharer count that has it.
+	 */
+	smp_rmb();
+	spin_lock(&karena_cow_lock);
+	*sharers = page_private(page);
+	spin_unlock(&karena_cow_lock);
+	return refs - (1 + *sharers + karena_page_mapcount(page));
+}
+
+/*
+ * Does anyone besides the stores sharing @page and its mappings hold it:
+ * a pin, a GUP reference (O_DIRECT, vmsplice, 9p), a fault in flight?
+ * Such a page must not change hands: the holder may still write it, or
+ * read it later expecting its owner's data.
+ */
+bool karena_page_held(struct page *page)
+{
+	unsigned long sharers;
+
+	return karena_page_others(page, &sharers) > 0;
+}
+
+/* May the store that finds @page marked COW take it back? */
+bool karena_page_exclusive(struct page *page)
+{
+	unsigned long sharers;
+
+	return karena_page_others(page, &sharers) <= 0 && !sharers;
+}
+
+/*
+ * Zap the parent's PTEs of the range before looking at any page: with no
+ * PTE left, GUP-fast cannot take a new reference (the parent's mmap_lock is
+ * held for write, so neither can GUP), and one taken before the zap shows
+ * in the reference count (GUP-fast rechecks the PTE after taking it).  It
+ * also leaves the core nothing to copy into the child when it copies PTEs
+ * of this VMA after ->open (userfaultfd-wp registered with EVENT_FORK).
+ */
+static void karena_fork_zap_parent(struct karena_space *parent,
+				   struct vm_area_struct *vma)
+{
+	struct vm_area_struct *pvma = vma_lookup(parent->mm, vma->vm_start);
+
+	mmap_assert_write_locked(parent->mm);
+	if (pvma && pvma->vm_private_data == parent)
+		karena_zap(pvma, vma->vm_start, vma->vm_end - vma->vm_start);
+}
+
+/* Store @e at @idx of the child's store; 0 or -ENOMEM. */
+static int karena_fork_store(struct karena_space *child, unsigned long idx,
+			     const struct karena_ent *e)
+{
+	XA_STATE(xas, &child->store, idx);
+
+	do {
+		xas_lock(&xas);
+		karena_encode(&xas, e->state, e->huge, e->page, e->cow);
+		xas_unlock(&xas);
+	} while (xas_nomem(&xas, KARENA_FORK_GFP));
+	return xas_error(&xas);
+}
+
+/* A copy of a held page for the child, or NULL. */
+static struct page *karena_fork_copy(struct page *src)
+{
+	struct page *copy = alloc_page(GFP_HIGHUSER | KARENA_FORK_GFP);
+
+	if (copy) {
+		copy_highpage(copy, src);
+		karena_count(KAR_C_PAGES, 1);
+	}
+	return copy;
+}
+
+/* Count the child's new entry @e in its space and the file. */
+static void karena_fork_account(struct karena_fork *f,
+				const struct karena_ent *e)
+{
+	struct karena_space *child = f->child;
+
+	switch (e->state) {
+	case S_NONE:
+		child->nr_none++;
+		f->nones++;
+		break;
+	case S_PREPARED:
+		child->nr_prepared++;
+		break;
+	case S_READY:
+		child->nr_ready++;
+		child->kf->ready_pages++;
+		if (e->page)
+			atomic_long_inc(&child->nr_resident);
+		break;
+	}
+}
+
+/*
+ * Give the child the parent's entry at @idx: the same state, and a page
+ * shared copy-on-write, or a copy when someone holds the page.  Returns
+ * false when memory ran out.
+ */
+static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
+{
+	XA_STATE(pxas, &f->parent->store, idx);
+	struct page *copy = NULL;
+	struct karena_ent e;
+
+	xas_lock(&pxas);
+	karena_decode(&pxas, xas_load(&pxas), &e);
+	if (e.page && karena_page_held(e.page)) {
+		xas_unlock(&pxas);
+		copy = karena_fork_copy(e.page);
+		if (!copy)
+			return false;
+		e.page = copy;
+		e.cow = false;
+	} else {
+		e.cow = !!e.page;
+		xas_unlock(&pxas);
+	}
+	if (karena_fork_store(f->child, idx, &e)) {
+		if (copy)
+			karena_page_release(copy, false);
+		return false;
+	}
+	if (e.cow) {
+		/* The store is stable: kf->lock and the parent's mmap_lock. */
+		get_page(e.page);
+		spin_lock(&karena_cow_lock);
+		set_page_private(e.page, page_private(e.page) + 1);
+		spin_unlock(&karena_cow_lock);
+		xa_set_mark(&f->parent->store, idx, KAR_MARK_COW);
+		f->shared++;
+	} else if (copy) {
+		karena_count(KAR_C_COW_COPIES, 1);
+	}
+	karena_fork_account(f, &e);
+	return true;
+}
+
+/*
+ * Copy the parent's entries of [@first, @last] into the child's store, all
+ * of them or (out of memory) none.
+ */
+static void karena_fork_copy_store(struct karena_fork *f, unsigned long first,
+				   unsigned long last)
+{
+	unsigned long idx;
+	void *entry;
+
+	xa_for_each_range(&f->parent->store, idx, entry, first, last) {
+		if (xa_is_zero(entry))
+			continue;
+		if (!karena_fork_entry(f, idx)) {
+			f->failed = true;
+			break;
+		}
+		cond_resched();
+	}
+	if (f->failed) {
+		f->nones -= karena_space_drop(f->child, first, last);
+		f->shared = 0;
+	}
 }
 
 /*
@@ -259,102 +476,26 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 {
 	unsigned long first = vma->vm_start >> PAGE_SHIFT;
 	unsigned long last = (vma->vm_end >> PAGE_SHIFT) - 1;
-	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOFAIL;
 	struct karena_file *kf = parent->kf;
-	unsigned long idx, nones = 0, shared = 0;
-	struct mem_cgroup *memcg = NULL;
-	struct karena_space *child;
-	struct vm_area_struct *pvma;
-	bool hit;
-	void *entry;
+	struct karena_fork f = { .parent = parent };
 
+	mmap_assert_write_locked(vma->vm_mm);
 	mutex_lock(&kf->lock);
-	child = karena_space_find(kf, vma->vm_mm);
-	if (!child)
-		child = karena_space_new(kf, vma->vm_mm, gfp);
-	child->nr_vmas++;
-	child->nr_mapped += vma_pages(vma);
+	f.child = karena_space_find(kf, vma->vm_mm);
+	if (!f.child)	/* one small object per space: cannot be left out */
+		f.child = karena_space_new(kf, vma->vm_mm,
+					   GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	f.child->nr_vmas++;
+	f.child->nr_mapped += vma_pages(vma);
 
-	xa_for_each_range(&parent->store, idx, entry, first, last) {
-		struct karena_ent e;
-		XA_STATE(pxas, &parent->store, idx);
-		struct page *copy = NULL;
-
-		/*
-		 * A page pinned for DMA stays the parent's: the device may
-		 * still write it.  The child gets a copy now, as anonymous
-		 * memory does (if no page can be had, it is shared instead).
-		 */
-		if (xa_is_value(entry) || !entry || xa_is_zero(entry) ||
-		    !folio_maybe_dma_pinned(page_folio((struct page *)entry)))
-			goto share;
-		/* The child is not in its cgroup yet: charge the parent's. */
-		if (!memcg)
-			memcg = get_mem_cgroup_from_mm(parent->mm);
-		copy = karena_page_alloc(memcg, &hit);
-		if (copy)
-			copy_highpage(copy, entry);
-share:
-		xa_lock(&parent->store);
-		entry = xas_load(&pxas);
-		karena_decode(&pxas, entry, &e);
-		if (copy && e.page) {
-			entry = copy;
-			e.page = copy;
-			karena_count(KAR_C_PAGES, 1);
-			karena_count(KAR_C_COW_COPIES, 1);
-		} else if (e.page) {
-			xas_set_mark(&pxas, KAR_MARK_COW);
-			get_page(e.page);
-			spin_lock(&karena_cow_lock);
-			set_page_private(e.page, page_private(e.page) + 1);
-			spin_unlock(&karena_cow_lock);
-			shared++;
-		}
-		xa_unlock(&parent->store);
-		if (copy && entry != copy)
-			karena_page_free(copy, false);
-		if (!entry || xa_is_zero(entry))
-			continue;
-
-		/* NOFAIL: allocation failure here cannot be reported. */
-		xa_store(&child->store, idx, entry, gfp);
-		if (e.page) {
-			if (!copy)
-				xa_set_mark(&child->store, idx, KAR_MARK_COW);
-			if (e.state == S_PREPARED)
-				xa_set_mark(&child->store, idx, KAR_MARK_PREP);
-			if (e.huge)
-				xa_set_mark(&child->store, idx, KAR_MARK_HUGE);
-		}
-		switch (e.state) {
-		case S_NONE:
-			child->nr_none++;
-			nones++;
-			break;
-		case S_PREPARED:
-			child->nr_prepared++;
-			break;
-		case S_READY:
-			child->nr_ready++;
-			kf->ready_pages++;
-			if (e.page)
-				atomic_long_inc(&child->nr_resident);
-			break;
-		}
-		cond_resched();
-	}
-	kf->reserved_pages += vma_pages(vma) - nones;
-
-	/* The parent's next access faults and copies (or takes it back). */
-	if (shared) {
-		pvma = vma_lookup(parent->mm, vma->vm_start);
-		if (pvma && pvma->vm_private_data == parent)
-			karena_zap(pvma, vma->vm_start,
-				   vma->vm_end - vma->vm_start);
-		karena_count(KAR_C_COW_SHARED, shared);
-	}
+	karena_fork_zap_parent(parent, vma);
+	karena_fork_copy_store(&f, first, last);
+	kf->reserved_pages += vma_pages(vma) - f.nones;
+	if (f.shared)
+		karena_count(KAR_C_COW_SHARED, f.shared);
 	mutex_unlock(&kf->lock);
-	mem_cgroup_put(memcg);
-	return child;
+	if (f.failed)
+		pr_warn_ratelimited("fork of pid %d: out of memory for the child's copy of a %lu-page mapping; it is Reserved in the child\n",
+				    task_pid_nr(current), vma_pages(vma));
+	return f.child;
 }

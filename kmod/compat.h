@@ -51,6 +51,17 @@ static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 }
 #endif
 
+/*
+ * How many PTEs map @page (order 0).  6.1 has folio_mapcount() only out of
+ * line and unexported; it became inline with 6.10's mapcount rework, and
+ * page_mapcount() is gone by 6.12.
+ */
+#if KARENA_KERNEL_AT_LEAST_6(10)
+#define karena_page_mapcount(page)	folio_mapcount(page_folio(page))
+#else
+#define karena_page_mapcount(page)	page_mapcount(page)
+#endif
+
 /* 6.4 renamed memcg_kmem_enabled() to memcg_kmem_online(). */
 #if KARENA_KERNEL_AT_LEAST_6(4)
 #define karena_memcg_kmem_on()	memcg_kmem_online()

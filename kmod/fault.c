@@ -8,7 +8,8 @@
  * address_space, counted in RssFile.  Reserved, None and (strict)
  * Prepared pages raise SIGSEGV; in lenient mode a Prepared page is backed
  * by a fresh zeroed page that the next Used/Fault/Free drops.  A page
- * shared with another process after fork is copied on first touch.
+ * shared with another process after fork is copied on first touch, and so
+ * is one marked shared that someone else (GUP, a pin) still holds.
  *
  * ->page_mkwrite exists for two reasons: it makes the mapping write-notify
  * (the core then skips file_update_time() on every write fault of the
@@ -97,148 +98,214 @@ static void karena_fault_page_put(struct page *page, bool dirty)
 	karena_page_free(page, !dirty);
 }
 
-static vm_fault_t __karena_fault(struct vm_fault *vmf,
-				 struct mem_cgroup *memcg)
+/*
+ * One fault: the store at the faulting address (@xas) and a spare page that
+ * a look at the store that had to be repeated left over (@newp, @dirty when
+ * it holds a copy rather than zeros).
+ */
+struct karena_fault_ctx {
+	struct vm_fault *vmf;
+	struct karena_space *sp;
+	struct mem_cgroup *memcg;
+	struct xa_state *xas;
+	unsigned long addr;
+	struct page *newp;
+	bool hit;
+	bool dirty;
+};
+
+/* The store changed under the fault: look again (never a vm_fault_t). */
+#define KARENA_FAULT_AGAIN	((vm_fault_t)0)
+
+static void karena_fault_drop_spare(struct karena_fault_ctx *f)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	struct karena_space *sp = vma->vm_private_data;
-	unsigned long addr = vmf->address & PAGE_MASK;
-	XA_STATE(xas, &sp->store, addr >> PAGE_SHIFT);
-	struct page *page, *newp = NULL;
-	bool hit = false, dirty = false;
-	struct karena_ent e;
-	unsigned int kind;
-	void *entry;
+	if (f->newp)
+		karena_fault_page_put(f->newp, f->dirty);
+	f->newp = NULL;
+}
 
-retry:
-	xas_reset(&xas);
-	xas_lock(&xas);
-	entry = xas_load(&xas);
-	karena_decode(&xas, entry, &e);
+/*
+ * @e->page is shared with another space or held by someone else: copy it,
+ * then swap the copy in.  Called with the store locked; returns unlocked.
+ */
+static vm_fault_t karena_fault_cow(struct karena_fault_ctx *f,
+				   const struct karena_ent *e)
+{
+	struct page *page = e->page;
 
-	if (e.page) {
-		page = e.page;
-		if (e.cow) {
-			bool shared;
-
-			spin_lock(&karena_cow_lock);
-			shared = page_private(page) != 0;
-			spin_unlock(&karena_cow_lock);
-			if (shared)
-				goto cow;
-			/* The other sharers are gone: it is ours again. */
-			xas_clear_mark(&xas, KAR_MARK_COW);
-		}
-		get_page(page);
-		xas_unlock(&xas);
-		lock_page(page);
-		if (xa_load(&sp->store, xas.xa_index) != page) {
-			unlock_page(page);
+	get_page(page);
+	xas_unlock(f->xas);
+	if (!f->newp) {
+		f->newp = karena_fault_page(f->memcg, &f->hit);
+		if (!f->newp) {
 			put_page(page);
-			goto retry;
-		}
-		if (newp)
-			karena_fault_page_put(newp, dirty);
-		/* Mapped again (e.g. after MADV_DONTNEED): no allocation. */
-		if (e.state == KARENA_STATE_READY)
-			karena_fault_account(sp, addr, e.state,
-					     KARENA_FAULT_CACHE_HIT);
-		vmf->page = page;
-		return VM_FAULT_LOCKED;
-	}
-
-	if (e.state == KARENA_STATE_READY)
-		kind = KARENA_FAULT_CACHE_HIT;
-	else if (e.state == KARENA_STATE_PREPARED &&
-		 (READ_ONCE(sp->kf->cfg) & KARENA_CFG_LENIENT))
-		kind = KARENA_FAULT_ZERO;
-	else
-		kind = KARENA_FAULT_SIGSEGV;
-
-	/* Fast path: a page from this CPU's cache, without unlocking. */
-	if (kind != KARENA_FAULT_SIGSEGV && !newp) {
-		newp = karena_cache_pop(memcg);
-		if (newp && WARN_ON_ONCE(!trylock_page(newp))) {
-			xas_unlock(&xas);
-			karena_page_free(newp, true);
 			return VM_FAULT_OOM;
 		}
-		if (newp) {
-			hit = true;
-			goto store;
-		}
 	}
-	xas_unlock(&xas);
+	copy_highpage(f->newp, page);
+	f->dirty = true;
+	xas_reset(f->xas);
+	xas_lock(f->xas);
+	if (xas_load(f->xas) != page || !xas_get_mark(f->xas, KAR_MARK_COW)) {
+		xas_unlock(f->xas);
+		put_page(page);
+		return KARENA_FAULT_AGAIN;
+	}
+	karena_encode(f->xas, e->state, e->huge, f->newp, false);
+	WARN_ON_ONCE(xas_error(f->xas));
+	get_page(f->newp);	/* the PTE's reference */
+	xas_unlock(f->xas);
+	karena_count(KAR_C_PAGES, 1);
+	put_page(page);
+	karena_page_release(page, true);
+	karena_fault_account(f->sp, f->addr, e->state, KARENA_FAULT_COW);
+	f->vmf->page = f->newp;
+	return VM_FAULT_LOCKED;
+}
 
-	if (kind == KARENA_FAULT_SIGSEGV) {
-		if (newp)
-			karena_fault_page_put(newp, dirty);
-		karena_fault_account(sp, addr, e.state, kind);
-		return VM_FAULT_SIGSEGV;
-	}
+/*
+ * @e->page backs the address: map it.  A page marked COW is taken back
+ * only when no other space shares it and nobody else holds a reference
+ * (a holder may still read or write it: it is not ours alone); otherwise
+ * it is copied.  Called with the store locked; returns unlocked.
+ */
+static vm_fault_t karena_fault_backed(struct karena_fault_ctx *f,
+				      const struct karena_ent *e)
+{
+	struct page *page = e->page;
 
-	if (!newp) {
-		newp = karena_fault_page(memcg, &hit);
-		if (!newp)
-			return VM_FAULT_OOM;
-	} else if (dirty) {
-		clear_highpage(newp);
-		dirty = false;
+	if (e->cow) {
+		if (!karena_page_exclusive(page))
+			return karena_fault_cow(f, e);
+		/* The other sharers are gone: it is ours again. */
+		xas_clear_mark(f->xas, KAR_MARK_COW);
 	}
-	xas_reset(&xas);
-	xas_lock(&xas);
-	if (xas_load(&xas) != entry) {
-		xas_unlock(&xas);
-		goto retry;
+	get_page(page);
+	xas_unlock(f->xas);
+	lock_page(page);
+	if (xa_load(&f->sp->store, f->xas->xa_index) != page) {
+		unlock_page(page);
+		put_page(page);
+		return KARENA_FAULT_AGAIN;
 	}
-store:
-	karena_encode(&xas, e.state, e.huge, newp, false);
-	if (xas_error(&xas)) {
-		xas_unlock(&xas);
+	karena_fault_drop_spare(f);
+	/* Mapped again (e.g. after MADV_DONTNEED): no allocation. */
+	if (e->state == KARENA_STATE_READY)
+		karena_fault_account(f->sp, f->addr, e->state,
+				     KARENA_FAULT_CACHE_HIT);
+	f->vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
+/* Put the spare page into the store (locked) and map it; returns unlocked. */
+static vm_fault_t karena_fault_store(struct karena_fault_ctx *f,
+				     const struct karena_ent *e,
+				     unsigned int kind)
+{
+	struct page *newp = f->newp;
+
+	karena_encode(f->xas, e->state, e->huge, newp, false);
+	if (xas_error(f->xas)) {
+		xas_unlock(f->xas);
 		karena_fault_page_put(newp, false);
 		return VM_FAULT_OOM;
 	}
 	get_page(newp);		/* the PTE's reference */
-	if (e.state == KARENA_STATE_READY)
-		atomic_long_inc(&sp->nr_resident);
-	xas_unlock(&xas);
+	if (e->state == KARENA_STATE_READY)
+		atomic_long_inc(&f->sp->nr_resident);
+	xas_unlock(f->xas);
 	karena_count(KAR_C_PAGES, 1);
-	if (kind == KARENA_FAULT_CACHE_HIT && !hit)
+	if (kind == KARENA_FAULT_CACHE_HIT && !f->hit)
 		kind = KARENA_FAULT_CACHE_MISS;
-	karena_fault_account(sp, addr, e.state, kind);
-	vmf->page = newp;
+	karena_fault_account(f->sp, f->addr, e->state, kind);
+	f->vmf->page = newp;
 	return VM_FAULT_LOCKED;
+}
 
-cow:
-	/* @page is shared with another space: copy it, then swap it in. */
-	get_page(page);
-	xas_unlock(&xas);
-	if (!newp) {
-		newp = karena_fault_page(memcg, &hit);
-		if (!newp) {
-			put_page(page);
+/*
+ * No page backs the address (@entry as loaded): a fresh zeroed page for a
+ * Ready page (or, lenient, a Prepared one), SIGSEGV for the rest.  Called
+ * with the store locked; returns unlocked.
+ */
+static vm_fault_t karena_fault_unbacked(struct karena_fault_ctx *f,
+					const struct karena_ent *e,
+					void *entry)
+{
+	unsigned int kind;
+
+	if (e->state == KARENA_STATE_READY)
+		kind = KARENA_FAULT_CACHE_HIT;
+	else if (e->state == KARENA_STATE_PREPARED &&
+		 (READ_ONCE(f->sp->kf->cfg) & KARENA_CFG_LENIENT))
+		kind = KARENA_FAULT_ZERO;
+	else
+		kind = KARENA_FAULT_SIGSEGV;
+
+	if (kind == KARENA_FAULT_SIGSEGV) {
+		xas_unlock(f->xas);
+		karena_fault_drop_spare(f);
+		karena_fault_account(f->sp, f->addr, e->state, kind);
+		return VM_FAULT_SIGSEGV;
+	}
+	/* Fast path: a page from this CPU's cache, without unlocking. */
+	if (!f->newp) {
+		f->newp = karena_cache_pop(f->memcg);
+		if (f->newp && WARN_ON_ONCE(!trylock_page(f->newp))) {
+			xas_unlock(f->xas);
+			karena_page_free(f->newp, true);
 			return VM_FAULT_OOM;
 		}
+		if (f->newp) {
+			f->hit = true;
+			return karena_fault_store(f, e, kind);
+		}
 	}
-	copy_highpage(newp, page);
-	dirty = true;
-	xas_reset(&xas);
-	xas_lock(&xas);
-	if (xas_load(&xas) != page || !xas_get_mark(&xas, KAR_MARK_COW)) {
-		xas_unlock(&xas);
-		put_page(page);
-		goto retry;
+	xas_unlock(f->xas);
+
+	if (!f->newp) {
+		f->newp = karena_fault_page(f->memcg, &f->hit);
+		if (!f->newp)
+			return VM_FAULT_OOM;
+	} else if (f->dirty) {
+		clear_highpage(f->newp);
+		f->dirty = false;
 	}
-	karena_encode(&xas, e.state, e.huge, newp, false);
-	WARN_ON_ONCE(xas_error(&xas));
-	get_page(newp);		/* the PTE's reference */
-	xas_unlock(&xas);
-	karena_count(KAR_C_PAGES, 1);
-	put_page(page);
-	karena_page_release(page, true);
-	karena_fault_account(sp, addr, e.state, KARENA_FAULT_COW);
-	vmf->page = newp;
-	return VM_FAULT_LOCKED;
+	xas_reset(f->xas);
+	xas_lock(f->xas);
+	if (xas_load(f->xas) != entry) {
+		xas_unlock(f->xas);
+		return KARENA_FAULT_AGAIN;
+	}
+	return karena_fault_store(f, e, kind);
+}
+
+static vm_fault_t __karena_fault(struct vm_fault *vmf,
+				 struct mem_cgroup *memcg)
+{
+	struct karena_space *sp = vmf->vma->vm_private_data;
+	XA_STATE(xas, &sp->store, vmf->address >> PAGE_SHIFT);
+	struct karena_fault_ctx f = {
+		.vmf = vmf,
+		.sp = sp,
+		.memcg = memcg,
+		.xas = &xas,
+		.addr = vmf->address & PAGE_MASK,
+	};
+	struct karena_ent e;
+	vm_fault_t ret;
+	void *entry;
+
+	do {
+		xas_reset(&xas);
+		xas_lock(&xas);
+		entry = xas_load(&xas);
+		karena_decode(&xas, entry, &e);
+		if (e.page)
+			ret = karena_fault_backed(&f, &e);
+		else
+			ret = karena_fault_unbacked(&f, &e, entry);
+	} while (ret == KARENA_FAULT_AGAIN);
+	return ret;
 }
 
 /*

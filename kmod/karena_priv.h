@@ -219,6 +219,8 @@ void karena_space_vma_open(struct karena_space *sp,
 void karena_space_vma_close(struct karena_space *sp,
 			    struct vm_area_struct *vma);
 void karena_page_release(struct page *page, bool maybe_shared);
+bool karena_page_held(struct page *page);
+bool karena_page_exclusive(struct page *page);
 
 /* transition.c */
 int karena_range_from_user(const struct karena_range *ur,

@@ -32,8 +32,8 @@
 
 #include "kselftest_harness.h"
 #include "karena_test.h"
+#include "kt_cgroup.h"
 
-#define CGROOT		"/sys/fs/cgroup"
 #define PARAMS		"/sys/module/karena/parameters/"
 #define MiB		(1024LL * 1024)
 #define LIMIT		(16 * MiB)	/* memory.max of the OOM tests */
@@ -69,63 +69,6 @@ FIXTURE(memcg) {
 	pid_t kids[MAXKIDS];
 	struct shared *sh;
 };
-
-static int write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
-static int cg_write(const char *cg, const char *file, const char *s)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	return write_file(path, s);
-}
-
-static long long cg_read(const char *cg, const char *file)
-{
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	return kt_read_num(path);
-}
-
-static long long cg_current(const char *cg)
-{
-	return cg_read(cg, "memory.current");
-}
-
-/* One "key value" line of memory.events, or -1. */
-static long long cg_event(const char *cg, const char *key)
-{
-	char path[160], k[64];
-	long long v, ret = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/memory.events", cg);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %lld", k, &v) == 2)
-		if (!strcmp(k, key))
-			ret = v;
-	fclose(f);
-	return ret;
-}
-
-/* Move the calling process into @cg. */
-static int cg_enter(const char *cg)
-{
-	return cg_write(cg, "cgroup.procs", "0");
-}
 
 static int pin_cpu0(void)
 {
@@ -277,7 +220,7 @@ FIXTURE_SETUP(memcg)
 
 FIXTURE_TEARDOWN(memcg)
 {
-	int i, tries;
+	int i;
 
 	for (i = 0; i < MAXKIDS; i++) {
 		if (self->kids[i] > 0) {
@@ -286,15 +229,9 @@ FIXTURE_TEARDOWN(memcg)
 			self->kids[i] = 0;
 		}
 	}
-	for (i = self->ncg - 1; i >= 0; i--) {
-		for (tries = 0; tries < 200; tries++) {
-			if (!rmdir(self->cg[i]) || errno == ENOENT)
-				break;
-			usleep(10000);
-		}
-		if (tries == 200)
+	for (i = self->ncg - 1; i >= 0; i--)
+		if (cg_remove(self->cg[i]))
 			TH_LOG("rmdir %s: %s", self->cg[i], strerror(errno));
-	}
 	if (self->sh && self->sh != MAP_FAILED)
 		munmap(self->sh, sizeof(*self->sh));
 }
