@@ -331,7 +331,12 @@ static vm_fault_t karena_page_mkwrite(struct vm_fault *vmf)
 
 	lock_page(page);
 	if (xa_load(&sp->store, idx) != page) {
+		/*
+		 * Not this store's page (any more): drop the PTE, so the
+		 * retried fault maps the store's page instead of looping here.
+		 */
 		unlock_page(page);
+		karena_zap(vmf->vma, vmf->address & PAGE_MASK, PAGE_SIZE);
 		return VM_FAULT_NOPAGE;
 	}
 	cow = xa_get_mark(&sp->store, idx, KAR_MARK_COW);

@@ -192,7 +192,7 @@ static int uffd_wp_async(const char **why)
 		*why = "kernel lacks UFFD_FEATURE_WP_ASYNC (6.7+)";
 		return -1;
 	}
-	fd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	api.api = UFFD_API;
 	api.features = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_EVENT_FORK;
 	if (fd < 0 || ioctl(fd, UFFDIO_API, &api)) {
@@ -202,7 +202,10 @@ static int uffd_wp_async(const char **why)
 	return fd;
 }
 
-/* Reads the uffd's messages: fork waits until its EVENT_FORK is read. */
+/*
+ * Reads the uffd's messages: fork waits until its EVENT_FORK is read.  The
+ * uffd is non-blocking: poll() may report it readable with nothing to read.
+ */
 static void *monitor_fn(void *arg)
 {
 	FIXTURE_DATA(hold) *self = arg;

@@ -8,6 +8,7 @@
 
 #include "kselftest_harness.h"
 #include "karena_test.h"
+#include "kt_cgroup.h"
 
 #define NPAGES	64
 #define SEED	0x3c
@@ -462,55 +463,33 @@ TEST_F(life, exit_with_everything_open)
 /* ------------------------------------------------------------------ */
 /* memcg */
 
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, s, strlen(s));
-	close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 TEST_F(life, memcg_charged_for_touched_pages)
 {
 	const long n = 4096;	/* 16 MiB with 4 KiB pages */
-	char cg[128], path[192];
+	const char *why;
+	char cg[128];
 	pid_t pid;
 
-	if (access("/sys/fs/cgroup/cgroup.controllers", F_OK))
-		SKIP(return, "no cgroup2 at /sys/fs/cgroup");
-	if (geteuid())
-		SKIP(return, "needs root");
-	write_str("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/karena-kt-%d", getpid());
-	ASSERT_EQ(0, mkdir(cg, 0755)) TH_LOG("mkdir %s: %s", cg, strerror(errno));
-	snprintf(path, sizeof(path), "%s/memory.current", cg);
-	if (access(path, F_OK)) {
-		rmdir(cg);
-		SKIP(return, "memory controller not available");
-	}
+	why = cg_make(cg, sizeof(cg), "kt");
+	if (why)
+		SKIP(return, "%s", why);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		char procs[192];
 		long long before, after;
 		int fd = kt_open();
 		char *q;
 		long i;
 
-		snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
-		if (fd < 0 || write_str(procs, "0"))
+		if (fd < 0 || cg_enter(cg))
 			_exit(1);
 		q = kt_mmap(fd, n * kt_ps());
 		if (q == MAP_FAILED || kt_trans(fd, q, n * kt_ps(), KARENA_OP_ALLOC))
 			_exit(2);
-		before = kt_read_num(path);
+		before = cg_current(cg);
 		for (i = 0; i < n; i++)
 			q[i * kt_ps()] = 1;
-		after = kt_read_num(path);
+		after = cg_current(cg);
 		fprintf(stderr, "# memory.current %lld -> %lld (+%lld kB for %ld pages)\n",
 			before, after, (after - before) / 1024, n);
 		/* Every touched page is charged to this cgroup. */
