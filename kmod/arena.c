@@ -32,6 +32,7 @@
 #include <linux/cred.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/rcupdate.h>
 #include <linux/slab.h>
 
 #include "karena_priv.h"
@@ -494,8 +495,16 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 	if (f.shared)
 		karena_count(KAR_C_COW_SHARED, f.shared);
 	mutex_unlock(&kf->lock);
-	if (f.failed)
+	if (f.failed) {
+		/*
+		 * The dropped xarray nodes are freed, and uncharged, after an
+		 * RCU grace period: wait for that, so the room is back before
+		 * both processes take their first COW faults of anonymous
+		 * memory (at memory.max those would wake the OOM killer).
+		 */
+		rcu_barrier();
 		pr_warn_ratelimited("fork of pid %d: out of memory for the child's copy of a %lu-page mapping; it is Reserved in the child\n",
 				    task_pid_nr(current), vma_pages(vma));
+	}
 	return f.child;
 }
