@@ -91,7 +91,7 @@ def table(per_pair, names):
          f"Steady state after a warm-up, {PAIRS} pairs per cell in batches of at most "
          "64 objects / 64 KiB, minus the same loop against a no-op malloc/free. "
          "`same`: one thread mallocs and frees; `cross`: one thread mallocs, another "
-         "frees (taking turns). Tiny sizes below 8 B use karena's tiny allocator.\n"]
+         "frees (taking turns). Requests of 0..8 B use karena's 8-byte class.\n"]
     L.append("| mode | size | " + " | ".join(names) + " |")
     L.append("|---" * (len(names) + 2) + "|")
     for mode in MODES:
