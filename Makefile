@@ -61,7 +61,10 @@ demo:
 bench: lib
 	$(MAKE) -C bench
 
-bench-vm: lib
+# The guest needs the module and the tools (karena-faults, karena-trace).
+bench-vm:
+	@scripts/deps.sh
+	$(MAKE) all module
 	$(MAKE) -C bench vm
 
 install: all

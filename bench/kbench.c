@@ -10,6 +10,11 @@
  *            anonymous memory
  *   populate USED|KARENA_F_POPULATE of N Prepared pages vs
  *            madvise(MADV_POPULATE_WRITE) of N fresh anonymous pages
+ *            (not like for like: POPULATE maps no page, see populate_touch)
+ *   populate_touch  make N pages ready and write each: anonymous memory
+ *            with MADV_POPULATE_WRITE vs USED|POPULATE (the writes still
+ *            fault) vs USED + MADV_POPULATE_WRITE on the karena mapping;
+ *            also reports the faults of each per page
  *   release  release N scattered single-page ranges (every other page of
  *            touched memory): N madvise(MADV_DONTNEED) calls on anonymous
  *            memory vs N KARENA_IOC_TRANSITION(UNUSED) calls vs one
@@ -19,6 +24,7 @@
  *
  * Output, one line per measurement (medians over KBENCH_REPS, default 7):
  *   KBENCH test=<t> variant=<v> ns=<median ns> per_page_ns=<..> [ratio=<v/base>]
+ *          [faults_per_page=<..>]
  *   KBENCH test=<t> variant=<v> na=<reason>
  * Env: KBENCH_PAGES (default 2048; vm.py passes 1024 = one vector), KBENCH_REPS.
  */
@@ -28,6 +34,7 @@
 #include <liburing.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <karena.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -54,7 +61,9 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static void report(const char *test, const char *variant, double *v, int n, double base)
+/* One result line; faults < 0: no fault count to report. */
+static void report_faults(const char *test, const char *variant, double *v, int n,
+			  double base, double faults)
 {
 	double m = median(v, n);
 
@@ -62,8 +71,24 @@ static void report(const char *test, const char *variant, double *v, int n, doub
 	       m * 1e9, m * 1e9 / npages);
 	if (base > 0)
 		printf(" ratio=%.3f", m / base);
+	if (faults >= 0)
+		printf(" faults_per_page=%.2f", faults / npages);
 	printf("\n");
 	fflush(stdout);
+}
+
+static void report(const char *test, const char *variant, double *v, int n, double base)
+{
+	report_faults(test, variant, v, n, base, -1);
+}
+
+/* Minor faults of this process so far (getrusage). */
+static long minflt(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
 }
 
 static void na(const char *test, const char *variant, const char *why, int err)
@@ -199,6 +224,77 @@ static void bench_populate(void)
 }
 
 /* Ready + touched karena region of 2n pages, or NULL (errno set). */
+/*
+ * Pages made ready ahead and then written, end to end (what an allocator
+ * pays for a span it populates and fills at once).  The faults of the
+ * timed part are counted too: KARENA_F_POPULATE puts pages in the store
+ * but maps none, so the writes still fault; MADV_POPULATE_WRITE on the
+ * karena mapping runs the fault handler from the kernel (counted as
+ * faults by getrusage, but no trap per page).
+ */
+enum { PT_ANON, PT_KPOP, PT_KMADV, PT_N };
+
+static int populate_touch_once(int v, double *t, long *flt)
+{
+	char *p = v == PT_ANON ? anon(npages) : kmap(npages);
+	long f0;
+	double t0;
+	int err = 0;
+
+	if (!p)
+		return errno;
+	if (v != PT_ANON)
+		err = -ktrans(p, npages * psz, KARENA_OP_MAP, 0);
+	f0 = minflt();
+	t0 = now_s();
+	if (!err && v == PT_KPOP)
+		err = -ktrans(p, npages * psz, KARENA_OP_USED, KARENA_F_POPULATE);
+	if (!err && v == PT_KMADV)
+		err = -ktrans(p, npages * psz, KARENA_OP_USED, 0);
+	if (!err && v != PT_KPOP && madvise(p, npages * psz, MADV_POPULATE_WRITE))
+		err = errno;
+	if (!err)
+		touch_all(p, npages);
+	*t = now_s() - t0;
+	*flt = minflt() - f0;
+	munmap(p, npages * psz);
+	return err;
+}
+
+static void bench_populate_touch(void)
+{
+	static const char *const name[PT_N] = {
+		"anon_madv_populate_touch", "karena_used_populate_touch",
+		"karena_used_madv_populate_touch",
+	};
+	double t[PT_N][MAXREPS];
+	long flt[PT_N] = { 0 };
+	int err[PT_N] = { 0 };
+
+	for (int r = -1; r < reps; r++) {
+		for (int v = 0; v < PT_N; v++) {
+			double tv = 0;
+			long fv = 0;
+
+			if (err[v] || (v != PT_ANON && kfd < 0))
+				continue;
+			err[v] = populate_touch_once(v, &tv, &fv);
+			if (r >= 0) {
+				t[v][r] = tv;
+				flt[v] = fv;
+			}
+		}
+	}
+	for (int v = 0; v < PT_N; v++) {
+		if (err[v] || (v != PT_ANON && kfd < 0))
+			na("populate_touch", name[v], "failed", err[v]);
+		else
+			report_faults("populate_touch", name[v], t[v], reps,
+				      v == PT_ANON || err[PT_ANON] ? 0 : median(t[PT_ANON], reps),
+				      (double)flt[v]);
+	}
+}
+
 static char *kready(long n2)
 {
 	char *k = kmap(n2);
@@ -451,6 +547,7 @@ int main(void)
 	fflush(stdout);
 	bench_fault();
 	bench_populate();
+	bench_populate_touch();
 	bench_release();
 	if (kfd >= 0)
 		print_stats("at_end");

@@ -9,8 +9,11 @@
  * else on stderr, runit prints one line
  *
  *   RUNIT wall_s=<seconds> cpu_s=<user+sys> maxrss_kb=<ru_maxrss> status=<exit>
+ *         minflt=<ru_minflt> majflt=<ru_majflt>
  *
- * ru_maxrss comes from wait4(), i.e. exactly the child's peak RSS.
+ * The rusage comes from wait4(): the child's peak RSS (the largest of it
+ * and the descendants it waited for) and its page faults (with those of
+ * the descendants it waited for, e.g. gcc's cc1 and as).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -79,10 +82,11 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	fd = fcntl(3, F_GETFD) >= 0 ? 3 : 2;
-	dprintf(fd, "RUNIT wall_s=%.6f cpu_s=%.6f maxrss_kb=%ld status=%d\n",
+	dprintf(fd, "RUNIT wall_s=%.6f cpu_s=%.6f maxrss_kb=%ld status=%d minflt=%ld majflt=%ld\n",
 		(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9,
 		ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
 		(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6, ru.ru_maxrss,
-		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+		ru.ru_minflt, ru.ru_majflt);
 	return 0;
 }

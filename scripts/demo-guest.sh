@@ -2,17 +2,7 @@
 # Runs inside the guest for `make demo` (see scripts/demo.sh).
 T=tools/build
 LIB=$TOP/lib/libkarena.so
-W=/tmp/demo.py
-cat >$W <<'PY'
-import json, random
-random.seed(1)
-docs = [{"id": i, "name": "item%05d" % i, "tags": [str(random.random()) for _ in range(8)]}
-        for i in range(20000)]
-blob = json.dumps(docs)
-back = json.loads(blob)
-index = {d["name"]: d for d in back}
-print("python3: %d documents, %d bytes of JSON, %d index keys" % (len(back), len(blob), len(index)))
-PY
+W=$TOP/bench/wl_json.py
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "the module: /dev/karena and its parameters"

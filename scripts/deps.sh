@@ -5,7 +5,7 @@
 # Then it fetches the guest kernel and the kernel-source helpers.
 set -e
 top=$(cd "$(dirname "$0")/.." && pwd)
-pkgs="gcc make pkg-config libc6-dev git python3 sqlite3 file jq
+pkgs="gcc make pkg-config libc6-dev git python3 sqlite3 file jq strace
 kmod cpio xz-utils busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
 clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev dwarves liburing-dev
 help2man man-db libdw-dev libc6-dbg bpftrace linux-perf"

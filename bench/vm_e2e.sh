@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# vm_e2e.sh: the end-to-end table of make bench-vm, run inside the test
+# guest by bench/vm.py (module loaded).  Every program runs under
+# LD_PRELOAD=lib/libkarena.so with KARENA_BACKEND=mmap and =dev in the same
+# guest, interleaved (the order alternates rep by rep), through out/runit:
+#
+#   E2E prog=P be=B rep=N thp=<THP faults during the run> RUNIT-fields RESULT-fields
+#
+# (RUNIT: wall time, peak RSS and page faults from wait4, see runit.c;
+# RESULT: the workload's own line, if it prints one).  Then, not timed,
+# one run per program and backend under strace -f -c (syscall counts:
+# strace.P.B.txt), and the demo's JSON workload once more under
+# karena-faults (both backends) and karena-trace (dev).
+#
+# Env: E2E_REPS (3), VM_SCALE (allocator workloads, 0.05), E2E_ONLY
+# (space-separated program names).  Output: $KARENA_OUT/e2e/.
+o=$KARENA_OUT/e2e
+B=$TOP/bench/out
+L=$TOP/lib/libkarena.so
+T=$TOP/tools/build
+PY=/usr/bin/python3
+reps=${E2E_REPS:-3}
+s=${VM_SCALE:-0.05}
+mkdir -p "$o"
+: >"$o/runs.txt"
+
+cat /sys/kernel/mm/transparent_hugepage/enabled >"$o/thp.txt"
+for be in mmap dev; do
+	n=$(KARENA_BACKEND=$be LD_PRELOAD=$L sh -c 'grep -c /dev/karena /proc/$$/maps')
+	echo "MAPS be=$be karena_mappings=$n" >>"$o/runs.txt"
+done
+$PY "$TOP/bench/gen_sqlite.py" /tmp/e2e.db /tmp/e2e.sql 0.05 >/dev/null
+
+# name|command (run by sh -c "exec ..." in the repo directory)
+progs() {
+	cat <<EOF
+json|env PYTHONMALLOC=malloc $PY bench/wl_json.py
+python|env PYTHONMALLOC=malloc $PY bench/wl_python.py 0.34
+sqlite|sqlite3 /tmp/e2e.db < /tmp/e2e.sql
+gcc|gcc -O2 -std=c11 -Ilib -c lib/mheap.c -o /tmp/e2e-mheap.o
+rounds|$B/wl_rounds 0.25
+sizeclass|$B/wl_sizeclass $s
+larson|$B/wl_larson $s
+xthread|$B/wl_xthread $s
+frag|env BENCH_SETTLE_MS=200 $B/wl_frag $s
+large|$B/wl_large $s
+EOF
+}
+
+wanted() {
+	[ -z "${E2E_ONLY:-}" ] && return 0
+	case " $E2E_ONLY " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+thp_faults() {
+	awk '$1 == "thp_fault_alloc" { print $2 }' /proc/vmstat
+}
+
+# run_one NAME BACKEND REP COMMAND
+run_one() {
+	out=$o/$1.$2.$3.out
+	t0=$(thp_faults)
+	ru=$(KARENA_BACKEND=$2 "$B/runit" -p "$L" -o "$out" -- sh -c "exec $4" \
+		3>&1 >/dev/null 2>>"$o/stderr.txt" </dev/null)
+	t1=$(thp_faults)
+	res=$(grep -m1 '^RESULT ' "$out" | sed 's/^RESULT //')
+	echo "E2E prog=$1 be=$2 rep=$3 thp=$((t1 - t0)) ${ru#RUNIT } $res" >>"$o/runs.txt"
+}
+
+for rep in $(seq "$reps"); do
+	order="mmap dev"
+	[ $((rep % 2)) = 0 ] && order="dev mmap"
+	progs | while IFS='|' read -r name cmd; do
+		wanted "$name" || continue
+		for be in $order; do
+			run_one "$name" "$be" "$rep" "$cmd"
+		done
+	done
+done
+
+progs | while IFS='|' read -r name cmd; do
+	wanted "$name" || continue
+	for be in mmap dev; do
+		strace -f -c -o "$o/strace.$name.$be.txt" -E LD_PRELOAD="$L" \
+			-E KARENA_BACKEND=$be sh -c "exec $cmd" >/dev/null 2>&1 </dev/null
+	done
+done
+
+json="env LD_PRELOAD=$L PYTHONMALLOC=malloc $PY bench/wl_json.py"
+for be in mmap dev; do
+	"$T/karena-faults" -c "KARENA_BACKEND=$be $json" >"$o/faults.json.$be.txt" 2>&1
+done
+"$T/karena-trace" -T -c "KARENA_BACKEND=dev $json" >"$o/trace.json.dev.txt" 2>&1
+echo "E2E-DONE" >>"$o/runs.txt"
