@@ -3,7 +3,8 @@
  * libkarena on the /dev/karena backend (lib/os_dev.c), linked with
  * -lkarena and run in the guest with KARENA_BACKEND=dev: the heap really
  * lives in device mappings, releases go through the module (global
- * counters in /sys/kernel/karena move), ranges that cross the heap's
+ * counters in /sys/kernel/karena move), spans carved from freshly mapped
+ * memory need no transition each, ranges that cross the heap's
  * 64 MiB reservations are split correctly, fork gives the child a private
  * heap, and with KARENA_URING=1 batches go through an io_uring ring.
  */
@@ -153,6 +154,39 @@ TEST(release_through_device)
 }
 
 /*
+ * Spans taken from memory the heap just mapped cost no transition each:
+ * the backend made the fresh region Ready in one call (lib/os_dev.c,
+ * "Fresh regions"), where it used to issue one Used per span.  Each test
+ * runs in a fork of the harness, whose heap is mostly memory mapped and
+ * never used; 1024 objects of 2 KiB fill 32 spans of 64 KiB from it (or
+ * from one more region).  They must read zero (calloc skips the memset on
+ * fresh pages) and be writable.
+ */
+TEST(fresh_spans_without_transitions)
+{
+	enum { NO = 1024, OS = 2048 };
+	char *o[NO];
+	long t0, t1;
+	int i;
+
+	NEED_DEV();
+	t0 = kar_sysfs("transitions");
+	for (i = 0; i < NO; i++) {
+		o[i] = calloc(1, OS);
+		ASSERT_NE(NULL, o[i]);
+		ASSERT_EQ(0, o[i][OS - 1]);
+		memset(o[i], i, OS);
+	}
+	t1 = kar_sysfs("transitions");
+	TH_LOG("transitions for %d spans: %ld", NO * OS / (64 << 10), t1 - t0);
+	ASSERT_LT(t1 - t0, 8);
+	for (i = 0; i < NO; i++) {
+		ASSERT_EQ((char)i, o[i][OS / 2]);
+		free(o[i]);
+	}
+}
+
+/*
  * Heap regions made of several adjacent 64 MiB reservations: one span
  * crosses a reservation boundary, so Used and Unused ranges must be split
  * at it (device mappings never merge, the module refuses a range over two).
@@ -292,7 +326,7 @@ static long uring_cq_tail(void)
 TEST(uring_batches)
 {
 	enum { NB = 64, BS = 64 << 10 };
-	char *b[NB];
+	char *b[NB], *x;
 	long t0, c0, c1;
 	uint64_t s0;
 	int i;
@@ -305,7 +339,11 @@ TEST(uring_batches)
 		ASSERT_NE(NULL, b[i]);
 		memset(b[i], i, BS);
 	}
-	karena_release();	/* the ring exists (in this process) now */
+	x = malloc(BS);
+	ASSERT_NE(NULL, x);
+	memset(x, 1, BS);
+	free(x);
+	karena_release();	/* x's pages: the ring exists (in this process) now */
 	c0 = uring_cq_tail();
 	ASSERT_LE(0, c0);
 	/* free every other block: scattered free runs, one batch */
