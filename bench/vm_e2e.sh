@@ -8,10 +8,11 @@
 #   E2E prog=P be=B rep=N thp=<THP faults during the run> RUNIT-fields RESULT-fields
 #
 # (RUNIT: wall time, peak RSS and page faults from wait4, see runit.c;
-# RESULT: the workload's own line, if it prints one).  Then, not timed,
+# RESULT: the workload's own line, if it prints one).  First, not timed:
 # one run per program and backend under strace -f -c (syscall counts:
-# strace.P.B.txt), and the demo's JSON workload once more under
-# karena-faults (both backends) and karena-trace (dev).
+# strace.P.B.txt), and the demo's JSON workload under karena-faults (both
+# backends) and karena-trace (dev); then the timed reps, so a run cut
+# short still has every count.
 #
 # Env: E2E_REPS (3), VM_SCALE (allocator workloads, 0.05), E2E_ONLY
 # (space-separated program names).  Output: $KARENA_OUT/e2e/.
@@ -69,17 +70,6 @@ run_one() {
 	echo "E2E prog=$1 be=$2 rep=$3 thp=$((t1 - t0)) ${ru#RUNIT } $res" >>"$o/runs.txt"
 }
 
-for rep in $(seq "$reps"); do
-	order="mmap dev"
-	[ $((rep % 2)) = 0 ] && order="dev mmap"
-	progs | while IFS='|' read -r name cmd; do
-		wanted "$name" || continue
-		for be in $order; do
-			run_one "$name" "$be" "$rep" "$cmd"
-		done
-	done
-done
-
 progs | while IFS='|' read -r name cmd; do
 	wanted "$name" || continue
 	for be in mmap dev; do
@@ -93,4 +83,15 @@ for be in mmap dev; do
 	"$T/karena-faults" -c "KARENA_BACKEND=$be $json" >"$o/faults.json.$be.txt" 2>&1
 done
 "$T/karena-trace" -T -c "KARENA_BACKEND=dev $json" >"$o/trace.json.dev.txt" 2>&1
+
+for rep in $(seq "$reps"); do
+	order="mmap dev"
+	[ $((rep % 2)) = 0 ] && order="dev mmap"
+	progs | while IFS='|' read -r name cmd; do
+		wanted "$name" || continue
+		for be in $order; do
+			run_one "$name" "$be" "$rep" "$cmd"
+		done
+	done
+done
 echo "E2E-DONE" >>"$o/runs.txt"
