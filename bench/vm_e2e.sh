@@ -78,11 +78,12 @@ progs | while IFS='|' read -r name cmd; do
 	done
 done
 
-json="env LD_PRELOAD=$L PYTHONMALLOC=malloc $PY bench/wl_json.py"
+# the tools run -c COMMAND with exec: no leading VAR=value
+json() { echo "env KARENA_BACKEND=$1 LD_PRELOAD=$L PYTHONMALLOC=malloc $PY bench/wl_json.py"; }
 for be in mmap dev; do
-	"$T/karena-faults" -c "KARENA_BACKEND=$be $json" >"$o/faults.json.$be.txt" 2>&1
+	"$T/karena-faults" -c "$(json $be)" >"$o/faults.json.$be.txt" 2>&1
 done
-"$T/karena-trace" -T -c "KARENA_BACKEND=dev $json" >"$o/trace.json.dev.txt" 2>&1
+"$T/karena-trace" -T -c "$(json dev)" >"$o/trace.json.dev.txt" 2>&1
 
 for rep in $(seq "$reps"); do
 	order="mmap dev"
