@@ -64,8 +64,19 @@ static __always_inline struct kf_proc *proc_get(__u32 tgid)
 	return bpf_map_lookup_elem(&proc_faults, &tgid);
 }
 
+/*
+ * The exceptions:page_fault_user record, declared here as a CO-RE flavour
+ * (libbpf drops the ___karena suffix and relocates the field against the
+ * running kernel's trace_event_raw_x86_exceptions): a vmlinux.h made from
+ * a kernel without that tracepoint's BTF still compiles.
+ */
+struct trace_event_raw_x86_exceptions___karena {
+	struct trace_entry ent;
+	unsigned long address;
+} __attribute__((preserve_access_index));
+
 SEC("tp/exceptions/page_fault_user")
-int page_fault_user(struct trace_event_raw_x86_exceptions *ctx)
+int page_fault_user(struct trace_event_raw_x86_exceptions___karena *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id;
