@@ -124,7 +124,15 @@ guest_run() {
 			echo "not ok 2 $name: kernel log has no WARN/BUG/oops/leak"
 			sed 's/^/# /' "$res/$name-dmesg-problems.txt" 2>/dev/null | head -n 60
 		fi
-		echo "1..2"
+		# The console is what a user of make demo sees: no firmware
+		# or terminal control sequences.
+		if grep -q "$(printf '\033')" "$res/$name-console.log"; then
+			echo "not ok 3 $name: console output has no escape sequences"
+			grep -n "$(printf '\033')" "$res/$name-console.log" | head -n 3 | cat -v | sed 's/^/# /'
+		else
+			echo "ok 3 $name: console output has no escape sequences"
+		fi
+		echo "1..3"
 	} >"$v"
 	count "$name-vm" "$v" 0
 	boot=$(cat "$g/boot.secs" 2>/dev/null || echo "?")

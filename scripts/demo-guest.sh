@@ -3,7 +3,7 @@
 T=tools/build
 LIB=$TOP/lib/libkarena.so
 W=$TOP/bench/wl_json.py
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { printf '\n== %s\n' "$*"; }
 
 step "the module: /dev/karena and its parameters"
 ls -l /dev/karena

@@ -19,8 +19,14 @@ else
 	"$top/scripts/vm/mkinitramfs.sh"
 fi
 rm -f "$out/rc"
+# Firmware: qboot (qemu-system-data) boots the -kernel straight away and
+# prints nothing; SeaBIOS's serial console would write its banner and
+# terminal resets (ESC c, ESC [2J, ESC [?7l) to the user's terminal.
+# The kernel's last word at power-off ("reboot: Power down") is filtered
+# from the console too.
 set +e
-timeout -k 10 "$tmo" qemu-system-x86_64 \
+{
+timeout -k 10 "$tmo" qemu-system-x86_64 -bios qboot.rom \
 	-accel tcg -cpu max -m "${KARENA_VM_MEM:-2G}" -smp "${KARENA_VM_CPUS:-2}" \
 	-nographic -monitor none -serial stdio -no-reboot -nic none -vga none \
 	-kernel "$g/vmlinuz" -initrd "$g/initramfs.cpio.gz" \
@@ -28,7 +34,9 @@ timeout -k 10 "$tmo" qemu-system-x86_64 \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=out,security_model=none,multidevs=remap \
 	</dev/null
-qrc=$?
+echo $? >"$out/qemu.rc"
+} | sed -u '/^\[ *[0-9.]*\] reboot: Power down/d'
+qrc=$(cat "$out/qemu.rc")
 set -e
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	echo "boot.sh: guest did not finish within ${tmo}s: killed" >&2
