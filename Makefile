@@ -2,8 +2,21 @@
 # only wires them together. See README.md for the user-facing targets.
 
 TOP	:= $(CURDIR)
+# make dkms-install KVER=...: only a kernel the user names (else uname -r)
+DKMS_KVER := $(if $(filter command line environment,$(origin KVER)),$(KVER))
+# The module builds for the running kernel when its headers are installed,
+# else for Debian 12's kernel (scripts/kver.sh: the ABI linux-headers-amd64
+# depends on, the one the guest boots).  make check passes KDIR explicitly.
+RUNNING_KDIR := /lib/modules/$(shell uname -r)/build
+ifeq ($(origin KDIR),undefined)
+ifneq ($(wildcard $(RUNNING_KDIR)/Makefile),)
+KDIR	:= $(RUNNING_KDIR)
+else
 KVER	?= $(shell $(TOP)/scripts/kver.sh 2>/dev/null)
-KDIR	?= /usr/src/linux-headers-$(KVER)
+KDIR	:= /usr/src/linux-headers-$(KVER)
+endif
+endif
+KVER	?= $(shell $(TOP)/scripts/kver.sh 2>/dev/null)
 PREFIX	?= /usr/local
 DESTDIR	?=
 KSFT_INCLUDE := $(TOP)/build/ksrc/include
@@ -11,8 +24,9 @@ SUITES	:= $(patsubst %/Makefile,%,$(wildcard selftests/*/Makefile))
 
 export TOP KVER KDIR PREFIX DESTDIR KSFT_INCLUDE
 
-.PHONY: all lib tools module module-compat selftests ksrc check check-native check-guest \
-	fuzz checkpatch demo bench bench-vm install install-man uninstall clean
+.PHONY: all lib tools module modules_install module-compat dkms-install dkms-uninstall \
+	selftests ksrc check check-native check-guest fuzz checkpatch demo bench bench-vm \
+	install install-man uninstall clean
 
 all: lib tools
 
@@ -24,7 +38,23 @@ tools: lib
 
 module:
 	@test -d "$(KDIR)" || { echo "make module: no kernel headers at KDIR=$(KDIR)" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(TOP) modules
+	@echo "make module: building against KDIR=$(KDIR)"
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod modules
+
+# Kbuild's install: /lib/modules/<kernel>/updates/karena.ko and depmod
+# (INSTALL_MOD_PATH=DIR installs under DIR instead); signed only when the
+# kernel tree has its signing key (distribution kernels: use dkms-install).
+modules_install: module
+	$(MAKE) -C $(KDIR) M=$(TOP)/kmod INSTALL_MOD_DIR=updates modules_install \
+		$(if $(wildcard $(KDIR)/certs/signing_key.pem),,CONFIG_MODULE_SIG_ALL=)
+
+# The module under DKMS, rebuilt for every new kernel (scripts/dkms.sh;
+# KVER=... for another kernel, DKMS_ROOT=DIR for private trees).
+dkms-install:
+	@KVER="$(DKMS_KVER)" scripts/dkms.sh install
+
+dkms-uninstall:
+	@scripts/dkms.sh uninstall
 
 # kmod/ against the newest kernel headers in bookworm-backports (compile
 # only; see scripts/kcompat.sh).
@@ -86,5 +116,5 @@ clean:
 	-$(MAKE) -C tools clean
 	-$(MAKE) -C bench clean
 	-@for d in $(SUITES); do $(MAKE) -C $$d clean; done
-	-@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(TOP) clean
+	-@test -d "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(TOP)/kmod clean
 	rm -rf build/guest build/check

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # selftests/packaging on the host: one version everywhere (version.sh), a
-# fresh clone builds, installs and tests from a 0700 directory (fresh.sh).
+# fresh clone builds, installs and tests from a 0700 directory (fresh.sh),
+# the module installs by Kbuild and by DKMS (module.sh).
 # TAP on stdout, exit 0 only when nothing failed.  Expects `make`,
 # `make module` and `make selftests` to have run (make check's build step).
 set -u
@@ -23,5 +24,6 @@ ok() {	# ok STATUS NAME [DIAGNOSTIC]
 echo "TAP version 13"
 . "$here/version.sh"
 . "$here/fresh.sh"
+. "$here/module.sh"
 echo "1..$n"
 [ "$failed" -eq 0 ]
