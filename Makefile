@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # karena top-level build. Each directory owns its own Makefile; this one
 # only wires them together. See README.md for the user-facing targets.
 

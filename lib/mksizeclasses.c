@@ -14,6 +14,11 @@
  * It then checks that the 32-bit reciprocal (2^32 / size, rounded up)
  * divides every offset inside the span exactly.
  *
+ * Credit: the rules are the Go runtime's (src/runtime/mksizeclasses.go,
+ * Copyright (c) 2009 The Go Authors, BSD-3-Clause: LICENSES/BSD-3-Clause);
+ * this is an independent implementation of them, checked against Go's
+ * published table by selftests/lib/sizeclasses_test.c.
+ *
  * Output: a C source with karena_class_to_size, karena_class_to_allocnpages,
  * karena_class_divmul, karena_size_to_class8 and karena_size_to_class128
  * (Go's lookups), and malloc's karena_malloc_spc8 and karena_malloc_spc128.

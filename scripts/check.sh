@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
 # make check: install what is missing, build everything, run every suite
 # natively and in the QEMU guest (Debian 12's 6.1 kernel), run the module's
 # suites again on the newest kernel in bookworm-backports (scripts/
@@ -77,13 +78,19 @@ n=0
 echo "TAP version 13" >"$b"
 step "$b" $((n += 1)) "build: lib" make -C lib -j2
 step "$b" $((n += 1)) "build: tools" make -C tools -j2
-step "$b" $((n += 1)) "build: module" make module
+# The guest boots Debian 12's kernel: the module is built for it, whatever
+# kernel this host runs.
+step "$b" $((n += 1)) "build: module" make module KDIR="/usr/src/linux-headers-$(scripts/kver.sh)"
 step "$b" $((n += 1)) "build: module against bookworm-backports' kernel, and its guest" \
 	scripts/kcompat.sh --guest
 for d in selftests/*/Makefile; do
 	d=$(dirname "$d")
 	step "$b" $((n += 1)) "build: $d" make -C "$d" -j2
 done
+# The kselftest install tree (selftests/packaging checks it, and runs it
+# in the guest from a copy).
+step "$b" $((n += 1)) "build: make -C selftests install INSTALL_PATH=build/ksft" \
+	sh -c 'rm -rf build/ksft && make -C selftests install INSTALL_PATH="$PWD/build/ksft"'
 step "$b" $((n += 1)) "checkpatch --strict: kmod" scripts/checkpatch.sh
 echo "1..$n" >>"$b"
 count build "$b" 0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Run the kernel's checkpatch.pl --strict over the module's sources (not
 # the generated *.mod.c). Fails on any ERROR or WARNING, and on any
 # checkpatch output it does not understand (a usage message must never

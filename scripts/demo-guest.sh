@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Runs inside the guest for `make demo` (see scripts/demo.sh).
 T=tools/build
 LIB=$TOP/lib/libkarena.so

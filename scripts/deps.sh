@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Install what karena's build and tests need, on Debian 12. Quick and
 # silent when everything is present; as root it runs apt-get update once
 # and installs the rest; otherwise it names what is missing and fails.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # kcompat.sh [--guest]: build kmod/ against a newer Debian kernel than the
 # 6.1 target: the newest linux-headers-*-amd64 in bookworm-backports (6.12
 # as of writing), into build/kcompat/src/karena.ko.  This is what keeps

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Extract the few files karena needs from Debian's linux-source-6.1 tarball
 # into build/ksrc (kselftest harness, checkpatch, extract-vmlinux). Never
 # committed; cached, so the 15 s tar runs once.

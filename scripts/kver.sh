@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Print the kernel ABI the project targets: the one linux-headers-amd64
 # depends on (e.g. 6.1.0-56-amd64). The guest boots exactly this kernel.
 set -e

@@ -24,7 +24,7 @@ case "${1:-}" in
 "") echo "$v" ;;
 --header)
 	cat <<EOH
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0 */
 /* karena_version.h: generated from VERSION by scripts/version.sh. */
 #ifndef KARENA_VERSION_H
 #define KARENA_VERSION_H

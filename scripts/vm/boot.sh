@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # boot.sh OUTDIR [TIMEOUT]: boot the karena test guest once. OUTDIR must
 # hold cmd.sh; the guest runs it (chrooted into the read-only host root,
 # OUTDIR mounted at /tmp/out) and writes OUTDIR/rc before powering off.

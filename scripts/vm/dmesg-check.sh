@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # dmesg-check.sh FILE: fail (exit 1, printing the lines) when a guest's
 # kernel log shows a warning, bug, oops, lockdep or leak report.
 # A memory-cgroup OOM kill is an expected outcome of tests that push a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # Fetch Debian's kernel image for the ABI linux-headers-amd64 points at,
 # unpack it (not installed) into build/guest/, and produce what the guest
 # loop and the BPF tools need:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # guest-run.sh 'CMD': boot the test guest (Debian's 6.1 kernel under QEMU
 # TCG, host root shared read-only), insmod kmod/karena.ko, run CMD as root
 # in the repo directory, and exit with CMD's status. Exits non-zero also

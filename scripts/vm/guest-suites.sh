@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # guest-suites.sh [SUITE...]: runs inside the guest (from check.sh) every
 # selftests/*/run_guest.sh (or the SUITEs named) through
 # scripts/run-suites.sh, results in /tmp/out; then the guest's own

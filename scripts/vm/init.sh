@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
 # PID 1 of the karena test guest. Loads virtio-9p, mounts the host root
 # read-only and a writable results share, chroots into the host root and
 # runs /out/cmd.sh there. The result is written to /out/rc; the host

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # mkinitramfs.sh [DIR KVER]: build the guest initramfs (busybox-static,
 # the 9p/virtio modules of the guest kernel, scripts/vm/init.sh as /init)
 # into DIR/initramfs.cpio.gz, taking the modules from DIR/root/lib/modules/

@@ -7,6 +7,8 @@
 dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
 export TOP
+. "$TOP/selftests/ksft.sh"
+ksft_need_module karena
 rc=0
 KT_DMESG_START=$(dmesg 2>/dev/null | wc -l)
 export KT_DMESG_START

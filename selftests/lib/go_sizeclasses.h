@@ -1,5 +1,7 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 /* Go 1.19's published size class tables (runtime/sizeclasses.go), the
- * reference the generated tables are checked against. */
+ * reference the generated tables are checked against.  The numbers are
+ * Go's: Copyright (c) 2009 The Go Authors, BSD-3-Clause (LICENSES/BSD-3-Clause). */
 
 static const unsigned go_class_to_size[68] = {
 	0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run the libkarena unit tests inside the guest on the device backend
 # (binaries are built on the host by `make selftests`; the tree is
 # read-only here).  TAP on stdout.

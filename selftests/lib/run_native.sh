@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Run the libkarena unit tests natively; TAP on stdout.
 cd "$(dirname "$0")" || exit 1
 : "${TOP:=$(cd ../.. && pwd)}"

@@ -17,12 +17,8 @@ PY=python3
 [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 rm -rf "$OUT" && mkdir -p "$OUT"
 
-if [ ! -d /sys/module/karena ] || [ ! -c /dev/karena ]; then
-	echo "TAP version 13"
-	echo "1..1"
-	echo "ok 1 - tools guest tests # SKIP karena module not loaded"
-	exit 0
-fi
+. "$TOP/selftests/ksft.sh"
+ksft_need_module tools
 
 t0=$(date +%s)
 # step FILE CMD...: run CMD, stdout to FILE, stderr to FILE.err, status to FILE.rc

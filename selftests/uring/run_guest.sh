@@ -1,8 +1,11 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # selftests/uring in the guest: the passthrough suite (TAP from
 # kselftest_harness).  KARENA_RATIO=1 adds the release ratio measurement
 # ('# ratio' lines; performance is make bench's job, not make check's).
 cd "$(dirname "$0")" || exit 1
+. ../ksft.sh
+ksft_need_module uring
 if [ ! -x ./uring ]; then
 	echo "not ok 1 selftests/uring: not built (make -C selftests/uring)"
 	exit 1

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Histograms, user-symbol resolution and uprobe offsets for the karena
- * tools (own implementation, in the spirit of libbpf-tools). */
+ * tools (own implementation, in the spirit of libbpf-tools).  Credit: the
+ * log2 histogram's layout (power-of-two slots printed as "lo -> hi : count
+ * |****|" rows) is the one bcc's libbpf-tools print_log2_hist() made
+ * familiar (github.com/iovisor/bcc, libbpf-tools/trace_helpers.c, LGPL-2.1
+ * OR BSD-2-Clause); no code is taken from it. */
 #ifndef KARENA_TRACE_HELPERS_H
 #define KARENA_TRACE_HELPERS_H
 
