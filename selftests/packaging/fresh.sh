@@ -48,9 +48,10 @@ rc=$?
 ok $? "fresh: without clang make still builds the library and karena-stat, and names what it skipped" \
 	"exit $rc: $(grep 'tools:' "$log")"
 
-# The tools suite's nobody tests from the 0700 clone (karena-stat and the
-# bpftool scripts: the BPF tools were just cleaned, rebuild them first).
+# The tools suite's nobody tests from the 0700 clone (the BPF tools were
+# just cleaned: rebuild them, and the suite's workloads).
 make -C "$src/tools" -j2 >"$log" 2>&1
+make -C "$src/selftests/tools" TOP="$src" >>"$log" 2>&1
 out=$(KARENA_OUT=$fresh/out TOP=$src sh "$src/selftests/tools/run_native.sh" 2>&1)
 rc=$?
 nob=$(printf '%s\n' "$out" | grep -c '^ok .*(as nobody)')
