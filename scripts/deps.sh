@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 pkgs="gcc make pkg-config libc6-dev git python3 sqlite3 file jq strace
 kmod cpio xz-utils busybox-static qemu-system-x86 linux-headers-amd64 linux-source-6.1
 clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev dwarves liburing-dev
-help2man man-db libdw-dev libc6-dbg bpftrace linux-perf"
+help2man man-db libdw-dev libc6-dbg bpftrace linux-perf dkms"
 
 missing=
 for p in $pkgs; do

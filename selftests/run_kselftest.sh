@@ -71,7 +71,7 @@ for t in $tests; do
 	fi
 	case $rc in
 	0) echo "ok $n selftests: $suite: $entry" ;;
-	4) echo "ok $n selftests: $suite: $entry # SKIP" ;;
+	4) echo "ok $n selftests: $suite: $entry # SKIP $(sed -n 's/.*# SKIP *//p' "$out/$suite.tap" | head -n 1)" ;;
 	124 | 137) echo "not ok $n selftests: $suite: $entry # TIMEOUT $(sed -n 's/^timeout=//p' "$TOP/selftests/$suite/settings") seconds"
 		failed=$((failed + 1)) ;;
 	*) echo "not ok $n selftests: $suite: $entry # exit=$rc"
