@@ -25,8 +25,7 @@ rm -f "$out/rc"
 # writes its banner, "Booting from ROM.." and terminal control sequences
 # (ESC c resets the terminal, ESC [2J clears it, ESC [?7l turns line
 # wrapping off); the kernel's last word at power-off ("reboot: Power
-# down") goes too.  (qboot, which prints nothing, was tried: its MP table
-# makes 6.1 log "MP-BIOS bug: 8254 timer not connected to IO-APIC".)
+# down") goes too.
 set +e
 {
 timeout -k 10 "$tmo" qemu-system-x86_64 \

@@ -14,24 +14,24 @@ make -C "$TOP/selftests" run_tests >"$ks/run.tap" 2>"$ks/run.err"
 rc=$?
 sed -n '/^\(not \)\{0,1\}ok /s/^/# /p' "$ks/run.tap"
 if [ -c /dev/karena ]; then
-	[ $rc = 0 ] && ! grep -q '^not ok' "$ks/run.tap" && [ "$(grep -c '^ok .* selftests: ' "$ks/run.tap")" -ge 6 ]
+	[ $rc = 0 ] && ! grep -q '^not ok' "$ks/run.tap" && [ "$(grep -c '^ok .* selftests: ' "$ks/run.tap")" -ge 7 ]
 	ok $? "kselftest: make -C selftests run_tests passes with the module loaded" "exit $rc"
 else
-	skips=$(grep -cE '^ok [0-9]+ selftests: (karena|uring|devbackend|tools): run_guest.sh # SKIP karena.ko is not loaded$' "$ks/run.tap")
+	skips=$(grep -cE '^ok [0-9]+ selftests: (karena|uring|devbackend|tools|fuzz): run_guest.sh # SKIP .*(karena.ko is not loaded|karena.ko loaded)$' "$ks/run.tap")
 	ran=$(grep -cE '^ok [0-9]+ selftests: (lib|malloc): run_guest.sh$' "$ks/run.tap")
-	[ $rc = 0 ] && [ "$skips" = 4 ] && [ "$ran" = 2 ] && grep -q '^1\.\.6$' "$ks/run.tap"
-	ok $? "kselftest: make -C selftests run_tests without the module: 4 suites skip (exit 4), lib and malloc pass" \
+	[ $rc = 0 ] && [ "$skips" = 5 ] && [ "$ran" = 2 ] && grep -q '^1\.\.7$' "$ks/run.tap"
+	ok $? "kselftest: make -C selftests run_tests without the module: 5 suites skip (exit 4), lib and malloc pass" \
 		"exit $rc, $skips skipped, $ran passed: $(grep '^not ok' "$ks/run.tap" | head -n 3)"
 fi
 rm -rf "$ks"
 
 d=$TOP/build/ksft
 list=$(cat "$d/kselftest-list.txt" 2>/dev/null | tr '\n' ' ')
-[ -x "$d/run_kselftest.sh" ] && [ "$list" = "karena:run_guest.sh uring:run_guest.sh devbackend:run_guest.sh lib:run_guest.sh malloc:run_guest.sh tools:run_guest.sh " ] &&
+[ -x "$d/run_kselftest.sh" ] && [ "$list" = "karena:run_guest.sh uring:run_guest.sh devbackend:run_guest.sh lib:run_guest.sh malloc:run_guest.sh tools:run_guest.sh fuzz:run_guest.sh " ] &&
 	[ "$(cd "$d" && ./run_kselftest.sh -l | tr '\n' ' ')" = "$list" ] && [ -f "$d/config" ]
 ok $? "kselftest: the installed tree has run_kselftest.sh, kselftest-list.txt and config" "list '$list'"
 bad=""
-for s in karena uring devbackend lib malloc tools; do
+for s in karena uring devbackend lib malloc tools fuzz; do
 	grep -qE '^timeout=[0-9]+$' "$d/selftests/$s/settings" 2>/dev/null || bad="$bad $s"
 done
 [ -d "$d" ] && [ -z "$bad" ]
