@@ -60,7 +60,7 @@ else
 	[ -f "$srcd/dkms.conf" ] && [ -f "$srcd/Kbuild" ] && [ -z "$extra" ]
 	ok $? "dkms: /usr/src/karena-$v holds sources only (a clean file list, not a built tree)" "found '$extra'"
 	keys=$(grep -E '^[A-Z_]+(\[[0-9]+\])?=' "$srcd/dkms.conf" | sed -E 's/(\[|=).*//' | sort | tr '\n' ' ')
-	! grep -qi deprecat "$mt/dkms.log" && ! grep -qE '^(MAKE|CLEAN|BUILT_MODULE_NAME|REMAKE_INITRD|MODULES_CONF)' "$srcd/dkms.conf"
+	[ -f "$srcd/dkms.conf" ] && ! grep -qi deprecat "$mt/dkms.log" && ! grep -qE '^(MAKE|CLEAN|BUILT_MODULE_NAME|REMAKE_INITRD|MODULES_CONF)' "$srcd/dkms.conf"
 	ok $? "dkms: dkms.conf has no deprecated key and none that repeats a DKMS default (keys: $keys)"
 	D=(--sourcetree "$root/usr/src" --dkmstree "$root/var/lib/dkms" --installtree "$root/lib/modules")
 	for k in 5.10.0-30-amd64 6.13.0-1-amd64; do
