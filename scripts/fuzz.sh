@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # make fuzz: the fuzzer suite (selftests/fuzz/run_guest.sh: fuzz under the
 # chaos driver, then the end-state checks) in the QEMU guest with
 # KARENA_FUZZ_OPS operations (default 1,000,000), TAP on stdout, ending
