@@ -38,7 +38,7 @@ timeout -k 10 "$tmo" qemu-system-x86_64 \
 	</dev/null
 echo $? >"$out/qemu.rc"
 } | sed -u -e 's/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' -e '/^SeaBIOS (version /d' \
-	-e 's/^Booting from ROM\.\.//' -e '/^\[ *[0-9.]*\] reboot: Power down/d'
+	-e 's/^Booting from ROM\.*//' -e '/^\.\.*\r*$/d' -e '/^\[ *[0-9.]*\] reboot: Power down/d'
 qrc=$(cat "$out/qemu.rc")
 set -e
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
