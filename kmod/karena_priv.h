@@ -227,9 +227,8 @@ int karena_range_from_user(const struct karena_range *ur,
 			   struct karena_krange *r);
 int karena_apply_range(struct file *file, struct mm_struct *mm,
 		       const struct karena_krange *r, u64 *pages);
-int karena_apply_vec(struct file *file, struct mm_struct *mm,
-		     const struct karena_range *ranges, unsigned int count,
-		     unsigned int *done, u64 *pages);
+int karena_apply_vec(struct file *file, struct mm_struct *mm, u64 uranges,
+		     unsigned int count, unsigned int *done, u64 *pages);
 int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 		 unsigned long npages, u8 __user *vec);
 void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,

@@ -171,7 +171,6 @@ static long karena_ioc_transition(struct file *file, void __user *arg)
 
 static long karena_ioc_vec(struct file *file, void __user *arg)
 {
-	struct karena_range *ranges;
 	struct karena_vec v;
 	unsigned int done = 0;
 	u64 pages = 0;
@@ -183,13 +182,8 @@ static long karena_ioc_vec(struct file *file, void __user *arg)
 	    !karena_zero(v.reserved, ARRAY_SIZE(v.reserved)) ||
 	    !v.count || v.count > KARENA_VEC_MAX)
 		return -EINVAL;
-	ranges = memdup_user(u64_to_user_ptr(v.ranges),
-			     array_size(v.count, sizeof(*ranges)));
-	if (IS_ERR(ranges))
-		return PTR_ERR(ranges);
-	ret = karena_apply_vec(file, current->mm, ranges, v.count, &done,
+	ret = karena_apply_vec(file, current->mm, v.ranges, v.count, &done,
 			       &pages);
-	kfree(ranges);
 	v.done = done;
 	v.pages = pages;
 	v.error = ret;

@@ -101,6 +101,7 @@ static struct karena_space *karena_range_space(struct file *file,
 {
 	struct vm_area_struct *vma = hint ? *hint : NULL;
 
+	mmap_assert_locked(mm);
 	if (vma && start >= vma->vm_start && end <= vma->vm_end)
 		return vma->vm_private_data;
 	vma = vma_lookup(mm, start);
@@ -121,6 +122,7 @@ static void karena_zap_range(struct mm_struct *mm, unsigned long start,
 {
 	unsigned long addr = start;
 
+	mmap_assert_locked(mm);
 	while (addr < end) {
 		struct vm_area_struct *vma = *hint;
 		unsigned long e;
@@ -151,6 +153,7 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 	struct karena_ent e;
 	void *entry;
 
+	lockdep_assert_held(&sp->kf->lock);
 	memset(pl, 0, sizeof(*pl));
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
@@ -318,6 +321,8 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 	LIST_HEAD(newpages);
 	int s, ret;
 
+	mmap_assert_locked(sp->mm);
+	lockdep_assert_held(&kf->lock);
 again:
 	/* 1. Every page in a legal source state. */
 	karena_scan(sp, first, last, &pl);
@@ -489,7 +494,7 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 
 	*done = 0;
 	*pages = 0;
-	b.zap = kvmalloc_array(count, sizeof(*b.zap), GFP_KERNEL);
+	b.zap = kvmalloc_array(count, sizeof(*b.zap), GFP_KERNEL_ACCOUNT);
 	if (!b.zap)
 		return -ENOMEM;
 	b.zap_cap = count;
@@ -545,12 +550,30 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 	return karena_apply_ranges(file, mm, r, NULL, 1, &done, pages);
 }
 
-/* Ranges as the user gave them (already copied in), in order. */
-int karena_apply_vec(struct file *file, struct mm_struct *mm,
-		     const struct karena_range *ranges, unsigned int count,
-		     unsigned int *done, u64 *pages)
+/*
+ * @count (1..KARENA_VEC_MAX) ranges at user address @uranges, in order
+ * (the ioctl and uring VEC paths).  The copy is temporary and charged to
+ * the caller's memcg, like everything the call allocates.
+ */
+int karena_apply_vec(struct file *file, struct mm_struct *mm, u64 uranges,
+		     unsigned int count, unsigned int *done, u64 *pages)
 {
-	return karena_apply_ranges(file, mm, NULL, ranges, count, done, pages);
+	size_t size = array_size(count, sizeof(struct karena_range));
+	struct karena_range *ranges;
+	int ret;
+
+	*done = 0;
+	*pages = 0;
+	ranges = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+	if (!ranges)
+		return -ENOMEM;
+	if (copy_from_user(ranges, u64_to_user_ptr(uranges), size))
+		ret = -EFAULT;
+	else
+		ret = karena_apply_ranges(file, mm, NULL, ranges, count, done,
+					  pages);
+	kvfree(ranges);
+	return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -566,7 +589,7 @@ int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 	u8 *buf;
 	int ret = 0;
 
-	buf = kmalloc(KAR_QUERY_CHUNK, GFP_KERNEL);
+	buf = kmalloc(KAR_QUERY_CHUNK, GFP_KERNEL_ACCOUNT);
 	if (!buf)
 		return -ENOMEM;
 	while (done < npages) {

@@ -45,9 +45,7 @@
 #include <linux/kernel.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
-#include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/uaccess.h>
 
 /*
  * Newer kernels: 6.5 passes the whole SQE (ioucmd->sqe, payload through
@@ -124,23 +122,6 @@ static int karena_uring_check(struct io_uring_cmd *ioucmd,
 	}
 }
 
-static int karena_uring_vec(struct file *file,
-			    const struct karena_uring_req *req,
-			    unsigned int *done, u64 *pages)
-{
-	struct karena_range *ranges;
-	int ret;
-
-	ranges = memdup_user(u64_to_user_ptr(req->vec.ranges),
-			     array_size(req->vec.count, sizeof(*ranges)));
-	if (IS_ERR(ranges))
-		return PTR_ERR(ranges);
-	ret = karena_apply_vec(file, current->mm, ranges, req->vec.count,
-			       done, pages);
-	kfree(ranges);
-	return ret;
-}
-
 /* Would a non-blocking issue wait long?  Then io-wq runs the command. */
 static bool karena_uring_must_punt(struct io_uring_cmd *ioucmd,
 				   const struct karena_uring_req *req)
@@ -175,7 +156,9 @@ int karena_uring_cmd(struct io_uring_cmd *ioucmd, unsigned int issue_flags)
 		ret = karena_apply_range(ioucmd->file, current->mm, &req.range,
 					 &pages);
 	else
-		ret = karena_uring_vec(ioucmd->file, &req, &done, &pages);
+		ret = karena_apply_vec(ioucmd->file, current->mm,
+				       req.vec.ranges, req.vec.count, &done,
+				       &pages);
 out:
 	/* a restart code must not reach user space in a CQE */
 	if (ret == -ERESTARTSYS || ret == -ERESTARTNOINTR)
