@@ -10,6 +10,7 @@
 #ifndef _KARENA_COMPAT_H
 #define _KARENA_COMPAT_H
 
+#include <linux/list_lru.h>
 #include <linux/mm.h>
 #include <linux/memcontrol.h>
 #include <linux/shrinker.h>
@@ -69,22 +70,42 @@ static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 #define karena_memcg_kmem_on()	memcg_kmem_enabled()
 #endif
 
+/*
+ * list_lru_add()/list_lru_del() took the memcg from the object's charge
+ * until 6.8 renamed that form list_lru_add_obj()/list_lru_del_obj().
+ */
+#if KARENA_KERNEL_AT_LEAST_6(8)
+#define karena_lru_add(lru, item)	list_lru_add_obj(lru, item)
+#define karena_lru_del(lru, item)	list_lru_del_obj(lru, item)
+#else
+#define karena_lru_add(lru, item)	list_lru_add(lru, item)
+#define karena_lru_del(lru, item)	list_lru_del(lru, item)
+#endif
+
 typedef unsigned long (*karena_shrink_fn)(struct shrinker *,
 					  struct shrink_control *);
 
 /*
- * A registered shrinker named "karena", or NULL (no memory).  6.7 made
- * shrinkers allocated by shrinker_alloc(); before, the caller owned the
- * struct and register_shrinker() (which took a name from 6.0) could fail.
+ * A registered memcg-aware shrinker named "karena" with @lru initialised
+ * as its memcg-aware list_lru, or NULL (no memory).  6.7 made shrinkers
+ * allocated by shrinker_alloc() (the id for memcg awareness comes with
+ * it); before, the caller owned the struct and register_shrinker() (which
+ * took a name from 6.0) assigned the id and could fail.  The caller
+ * destroys @lru after karena_shrinker_stop().
  */
 #if KARENA_KERNEL_AT_LEAST_6(7)
 static inline struct shrinker *karena_shrinker_start(karena_shrink_fn count,
-						     karena_shrink_fn scan)
+						     karena_shrink_fn scan,
+						     struct list_lru *lru)
 {
-	struct shrinker *s = shrinker_alloc(0, "karena");
+	struct shrinker *s = shrinker_alloc(SHRINKER_MEMCG_AWARE, "karena");
 
 	if (!s)
 		return NULL;
+	if (list_lru_init_memcg(lru, s)) {
+		shrinker_free(s);
+		return NULL;
+	}
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
@@ -98,7 +119,8 @@ static inline void karena_shrinker_stop(struct shrinker *s)
 }
 #else
 static inline struct shrinker *karena_shrinker_start(karena_shrink_fn count,
-						     karena_shrink_fn scan)
+						     karena_shrink_fn scan,
+						     struct list_lru *lru)
 {
 	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
 
@@ -107,7 +129,13 @@ static inline struct shrinker *karena_shrinker_start(karena_shrink_fn count,
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
+	s->flags = SHRINKER_MEMCG_AWARE;
 	if (register_shrinker(s, "karena")) {
+		kfree(s);
+		return NULL;
+	}
+	if (list_lru_init_memcg(lru, s)) {
+		unregister_shrinker(s);
 		kfree(s);
 		return NULL;
 	}

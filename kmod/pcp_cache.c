@@ -26,7 +26,8 @@
  *
  * cache_high bounds clean + dirty pages per CPU: a page released into a
  * full cache is freed, and above it a batch (dirty pages first) goes back
- * to the allocator.  A shrinker empties both lists under memory pressure,
+ * to the allocator.  A shrinker (pcp_reclaim.c) empties both lists under
+ * memory pressure, also a cgroup's own (it is memcg-aware),
  * a CPU hotplug "dead" callback empties the cache of a CPU that went
  * away, and module unload (after cancelling the workers) empties them all.
  * sysfs cache_pages counts both lists, cache_dirty the dirty ones.
@@ -36,20 +37,19 @@
  * mapping's mm), so they are charged to that cgroup and stay charged
  * while they sit in a cache.  __memcg_kmem_charge_page() is not exported,
  * so a page cannot be re-charged to another cgroup.  Hence a cache
- * belongs to one memcg at a time: it is tagged with the memcg its pages
- * are charged to (NULL when they are uncharged: root cgroup, or memcg
- * kmem accounting off) and holds a css reference while it is not empty
- * (clean or dirty: a dirty page stays charged to the cache's memcg, and
- * a batch being zeroed holds a reference of its own).
- * A fault whose memcg differs from the tag bypasses the cache and
- * allocates one page charged to its own memcg; after cache_batch such
- * misses in a row the foreign pages are freed (uncharging their memcg)
- * and the cache changes hands.  A page freed by a space of another memcg
- * is freed to the allocator instead of being cached.  An empty cache
- * takes the tag of whoever refills it.  So a process never
- * escapes its memory.max: every page it maps was charged to it, and the
- * most another cgroup can hold in karena caches is cache_high pages per
- * CPU of its own charged memory.
+ * belongs to one memcg at a time: while it is not empty (clean or dirty:
+ * a dirty page stays charged) it holds a struct karena_tag for the memcg
+ * its pages are charged to (none when they are uncharged: root cgroup, or
+ * memcg kmem accounting off).  A fault whose memcg differs bypasses the
+ * cache and allocates one page charged to its own memcg; after
+ * cache_batch such misses in a row, or at once when the tag's memcg is
+ * offline, the foreign pages are freed (uncharging their memcg) and the
+ * cache changes hands.  A page freed by a space of another memcg is freed
+ * to the allocator instead of being cached.  An empty cache takes the tag
+ * of whoever refills it.  So a process never escapes its memory.max:
+ * every page it maps was charged to it, and the most another cgroup can
+ * hold in karena caches is cache_high pages per CPU of its own memory.
+ * Tags and how reclaim finds a cgroup's cached pages: pcp_reclaim.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -61,42 +61,14 @@
 #include <linux/percpu.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
-#include <linux/seq_file.h>
-#include <linux/shrinker.h>
+#include <linux/slab.h>
 #include <linux/workqueue.h>
 
 #include "karena_priv.h"
 #include "karena_trace.h"
+#include "pcp.h"
 
-enum karena_drain_reason {
-	KAR_DRAIN_HIGH = 0,
-	KAR_DRAIN_SHRINKER = 1,
-	KAR_DRAIN_OFFLINE = 2,
-	KAR_DRAIN_UNLOAD = 3,
-	KAR_DRAIN_MEMCG = 4,	/* handed over to another memcg */
-};
-
-struct karena_pcp {
-	local_lock_t lock;
-	struct list_head pages;		/* zeroed, linked by page->lru */
-	unsigned int count;
-	struct list_head dirty;		/* released, not zeroed yet */
-	unsigned int ndirty;
-	struct mem_cgroup *memcg;	/* tag, ref held while count + ndirty */
-	unsigned long hits;
-	unsigned long misses;
-	unsigned long bypass;
-	unsigned long refills;
-	unsigned long drained;
-	unsigned int mismatch;		/* misses in a row on another memcg */
-	unsigned long bg_refills;
-	unsigned long zeroed;		/* dirty pages zeroed by the worker */
-	struct work_struct drain_work;
-	struct work_struct refill_work;	/* faults: zero dirty, then refill */
-	struct delayed_work zero_work;	/* releases: zero dirty, later */
-};
-
-static DEFINE_PER_CPU(struct karena_pcp, karena_pcp) = {
+DEFINE_PER_CPU(struct karena_pcp, karena_pcp) = {
 	.lock = INIT_LOCAL_LOCK(lock),
 };
 
@@ -116,13 +88,37 @@ static struct mem_cgroup *karena_charge_key(struct mem_cgroup *memcg)
 	return memcg;
 }
 
-/* Pages held, clean and dirty: what the tag and cache_high are about. */
-static inline unsigned int karena_pcp_total(struct karena_pcp *pcp)
+/*
+ * May @n more pages charged to @key go onto @pcp?  An empty cache takes
+ * the tag *@tag for them (then *@tag is NULL); without a matching one it
+ * cannot hold charged pages.  Local lock held.
+ */
+static bool karena_pcp_adopt(struct karena_pcp *pcp, struct mem_cgroup *key,
+			     unsigned int n, unsigned int high,
+			     struct karena_tag **tag)
 {
-	return pcp->count + pcp->ndirty;
+	lockdep_assert_held(this_cpu_ptr(&karena_pcp.lock));
+	if (karena_pcp_total(pcp) + n > high)
+		return false;
+	if (karena_pcp_total(pcp))
+		return karena_pcp_memcg(pcp) == key;
+	if (key) {
+		if (!*tag || (*tag)->memcg != key)
+			return false;
+		pcp->tag = *tag;
+		*tag = NULL;
+	}
+	return true;
 }
 
-static void karena_free_list(struct list_head *list)
+/* Its memcg went offline: the cache should not keep it pinned. */
+static inline bool karena_pcp_stale(struct karena_pcp *pcp)
+{
+	lockdep_assert_held(this_cpu_ptr(&karena_pcp.lock));
+	return pcp->tag && !mem_cgroup_online(pcp->tag->memcg);
+}
+
+void karena_free_list(struct list_head *list)
 {
 	struct page *page, *tmp;
 
@@ -134,15 +130,13 @@ static void karena_free_list(struct list_head *list)
 
 /*
  * Move up to @nr pages of @pcp to @out; drops the tag when it empties.
- * Caller excludes other users of @pcp.  Returns the memcg whose reference
- * the caller must put, if any.
+ * Caller excludes other users of @pcp.  Returns the tag the caller must
+ * free (karena_tag_free(), no lock held), if any.
  */
-static struct mem_cgroup *karena_pcp_take(struct karena_pcp *pcp,
-					  unsigned int nr,
-					  struct list_head *out,
-					  unsigned int *taken)
+struct karena_tag *karena_pcp_take(struct karena_pcp *pcp, unsigned int nr,
+				   struct list_head *out, unsigned int *taken)
 {
-	struct mem_cgroup *put = NULL;
+	struct karena_tag *put = NULL;
 	unsigned int n = 0;
 
 	/* Dirty pages first: they would cost a clear_page to use. */
@@ -162,9 +156,9 @@ static struct mem_cgroup *karena_pcp_take(struct karena_pcp *pcp,
 		pcp->count--;
 		n++;
 	}
-	if (!karena_pcp_total(pcp) && pcp->memcg) {
-		put = pcp->memcg;
-		pcp->memcg = NULL;
+	if (!karena_pcp_total(pcp) && pcp->tag) {
+		put = pcp->tag;
+		pcp->tag = NULL;
 	}
 	pcp->drained += n;
 	*taken = n;
@@ -234,9 +228,10 @@ struct page *karena_cache_pop(struct mem_cgroup *memcg)
 	pcp = this_cpu_ptr(&karena_pcp);
 	/*
 	 * Only a clean page, and never the last page held: emptying the
-	 * cache drops the memcg tag, which needs a css_put.
+	 * cache drops the tag, which is freed with no lock held.
 	 */
-	if (pcp->count && karena_pcp_total(pcp) > 1 && pcp->memcg == key) {
+	if (pcp->count && karena_pcp_total(pcp) > 1 &&
+	    karena_pcp_memcg(pcp) == key) {
 		page = list_first_entry(&pcp->pages, struct page, lru);
 		list_del(&page->lru);
 		pcp->count--;
@@ -251,16 +246,46 @@ struct page *karena_cache_pop(struct mem_cgroup *memcg)
 }
 
 /*
+ * Keep the other pages of a miss's batch (@list, @got of them, charged
+ * to @key) in this CPU's cache if it can hold them, else free them.
+ */
+static void karena_cache_refill(struct mem_cgroup *key, struct list_head *list,
+				unsigned long got)
+{
+	unsigned int high = READ_ONCE(karena_param_cache_high), cached = 0;
+	struct karena_tag *tag = karena_tag_if_empty(key);
+	struct karena_pcp *pcp;
+	int cpu;
+
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	cpu = smp_processor_id();
+	if (karena_pcp_adopt(pcp, key, got, high, &tag)) {
+		list_splice_init(list, &pcp->pages);
+		pcp->count += got;
+		pcp->refills++;
+		cached = pcp->count;
+	} else {
+		pcp->bypass++;
+	}
+	local_unlock(&karena_pcp.lock);
+	karena_tag_free(tag);
+	if (cached)
+		trace_karena_cache_refill(cpu, got, cached);
+	karena_free_list(list);
+}
+
+/*
  * A zeroed page charged to @memcg (the faulting mm's memcg now), from
  * this CPU's cache when its tag matches, else from the page allocator.
  */
 struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 {
 	struct mem_cgroup *key = karena_charge_key(memcg);
-	struct mem_cgroup *put = NULL;
+	struct karena_tag *put = NULL;
 	struct karena_pcp *pcp;
 	struct page *page = NULL;
-	unsigned int batch, high, cached = 0, drained = 0;
+	unsigned int batch, drained = 0;
 	unsigned long got;
 	LIST_HEAD(list);
 	int cpu;
@@ -270,15 +295,15 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (pcp->count && pcp->memcg == key) {
+	if (pcp->count && karena_pcp_memcg(pcp) == key) {
 		page = list_first_entry(&pcp->pages, struct page, lru);
 		list_del(&page->lru);
 		pcp->count--;
 		pcp->hits++;
 		pcp->mismatch = 0;
-		if (!karena_pcp_total(pcp) && pcp->memcg) {
-			put = pcp->memcg;
-			pcp->memcg = NULL;
+		if (!karena_pcp_total(pcp)) {
+			put = pcp->tag;
+			pcp->tag = NULL;
 		}
 	} else {
 		pcp->misses++;
@@ -286,10 +311,11 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 		 * The cache holds another memcg's pages.  Bypass it, but once
 		 * a batch of faults in a row missed that way, the other memcg
 		 * is not the one running here: give its pages back (which
-		 * uncharges them) and let this one refill the cache.
+		 * uncharges them) and let this one refill the cache.  At once
+		 * when that memcg is offline: nothing would use them.
 		 */
-		if (pcp->memcg != key && karena_pcp_total(pcp) &&
-		    ++pcp->mismatch >= batch) {
+		if (karena_pcp_memcg(pcp) != key && karena_pcp_total(pcp) &&
+		    (++pcp->mismatch >= batch || karena_pcp_stale(pcp))) {
 			pcp->mismatch = 0;
 			put = karena_pcp_take(pcp, UINT_MAX, &list, &drained);
 		}
@@ -300,12 +326,11 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	 * takes one fresh page: the worker makes the dirty ones clean.
 	 */
 	if (pcp->count < batch && karena_pcp_total(pcp) &&
-	    (page || (pcp->ndirty && pcp->memcg == key)) &&
+	    (page || (pcp->ndirty && karena_pcp_memcg(pcp) == key)) &&
 	    READ_ONCE(karena_cache_ready))
 		queue_work_on(cpu, system_highpri_wq, &pcp->refill_work);
 	local_unlock(&karena_pcp.lock);
-	if (put)
-		mem_cgroup_put(put);
+	karena_tag_free(put);
 	if (drained) {
 		trace_karena_cache_drain(cpu, drained, KAR_DRAIN_MEMCG);
 		karena_free_list(&list);
@@ -318,10 +343,10 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 
 	/*
 	 * Miss: one page for the caller plus a batch for the cache, unless
-	 * the cache belongs to another memcg (then just the one page).
+	 * the cache holds dirty pages or another memcg's (then just one).
+	 * @pcp may be another CPU's by now: this is only a guess.
 	 */
-	if (READ_ONCE(pcp->ndirty) ||
-	    (READ_ONCE(pcp->count) && READ_ONCE(pcp->memcg) != key))
+	if (READ_ONCE(pcp->ndirty) || READ_ONCE(pcp->count))
 		batch = 1;
 	got = karena_alloc_batch(memcg, batch, &list, batch > 1);
 	if (!got) {
@@ -331,75 +356,33 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	}
 	page = list_first_entry(&list, struct page, lru);
 	list_del(&page->lru);
-	got--;
-	if (!got)
-		return page;
-
-	high = READ_ONCE(karena_param_cache_high);
-	local_lock(&karena_pcp.lock);
-	pcp = this_cpu_ptr(&karena_pcp);
-	cpu = smp_processor_id();
-	if ((!karena_pcp_total(pcp) || pcp->memcg == key) &&
-	    karena_pcp_total(pcp) + got <= high) {
-		if (!karena_pcp_total(pcp) && key) {
-			css_get(&key->css);
-			pcp->memcg = key;
-		}
-		list_splice(&list, &pcp->pages);
-		INIT_LIST_HEAD(&list);
-		pcp->count += got;
-		pcp->refills++;
-		cached = pcp->count;
-	} else {
-		pcp->bypass++;
-	}
-	local_unlock(&karena_pcp.lock);
-	if (cached)
-		trace_karena_cache_refill(cpu, got, cached);
-	karena_free_list(&list);
+	if (got > 1)
+		karena_cache_refill(key, &list, got - 1);
 	return page;
 }
 
 /*
- * Give back a page nobody else references (refcount 1).  It is cached on
- * this CPU when the cache's memcg tag matches the page's charge, else
- * freed: on the clean list if @zeroed, else on the dirty list, which
- * only the worker (karena_zero_dirty()) takes pages from, to zero them.
- * Never zeroes: that is the release path's largest cost otherwise.
+ * Cache @page (refcount 1, charged to @key, a reference on @key held by
+ * the caller) on this CPU: on the clean list if @zeroed, else on the
+ * dirty list.  False when the cache belongs to another memcg, or is empty
+ * and no tag for @key could be had.
  */
-void karena_page_free(struct page *page, bool zeroed)
+static bool karena_cache_put(struct page *page, struct mem_cgroup *key,
+			     bool zeroed)
 {
 	unsigned int high = READ_ONCE(karena_param_cache_high);
 	unsigned int batch = READ_ONCE(karena_param_cache_batch);
-	struct mem_cgroup *key, *put = NULL;
+	struct karena_tag *tag = karena_tag_if_empty(key), *put = NULL;
 	struct karena_pcp *pcp;
 	unsigned int drained = 0;
 	bool cached = false;
 	LIST_HEAD(list);
 	int cpu;
 
-	if (!karena_cache_ready || !high ||
-	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->count) +
-	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->ndirty) >= high) {
-		__free_page(page);
-		return;
-	}
-	/* Folio calls: 6.12 has no page_memcg() or ClearPageReferenced(). */
-	folio_clear_dirty(page_folio(page));
-	folio_clear_referenced(page_folio(page));
-	folio_clear_workingset(page_folio(page));
-	set_page_private(page, 0);
-
-	rcu_read_lock();
-	key = folio_memcg(page_folio(page));
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (!karena_pcp_total(pcp) || pcp->memcg == key) {
-		if (!karena_pcp_total(pcp) && key) {
-			css_get(&key->css);
-			pcp->memcg = key;
-		}
+	if (karena_pcp_adopt(pcp, key, 1, UINT_MAX, &tag)) {
 		if (zeroed) {
 			list_add(&page->lru, &pcp->pages);
 			pcp->count++;
@@ -423,15 +406,61 @@ void karena_page_free(struct page *page, bool zeroed)
 					      &list, &drained);
 	}
 	local_unlock(&karena_pcp.lock);
-	rcu_read_unlock();
-	if (put)
-		mem_cgroup_put(put);
-	if (!cached)
-		__free_page(page);
+	karena_tag_free(tag);
+	karena_tag_free(put);
 	if (drained) {
 		trace_karena_cache_drain(cpu, drained, KAR_DRAIN_HIGH);
 		karena_free_list(&list);
 	}
+	return cached;
+}
+
+/*
+ * Give back a page nobody else references (refcount 1).  It is cached on
+ * this CPU when the cache's memcg tag matches the page's charge, else
+ * freed: on the clean list if @zeroed, else on the dirty list, which
+ * only the worker (karena_zero_dirty()) takes pages from, to zero them.
+ * Never zeroes: that is the release path's largest cost otherwise.
+ * May sleep (a tag for an empty cache is allocated).
+ */
+void karena_page_free(struct page *page, bool zeroed)
+{
+	unsigned int high = READ_ONCE(karena_param_cache_high);
+	struct mem_cgroup *key;
+	bool cached;
+
+	if (!karena_cache_ready || !high ||
+	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->count) +
+	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->ndirty) >= high) {
+		__free_page(page);
+		return;
+	}
+	/* Folio calls: 6.12 has no page_memcg() or ClearPageReferenced(). */
+	folio_clear_dirty(page_folio(page));
+	folio_clear_referenced(page_folio(page));
+	folio_clear_workingset(page_folio(page));
+	set_page_private(page, 0);
+
+	/*
+	 * The page's memcg is only stable under RCU (and after the memcg
+	 * went offline it is the parent it was reparented to): pin it with
+	 * css_tryget(), which fails for a memcg on its way out.  Pages
+	 * charged to the root (reparented there) are not cached: the
+	 * caches hold uncharged pages for the root cgroup.
+	 */
+	rcu_read_lock();
+	key = folio_memcg(page_folio(page));
+	if (key && (!key->css.parent || !css_tryget(&key->css))) {
+		rcu_read_unlock();
+		__free_page(page);
+		return;
+	}
+	rcu_read_unlock();
+	cached = karena_cache_put(page, key, zeroed);
+	if (key)
+		css_put(&key->css);
+	if (!cached)
+		__free_page(page);
 }
 
 /* Pages in all per-CPU caches, clean and dirty (@dirty: dirty only). */
@@ -451,16 +480,15 @@ unsigned long karena_cache_pages(bool dirty)
 }
 
 /* Empty @cpu's cache; the caller excludes every other user of it. */
-static unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
+unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
 {
 	struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
-	struct mem_cgroup *put;
+	struct karena_tag *put;
 	unsigned int n;
 	LIST_HEAD(list);
 
 	put = karena_pcp_take(pcp, UINT_MAX, &list, &n);
-	if (put)
-		mem_cgroup_put(put);
+	karena_tag_free(put);
 	if (n) {
 		trace_karena_cache_drain(cpu, n, reason);
 		karena_free_list(&list);
@@ -468,22 +496,25 @@ static unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
 	return n;
 }
 
-/* Drain up to @nr pages of the local CPU's cache. */
-static unsigned int karena_drain_local(unsigned int nr, unsigned int reason)
+/* Drain up to @nr pages of the local CPU's cache if it is @target's. */
+unsigned int karena_drain_local(struct mem_cgroup *target, unsigned int nr,
+				unsigned int reason)
 {
-	struct mem_cgroup *put;
+	struct karena_tag *put = NULL;
 	struct karena_pcp *pcp;
-	unsigned int n;
+	unsigned int n = 0;
 	LIST_HEAD(list);
 	int cpu;
 
+	rcu_read_lock();
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	put = karena_pcp_take(pcp, nr, &list, &n);
+	if (karena_pcp_in(pcp, target))
+		put = karena_pcp_take(pcp, nr, &list, &n);
 	local_unlock(&karena_pcp.lock);
-	if (put)
-		mem_cgroup_put(put);
+	rcu_read_unlock();
+	karena_tag_free(put);
 	if (n) {
 		trace_karena_cache_drain(cpu, n, reason);
 		karena_free_list(&list);
@@ -491,84 +522,102 @@ static unsigned int karena_drain_local(unsigned int nr, unsigned int reason)
 	return n;
 }
 
-static void karena_drain_workfn(struct work_struct *work)
+/*
+ * Take up to @max dirty pages of the local cache onto @list for zeroing.
+ * The batch keeps them charged to *@key with a css reference of its own,
+ * or, when it took the cache's last pages, with the cache's tag (*@tag).
+ */
+static unsigned int karena_dirty_take(unsigned int max, struct list_head *list,
+				      struct mem_cgroup **key,
+				      struct karena_tag **tag)
 {
-	struct karena_pcp *pcp = container_of(work, struct karena_pcp,
-					      drain_work);
-	unsigned int n;
+	struct karena_pcp *pcp;
+	unsigned int n = 0;
 
-	/* After CPU offline the work may run elsewhere: the dead callback drains. */
-	if (pcp != raw_cpu_ptr(&karena_pcp))
-		return;
-	n = karena_drain_local(UINT_MAX, KAR_DRAIN_SHRINKER);
-	karena_count(KAR_C_SHRINK_FREED, n);
+	local_lock(&karena_pcp.lock);
+	pcp = this_cpu_ptr(&karena_pcp);
+	*key = karena_pcp_memcg(pcp);
+	*tag = NULL;
+	while (n < max && pcp->ndirty) {
+		struct page *page = list_first_entry(&pcp->dirty, struct page,
+						     lru);
+
+		list_move(&page->lru, list);
+		pcp->ndirty--;
+		n++;
+	}
+	if (n && *key) {
+		if (karena_pcp_total(pcp)) {
+			css_get(&(*key)->css);	/* the tag holds one */
+		} else {
+			*tag = pcp->tag;
+			pcp->tag = NULL;
+		}
+	}
+	local_unlock(&karena_pcp.lock);
+	return n;
 }
 
 /*
  * Zero the local cache's dirty pages, a batch at a time with the lock
  * dropped, and move them to the clean list.  While it is zeroed a batch
  * is on no list (the shrinker, the CPU-dead callback and unload do not
- * see it) and holds a css reference on the memcg it is charged to; it
- * goes back only if the cache still (or again) belongs to that memcg and
- * has room, else it is freed.  Runs in the workers, never in a fault.
+ * see it) and keeps its memcg referenced (karena_dirty_take()); it goes
+ * back only if the cache still (or again) belongs to that memcg and has
+ * room, else it is freed.  Runs in the workers, never in a fault.
  */
 static void karena_zero_dirty(void)
 {
 	unsigned int batch = max(1U, READ_ONCE(karena_param_cache_batch));
-	unsigned int high, n, rounds = 0, max_rounds;
+	unsigned int n, rounds = 0, max_rounds;
+	struct karena_tag *tag;
 	struct mem_cgroup *key;
 	struct karena_pcp *pcp;
 	struct page *page;
 	LIST_HEAD(list);
-	bool back;
+	bool back, ref;
 
 	max_rounds = READ_ONCE(karena_param_cache_high) / batch + 1;
 	while (rounds++ < max_rounds) {
-		local_lock(&karena_pcp.lock);
-		pcp = this_cpu_ptr(&karena_pcp);
-		key = pcp->memcg;
-		n = 0;
-		while (n < batch && pcp->ndirty) {
-			page = list_first_entry(&pcp->dirty, struct page, lru);
-			list_move(&page->lru, &list);
-			pcp->ndirty--;
-			n++;
-		}
-		if (n && key) {
-			if (karena_pcp_total(pcp))
-				css_get(&key->css);
-			else
-				pcp->memcg = NULL;	/* its reference is ours */
-		}
-		local_unlock(&karena_pcp.lock);
+		n = karena_dirty_take(batch, &list, &key, &tag);
 		if (!n)
 			break;
+		ref = key && !tag;
 
 		list_for_each_entry(page, &list, lru)
 			clear_highpage(page);
 
-		high = READ_ONCE(karena_param_cache_high);
-		back = false;
 		local_lock(&karena_pcp.lock);
 		pcp = this_cpu_ptr(&karena_pcp);
-		if ((!karena_pcp_total(pcp) || pcp->memcg == key) &&
-		    karena_pcp_total(pcp) + n <= high) {
-			if (!karena_pcp_total(pcp) && key) {
-				css_get(&key->css);
-				pcp->memcg = key;
-			}
+		back = karena_pcp_adopt(pcp, key, n,
+					READ_ONCE(karena_param_cache_high),
+					&tag);
+		if (back) {
 			list_splice_init(&list, &pcp->pages);
 			pcp->count += n;
 			pcp->zeroed += n;
-			back = true;
 		}
 		local_unlock(&karena_pcp.lock);
 		if (!back)
 			karena_free_list(&list);
-		if (key)
-			mem_cgroup_put(key);
+		karena_tag_free(tag);
+		if (ref)
+			css_put(&key->css);
 		cond_resched();
 	}
+}
+
+/* A cache whose memcg went offline is emptied, not kept up. */
+static bool karena_drain_if_stale(void)
+{
+	bool stale;
+
+	local_lock(&karena_pcp.lock);
+	stale = karena_pcp_stale(this_cpu_ptr(&karena_pcp));
+	local_unlock(&karena_pcp.lock);
+	if (stale)
+		karena_drain_local(NULL, UINT_MAX, KAR_DRAIN_MEMCG);
+	return stale;
 }
 
 static void karena_zero_workfn(struct work_struct *work)
@@ -577,7 +626,7 @@ static void karena_zero_workfn(struct work_struct *work)
 					      struct karena_pcp, zero_work);
 
 	/* After CPU offline the work may run elsewhere: the dead callback drains. */
-	if (pcp != raw_cpu_ptr(&karena_pcp))
+	if (pcp != raw_cpu_ptr(&karena_pcp) || karena_drain_if_stale())
 		return;
 	karena_zero_dirty();
 }
@@ -593,24 +642,25 @@ static void karena_refill_workfn(struct work_struct *work)
 					      refill_work);
 	unsigned int batch = READ_ONCE(karena_param_cache_batch);
 	unsigned int high = READ_ONCE(karena_param_cache_high);
-	struct mem_cgroup *key, *put = NULL;
 	unsigned int want = 0, cached = 0, target;
+	struct karena_tag *none = NULL;
+	struct mem_cgroup *key;
 	unsigned long got;
 	LIST_HEAD(list);
 	int cpu;
 
-	if (pcp != raw_cpu_ptr(&karena_pcp))
+	if (pcp != raw_cpu_ptr(&karena_pcp) || karena_drain_if_stale())
 		return;
 	karena_zero_dirty();
 	target = min(2 * batch, high);
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
-	key = pcp->memcg;
+	key = karena_pcp_memcg(pcp);
 	if (karena_pcp_total(pcp) && pcp->count < batch &&
 	    karena_pcp_total(pcp) < target)
 		want = target - karena_pcp_total(pcp);
 	if (want && key)
-		css_get(&key->css);
+		css_get(&key->css);	/* the tag holds one */
 	local_unlock(&karena_pcp.lock);
 	if (!want)
 		return;
@@ -619,12 +669,9 @@ static void karena_refill_workfn(struct work_struct *work)
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (got && karena_pcp_total(pcp) + got <= high &&
-	    (pcp->memcg == key || !karena_pcp_total(pcp))) {
-		if (!karena_pcp_total(pcp) && key) {
-			css_get(&key->css);
-			pcp->memcg = key;
-		}
+	/* Only tops up a cache that is not empty: it never takes a tag. */
+	if (got && karena_pcp_total(pcp) &&
+	    karena_pcp_adopt(pcp, key, got, high, &none)) {
 		list_splice_init(&list, &pcp->pages);
 		pcp->count += got;
 		pcp->refills++;
@@ -635,66 +682,14 @@ static void karena_refill_workfn(struct work_struct *work)
 	if (cached)
 		trace_karena_cache_refill(cpu, got, cached);
 	karena_free_list(&list);
-	put = key;
-	mem_cgroup_put(put);
+	if (key)
+		css_put(&key->css);
 }
-
-static unsigned long karena_shrink_count(struct shrinker *s,
-					 struct shrink_control *sc)
-{
-	unsigned long n = karena_cache_pages(false);
-
-	return n ? n : SHRINK_EMPTY;
-}
-
-static unsigned long karena_shrink_scan(struct shrinker *s,
-					struct shrink_control *sc)
-{
-	unsigned long freed;
-	int cpu, me;
-
-	/* The local cache now; the others from work on their own CPU. */
-	freed = karena_drain_local(sc->nr_to_scan, KAR_DRAIN_SHRINKER);
-	karena_count(KAR_C_SHRINK_FREED, freed);
-	me = raw_smp_processor_id();
-	for_each_online_cpu(cpu) {
-		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
-
-		if (cpu != me &&
-		    (READ_ONCE(pcp->count) || READ_ONCE(pcp->ndirty)))
-			queue_work_on(cpu, system_wq, &pcp->drain_work);
-	}
-	return freed ? freed : SHRINK_STOP;
-}
-
-static struct shrinker *karena_shrinker;
 
 /* Runs on a control CPU after @cpu is dead: nothing else can use its cache. */
 static int karena_cpu_dead(unsigned int cpu)
 {
 	karena_drain_cpu_unlocked(cpu, KAR_DRAIN_OFFLINE);
-	return 0;
-}
-
-int karena_debugfs_cpus_show(struct seq_file *m, void *v)
-{
-	int cpu;
-
-	seq_puts(m, "cpu online count memcg_id hits misses bypass refills bg_refills drained dirty zeroed\n");
-	for_each_possible_cpu(cpu) {
-		struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
-		struct mem_cgroup *memcg = READ_ONCE(pcp->memcg);
-
-		seq_printf(m, "%d %d %u %u %lu %lu %lu %lu %lu %lu %u %lu\n",
-			   cpu,
-			   cpu_online(cpu), READ_ONCE(pcp->count),
-			   memcg ? mem_cgroup_id(memcg) : 0,
-			   READ_ONCE(pcp->hits), READ_ONCE(pcp->misses),
-			   READ_ONCE(pcp->bypass), READ_ONCE(pcp->refills),
-			   READ_ONCE(pcp->bg_refills),
-			   READ_ONCE(pcp->drained), READ_ONCE(pcp->ndirty),
-			   READ_ONCE(pcp->zeroed));
-	}
 	return 0;
 }
 
@@ -711,17 +706,17 @@ int karena_cache_init(void)
 		INIT_WORK(&pcp->refill_work, karena_refill_workfn);
 		INIT_DELAYED_WORK(&pcp->zero_work, karena_zero_workfn);
 	}
+	ret = karena_reclaim_init();
+	if (ret)
+		return ret;
 	ret = cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "karena:dead",
 					NULL, karena_cpu_dead);
-	if (ret < 0)
+	if (ret < 0) {
+		karena_reclaim_stop();
+		karena_reclaim_exit();
 		return ret;
-	karena_cpuhp_state = ret;
-	karena_shrinker = karena_shrinker_start(karena_shrink_count,
-						karena_shrink_scan);
-	if (!karena_shrinker) {
-		cpuhp_remove_state_nocalls(karena_cpuhp_state);
-		return -ENOMEM;
 	}
+	karena_cpuhp_state = ret;
 	karena_cache_ready = true;
 	return 0;
 }
@@ -732,14 +727,14 @@ void karena_cache_exit(void)
 	int cpu;
 
 	karena_cache_ready = false;
-	karena_shrinker_stop(karena_shrinker);
+	karena_reclaim_stop();
 	cpuhp_remove_state_nocalls(karena_cpuhp_state);
 	for_each_possible_cpu(cpu) {
-		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->drain_work);
 		cancel_work_sync(&per_cpu_ptr(&karena_pcp, cpu)->refill_work);
 		cancel_delayed_work_sync(&per_cpu_ptr(&karena_pcp,
 						      cpu)->zero_work);
 	}
 	for_each_possible_cpu(cpu)
 		karena_drain_cpu_unlocked(cpu, KAR_DRAIN_UNLOAD);
+	karena_reclaim_exit();
 }

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * cgroup v2 helpers shared by the karena selftests that run processes in
- * a memory cgroup of their own (memcg.c, fork.c): read and write a
+ * a memory cgroup of their own (memcg.c, fork.c, reclaim.c): read and write a
  * cgroup's files, enter one, make and remove one under CGROOT.
  */
 #ifndef KT_CGROUP_H
 #define KT_CGROUP_H
+
+#include <sched.h>
 
 #include "karena_test.h"
 
@@ -66,6 +68,16 @@ static inline long long cg_event(const char *cg, const char *key)
 static inline int cg_enter(const char *cg)
 {
 	return cg_write(cg, "cgroup.procs", "0");
+}
+
+/* Run the calling thread on @cpu only. */
+static inline int pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
 }
 
 /*
