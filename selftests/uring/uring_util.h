@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -71,6 +72,35 @@ static inline int ku_stats(int fd, struct karena_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->size = sizeof(*st);
 	return ioctl(fd, KARENA_IOC_STATS, st) ? errno : 0;
+}
+
+/*
+ * CPU hotplug and new io_uring tasks, on Debian's 6.1.  io_wq_create()
+ * (io_uring/io-wq.c, 6.1.192 lines 1252-1300) adds the new io-wq to the
+ * CPU hotplug instance list (cpuhp_state_add_instance_nocalls(), line
+ * 1255) before it allocates and initialises its per-node io_wqe (lines
+ * 1269-1300).  A CPU coming online in between runs __io_wq_cpu_online()
+ * on it: wq->wqes[node] is still NULL (oops reading 0x78, the offset of
+ * io_wqe.all_list) or its all_list still zeroed (list entry NULL, worker
+ * ffffffffffffffe8).  A task's io-wq is created when it sets up its first
+ * ring (io_uring_install_fd() -> __io_uring_add_tctx_node()) or first
+ * submits to one.  Nothing a driver does can close that window, so tests
+ * that hotplug CPUs while io_uring tasks come and go serialise the two:
+ * ring setup under ku_cpuhp_lock(false), each offline/online write under
+ * ku_cpuhp_lock(true) (iowq_hotplug.c shows the oops without it).
+ */
+#define KU_CPUHP_LOCK	"/tmp/karena-cpuhp.lock"
+
+/* An fd holding the lock (shared or exclusive), or -1: close() releases. */
+static inline int ku_cpuhp_lock(int exclusive)
+{
+	int fd = open(KU_CPUHP_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd >= 0 && flock(fd, exclusive ? LOCK_EX : LOCK_SH)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 static inline int ku_ring(struct io_uring *ring, unsigned int entries)
