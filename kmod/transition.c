@@ -522,8 +522,8 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 					&hint);
 		if (!sp) {
 			karena_count(KAR_C_TRANSITION_ERRORS, 1);
-			trace_karena_transition(r.start, r.npages, r.op, r.flags,
-					 -EINVAL);
+			trace_karena_transition(r.start, r.npages, r.op,
+						r.flags, -EINVAL);
 			ret = -EINVAL;
 			break;
 		}
