@@ -84,7 +84,10 @@ static inline int ku_stats(int fd, struct karena_stats *st)
  * io_wqe.all_list) or its all_list still zeroed (list entry NULL, worker
  * ffffffffffffffe8).  A task's io-wq is created when it sets up its first
  * ring (io_uring_install_fd() -> __io_uring_add_tctx_node()) or first
- * submits to one.  Nothing a driver does can close that window, so tests
+ * submits to one.  Upstream fixed it in October 2023 (0f8baa3c9802,
+ * "io-wq: fully initialize wqe before calling
+ * cpuhp_state_add_instance_nocalls()"; 6.12 has it), 6.1.y never got it.
+ * Nothing a driver does can close that window, so tests
  * that hotplug CPUs while io_uring tasks come and go serialise the two:
  * ring setup under ku_cpuhp_lock(false), each offline/online write under
  * ku_cpuhp_lock(true) (iowq_hotplug.c shows the oops without it).
