@@ -128,6 +128,21 @@ void karena_free_list(struct list_head *list)
 	}
 }
 
+/* Move up to @max pages from the head of @from (*@count long) to @out. */
+static unsigned int karena_list_move(struct list_head *from,
+				     unsigned int *count, unsigned int max,
+				     struct list_head *out)
+{
+	unsigned int n = 0;
+
+	while (n < max && *count) {
+		list_move(from->next, out);
+		(*count)--;
+		n++;
+	}
+	return n;
+}
+
 /*
  * Move up to @nr pages of @pcp to @out; drops the tag when it empties.
  * Caller excludes other users of @pcp.  Returns the tag the caller must
@@ -137,25 +152,11 @@ struct karena_tag *karena_pcp_take(struct karena_pcp *pcp, unsigned int nr,
 				   struct list_head *out, unsigned int *taken)
 {
 	struct karena_tag *put = NULL;
-	unsigned int n = 0;
+	unsigned int n;
 
 	/* Dirty pages first: they would cost a clear_page to use. */
-	while (n < nr && pcp->ndirty) {
-		struct page *page = list_first_entry(&pcp->dirty, struct page,
-						     lru);
-
-		list_move(&page->lru, out);
-		pcp->ndirty--;
-		n++;
-	}
-	while (n < nr && pcp->count) {
-		struct page *page = list_first_entry(&pcp->pages, struct page,
-						     lru);
-
-		list_move(&page->lru, out);
-		pcp->count--;
-		n++;
-	}
+	n = karena_list_move(&pcp->dirty, &pcp->ndirty, nr, out);
+	n += karena_list_move(&pcp->pages, &pcp->count, nr - n, out);
 	if (!karena_pcp_total(pcp) && pcp->tag) {
 		put = pcp->tag;
 		pcp->tag = NULL;
@@ -532,20 +533,13 @@ static unsigned int karena_dirty_take(unsigned int max, struct list_head *list,
 				      struct karena_tag **tag)
 {
 	struct karena_pcp *pcp;
-	unsigned int n = 0;
+	unsigned int n;
 
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	*key = karena_pcp_memcg(pcp);
 	*tag = NULL;
-	while (n < max && pcp->ndirty) {
-		struct page *page = list_first_entry(&pcp->dirty, struct page,
-						     lru);
-
-		list_move(&page->lru, list);
-		pcp->ndirty--;
-		n++;
-	}
+	n = karena_list_move(&pcp->dirty, &pcp->ndirty, max, list);
 	if (n && *key) {
 		if (karena_pcp_total(pcp)) {
 			css_get(&(*key)->css);	/* the tag holds one */

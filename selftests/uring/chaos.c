@@ -65,17 +65,6 @@ static unsigned int rnd(unsigned int *s)
 	return *s;
 }
 
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 static void on_fault(int sig)
 {
 	if (touching)
@@ -339,7 +328,7 @@ static void worker_process(int idx, const char *cg)
 		char path[160];
 
 		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-		if (put(path, "0"))
+		if (ku_write(path, "0"))
 			_exit(10);
 	}
 	for (i = 0; i < NTHREAD; i++)
@@ -390,31 +379,31 @@ static void chaos(unsigned int seed, int hotplug, pid_t *pids, const char *cg,
 			int lock = ku_cpuhp_lock(1);
 
 			online = !online;
-			put(CPU1, online ? "1" : "0");
+			ku_write(CPU1, online ? "1" : "0");
 			if (lock >= 0)
 				close(lock);
 			next_cpu = now() + 0.3;
 		}
 		switch (rnd(&seed) % 5) {
 		case 0:
-			put("/proc/sys/vm/drop_caches", "3");
+			ku_write("/proc/sys/vm/drop_caches", "3");
 			break;
 		case 1:
-			put(PARAMS "uring_inline", rnd(&seed) % 2 ? "1" : "0");
+			ku_write(PARAMS "uring_inline", rnd(&seed) % 2 ? "1" : "0");
 			break;
 		case 2:
-			put(PARAMS "strict", rnd(&seed) % 2 ? "1" : "0");
+			ku_write(PARAMS "strict", rnd(&seed) % 2 ? "1" : "0");
 			break;
 		case 3:
-			put(PARAMS "cache_high", high[rnd(&seed) % 4]);
+			ku_write(PARAMS "cache_high", high[rnd(&seed) % 4]);
 			break;
 		default:
-			put(PARAMS "cache_batch", batch[rnd(&seed) % 4]);
+			ku_write(PARAMS "cache_batch", batch[rnd(&seed) % 4]);
 		}
 		usleep(50000);
 		respawn(pids, cg, killed);
 	}
-	put(CPU1, "1");
+	ku_write(CPU1, "1");
 }
 
 static int wait_counter(const char *name, long want)
@@ -462,12 +451,12 @@ int main(int argc, char **argv)
 			close(fd);
 	}
 	if (!access(CGROOT "/cgroup.controllers", F_OK)) {
-		put(CGROOT "/cgroup.subtree_control", "+memory");
+		ku_write(CGROOT "/cgroup.subtree_control", "+memory");
 		char max[160];
 
 		snprintf(cg, sizeof(cg), CGROOT "/karena-chaos-%d", getpid());
 		snprintf(max, sizeof(max), "%s/memory.max", cg);
-		if (mkdir(cg, 0755) || put(max, "64M"))
+		if (mkdir(cg, 0755) || ku_write(max, "64M"))
 			cg[0] = 0;
 	}
 	printf("# %d s, %d processes x %d threads, hotplug %s, memcg %s\n",
@@ -513,7 +502,7 @@ int main(int argc, char **argv)
 
 		snprintf(path, sizeof(path), PARAMS "%s", params[i]);
 		if (saved[i][0])
-			put(path, saved[i]);
+			ku_write(path, saved[i]);
 	}
 	if (wait_counter("files", files0) ||
 	    wait_counter("mappings", maps0) ||
@@ -528,7 +517,7 @@ int main(int argc, char **argv)
 	       tally->forks);
 	if (!tally->cmds || !tally->opens)
 		bad++;
-	put("/proc/sys/vm/drop_caches", "3");
+	ku_write("/proc/sys/vm/drop_caches", "3");
 	if (cg[0])
 		for (i = 0; i < 100 && rmdir(cg); i++)
 			usleep(100000);

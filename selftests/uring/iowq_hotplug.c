@@ -32,17 +32,6 @@ static volatile int stop;
 static volatile long created;
 static int serialised;
 
-static int put(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : -1;
-}
-
 /* One short-lived io_uring task: ring, one request, exit. */
 static void *one_task(void *arg)
 {
@@ -139,8 +128,8 @@ int main(int argc, char **argv)
 			break;
 		lock = serialised ? ku_cpuhp_lock(1) : -1;
 
-		put(CPU1, "0");
-		put(CPU1, "1");
+		ku_write(CPU1, "0");
+		ku_write(CPU1, "1");
 		if (lock >= 0)
 			close(lock);
 		flips++;
@@ -150,7 +139,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < NTHREADS; i++)
 		pthread_join(t[i], NULL);
 	pthread_join(h, NULL);
-	put(CPU1, "1");
+	ku_write(CPU1, "1");
 	printf("# %d offline/online cycles, %ld io_uring tasks\n", flips,
 	       created);
 	printf("ok 1 iowq_hotplug: %d s%s\n", secs,

@@ -74,6 +74,18 @@ static inline int ku_stats(int fd, struct karena_stats *st)
 	return ioctl(fd, KARENA_IOC_STATS, st) ? errno : 0;
 }
 
+/* Write @val to the file @path (sysfs, procfs): 0 or -1. */
+static inline int ku_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
 /*
  * CPU hotplug and new io_uring tasks, on Debian's 6.1.  io_wq_create()
  * (io_uring/io-wq.c, 6.1.192 lines 1252-1300) adds the new io-wq to the
