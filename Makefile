@@ -26,8 +26,8 @@ SUITES	:= $(patsubst %/Makefile,%,$(wildcard selftests/*/Makefile))
 export TOP KVER KDIR PREFIX DESTDIR KSFT_INCLUDE
 
 .PHONY: all lib tools module modules_install module-compat dkms-install dkms-uninstall \
-	selftests ksrc check check-native check-guest fuzz checkpatch demo bench bench-vm \
-	install install-man uninstall clean
+	selftests ksrc check check-native check-guest check-debug fuzz checkpatch demo bench \
+	bench-vm install install-man uninstall clean
 
 all: lib tools
 
@@ -78,6 +78,13 @@ check-native:
 
 check-guest:
 	@scripts/check.sh --guest-only
+
+# Every guest suite but tools and a 1,000,000-operation fuzz run on a
+# debug kernel (KASAN, lockdep, DEBUG_VM, kmemleak; scripts/vm/
+# debug-kernel.sh builds it once into build/debug-kernel/). Long: not
+# part of check.
+check-debug:
+	@scripts/check.sh --debug
 
 # The fuzzer alone in the guest, KARENA_FUZZ_OPS operations (1,000,000).
 fuzz:

@@ -7,6 +7,11 @@
 # "N passed, N failed, N skipped". Exit status 0 only if nothing failed.
 #
 #   --native-only / --guest-only   run one half
+#   --debug    (make check-debug) no native half: every guest suite but
+#              tools (no BTF), the fuzzer with KARENA_FUZZ_OPS (default
+#              1,000,000) among them, on the
+#              debug kernel of scripts/vm/debug-kernel.sh (KASAN, lockdep,
+#              kmemleak...; built once, cached in build/debug-kernel/)
 #   KARENA_VM_TIMEOUT=secs         guest wall-clock limit (default 2400)
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,8 +20,9 @@ mode=all
 case "${1:-}" in
 --native-only) mode=native ;;
 --guest-only) mode=guest ;;
+--debug) mode=debug ;;
 "") ;;
-*) echo "usage: check.sh [--native-only|--guest-only]" >&2; exit 2 ;;
+*) echo "usage: check.sh [--native-only|--guest-only|--debug]" >&2; exit 2 ;;
 esac
 
 res=build/check
@@ -92,11 +98,15 @@ done
 step "$b" $((n += 1)) "build: make -C selftests install INSTALL_PATH=build/ksft" \
 	sh -c 'rm -rf build/ksft && make -C selftests install INSTALL_PATH="$PWD/build/ksft"'
 step "$b" $((n += 1)) "checkpatch --strict: kmod" scripts/checkpatch.sh
+if [ "$mode" = debug ]; then
+	step "$b" $((n += 1)) "build: debug kernel and the module against it" \
+		sh -c 'scripts/vm/debug-kernel.sh --module >build/check/debug-ko'
+fi
 echo "1..$n" >>"$b"
 count build "$b" 0
 phase build $(($(now) - t))
 
-if [ "$mode" != guest ]; then
+if [ "$mode" != guest ] && [ "$mode" != debug ]; then
 	t=$(now)
 	scripts/run-suites.sh native "$top/$res/native" 2>"$res/native-runner.log"
 	count_dir native "$top/$res/native"
@@ -146,7 +156,19 @@ guest_run() {
 	echo "# $name boot to first suite: ${boot} s (guest clock)"
 }
 
-if [ "$mode" != native ]; then
+if [ "$mode" = debug ]; then
+	t=$(now)
+	# Every guest suite but tools: its BPF programs need the kernel's BTF,
+	# which the debug kernel does not have (scripts/vm/debug-kernel.config).
+	debug_suites=$(for s in selftests/*/run_guest.sh; do
+		s=${s%/run_guest.sh}; [ "${s##*/}" = tools ] || echo "${s##*/}"; done)
+	debug_suites=$(echo $debug_suites)
+	KARENA_GUEST_DIR="$(scripts/vm/debug-kernel.sh 2>/dev/null)/guest" \
+	KARENA_MODULE="$(cat "$res/debug-ko" 2>/dev/null)" \
+	KARENA_FUZZ_OPS="${KARENA_FUZZ_OPS:-1000000}" KARENA_SUITE_TIMEOUT="${KARENA_SUITE_TIMEOUT:-14400}" \
+	KARENA_VM_TIMEOUT="${KARENA_VM_TIMEOUT:-28800}" guest_run guest-debug "$debug_suites"
+	phase guest-debug $(($(now) - t))
+elif [ "$mode" != native ]; then
 	t=$(now)
 	# Every suite but packaging, whose guest half (the kselftest tree
 	# installed in build/ksft, run from a copy) boots a guest of its own:

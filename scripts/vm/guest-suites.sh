@@ -16,8 +16,21 @@ check() { # check DESC CMD...
 }
 check "karena.ko loaded" test -d /sys/module/karena
 check "/dev/karena is a character device" test -c /dev/karena
+# A kernel with kmemleak (the debug kernel): forget what boot left, and
+# scan at the end; any unreferenced object fails the run.
+leaks=/sys/kernel/debug/kmemleak
+if [ -w $leaks ]; then
+	echo clear >$leaks
+fi
 KARENA_SUITES="$*" sh "$TOP/scripts/run-suites.sh" guest $out 2>/dev/console
 rmmod_clean() { [ ! -d /sys/module/karena ] || rmmod karena; }
 check "rmmod karena after all suites" rmmod_clean
 check "module gone after rmmod" test ! -d /sys/module/karena
+no_leaks() { # two scans: an object must stay unreferenced across both
+	echo scan >$leaks && sleep 6 && echo scan >$leaks || return 1
+	! grep -A20 unreferenced $leaks
+}
+if [ -w $leaks ]; then
+	check "kmemleak: no leak after all suites" no_leaks
+fi
 echo "1..$n" >>$g
