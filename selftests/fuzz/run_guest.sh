@@ -3,8 +3,8 @@
 # selftests/fuzz in the guest (karena.ko loaded, root): the fuzzer under
 # the chaos driver, then the end-state checks; TAP on stdout.
 #
-#   KARENA_FUZZ_OPS=N        operations (default 250000: about a minute
-#                            or two under TCG; `make fuzz` runs 1,000,000)
+#   KARENA_FUZZ_OPS=N        operations (default 150000: under a minute
+#                            of TCG on a quiet machine; `make fuzz` runs 1,000,000)
 #   KARENA_FUZZ_SEED=S       reproduce a run (the seed is printed)
 #   KARENA_FUZZ_HOTPLUG_URING=1  io_uring commands while CPU 1 goes offline
 #                            and online (off by default: issue 17 item 0
@@ -17,7 +17,7 @@
 dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
 out=${KARENA_OUT:-/tmp}
-ops=${KARENA_FUZZ_OPS:-250000}
+ops=${KARENA_FUZZ_OPS:-150000}
 seed=${KARENA_FUZZ_SEED:-$(( $(date +%s) ^ $$ ))}
 ko=${KARENA_MODULE:-$TOP/kmod/karena.ko}
 n=0 rc=0
