@@ -53,7 +53,11 @@ struct karena_file *karena_file_alloc(void)
 	kf->max_reserved = READ_ONCE(karena_param_max_reserved) & PAGE_MASK;
 	kf->max_ready = READ_ONCE(karena_param_max_ready) & PAGE_MASK;
 	kf->cfg = READ_ONCE(karena_param_strict) ? 0 : KARENA_CFG_LENIENT;
-	kf->uid = current_euid();
+	kf->user = karena_user_get(current_euid());
+	if (!kf->user) {
+		kfree(kf);
+		return NULL;
+	}
 	return kf;
 }
 
@@ -61,6 +65,7 @@ void karena_file_free(struct karena_file *kf)
 {
 	/* Every VMA holds the file, so every space is gone by now. */
 	WARN_ON_ONCE(!list_empty(&kf->spaces));
+	karena_user_put(kf->user);
 	mutex_destroy(&kf->lock);
 	kfree(kf);
 }
@@ -89,6 +94,7 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 	sp->kf = kf;
 	sp->mm = mm;
 	xa_init_flags(&sp->store, XA_FLAGS_ACCOUNT);
+	karena_rss_track(sp);
 	list_add(&sp->node, &kf->spaces);
 	karena_count(KAR_C_SPACES, 1);
 	return sp;
@@ -97,6 +103,7 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 static void karena_space_free(struct karena_space *sp)
 {
 	list_del(&sp->node);
+	karena_rss_untrack(sp);
 	WARN_ON_ONCE(!xa_empty(&sp->store));
 	xa_destroy(&sp->store);
 	kfree(sp);
@@ -104,10 +111,12 @@ static void karena_space_free(struct karena_space *sp)
 }
 
 /*
- * Release a store's reference on @page.  @maybe_shared: the entry was
- * marked COW, so another store may still hold the page.
+ * Release a store's reference on @page, a store of @kf.  @maybe_shared:
+ * the entry was marked COW, so another store may still hold the page.
+ * The last store to let it go uncharges it.
  */
-void karena_page_release(struct page *page, bool maybe_shared)
+void karena_page_release(struct karena_file *kf, struct page *page,
+			 bool maybe_shared)
 {
 	if (maybe_shared) {
 		bool shared = false;
@@ -123,7 +132,9 @@ void karena_page_release(struct page *page, bool maybe_shared)
 			return;
 		}
 	}
-	karena_count(KAR_C_PAGES, -1);
+	karena_held_uncharge(kf, 1);
+	/* rss.c cleared it when the entry went: a cached page has none. */
+	WARN_ON_ONCE(test_bit(KAR_PG_UNMAPPED, &page->flags));
 	if (page_ref_count(page) == 1 && !page_mapped(page))
 		karena_page_free(page, false);
 	else
@@ -145,21 +156,20 @@ int karena_mmap(struct file *file, struct vm_area_struct *vma)
 		return -EINVAL;
 
 	mutex_lock(&kf->lock);
-	if (kf->reserved_pages + npages > kf->max_reserved >> PAGE_SHIFT) {
-		ret = -ENOMEM;
+	ret = karena_reserved_add(kf, npages, true);
+	if (ret)
 		goto out;
-	}
 	sp = karena_space_find(kf, vma->vm_mm);
 	if (!sp) {
 		sp = karena_space_new(kf, vma->vm_mm, GFP_KERNEL_ACCOUNT);
 		if (!sp) {
+			karena_reserved_add(kf, -(long)npages, false);
 			ret = -ENOMEM;
 			goto out;
 		}
 	}
 	sp->nr_vmas++;
 	sp->nr_mapped += npages;
-	kf->reserved_pages += npages;
 	vma->vm_private_data = sp;
 	vma->vm_ops = &karena_vm_ops;
 	karena_vm_flags_set(vma, VM_DONTEXPAND);
@@ -191,20 +201,21 @@ void karena_space_vma_open(struct karena_space *sp, struct vm_area_struct *vma)
 	sp->nr_vmas++;
 	if (!karena_vma_covered(sp, vma)) {
 		sp->nr_mapped += vma_pages(vma);
-		kf->reserved_pages += vma_pages(vma);
+		karena_reserved_add(kf, vma_pages(vma), false);
 	}
 	mutex_unlock(&kf->lock);
 }
 
 /*
  * Drop the states and pages of [@first, @last] from @sp's store, counting
- * them out of the space and the file.  Returns how many were None.
+ * them out of the space, the file and RssFile.
  */
-static unsigned long karena_space_drop(struct karena_space *sp,
-				       unsigned long first, unsigned long last)
+static void karena_space_drop(struct karena_space *sp, unsigned long first,
+			      unsigned long last)
 {
 	XA_STATE(xas, &sp->store, first);
-	unsigned long nones = 0, n = 0, idx = first;
+	unsigned long n = 0, idx = first;
+	long counted = 0;
 	struct karena_file *kf = sp->kf;
 	struct karena_ent e;
 	void *entry;
@@ -221,7 +232,6 @@ static unsigned long karena_space_drop(struct karena_space *sp,
 			switch (e.state) {
 			case S_NONE:
 				sp->nr_none--;
-				nones++;
 				break;
 			case S_PREPARED:
 				sp->nr_prepared--;
@@ -234,16 +244,18 @@ static unsigned long karena_space_drop(struct karena_space *sp,
 				break;
 			}
 		}
+		if (e.page)
+			counted += karena_rss_unmark(e.page, e.cow);
 		xas_store(&xas, NULL);
 		xas_unlock(&xas);
 		if (e.page)
-			karena_page_release(e.page, e.cow);
+			karena_page_release(kf, e.page, e.cow);
 		if (!(++n & 1023))
 			cond_resched();
 		if (idx++ == last)
 			break;
 	}
-	return nones;
+	karena_rss_count(sp, -counted);
 }
 
 /*
@@ -254,15 +266,14 @@ static unsigned long karena_space_drop(struct karena_space *sp,
 void karena_space_vma_close(struct karena_space *sp, struct vm_area_struct *vma)
 {
 	struct karena_file *kf = sp->kf;
-	unsigned long nones;
 
 	mutex_lock(&kf->lock);
 	if (karena_vma_covered(sp, vma))
 		goto put;
-	nones = karena_space_drop(sp, vma->vm_start >> PAGE_SHIFT,
-				  (vma->vm_end >> PAGE_SHIFT) - 1);
+	karena_space_drop(sp, vma->vm_start >> PAGE_SHIFT,
+			  (vma->vm_end >> PAGE_SHIFT) - 1);
 	sp->nr_mapped -= vma_pages(vma);
-	kf->reserved_pages -= vma_pages(vma) - nones;
+	karena_reserved_add(kf, -(long)vma_pages(vma), false);
 put:
 	if (!--sp->nr_vmas)
 		karena_space_free(sp);
@@ -285,7 +296,8 @@ put:
 struct karena_fork {
 	struct karena_space *parent;
 	struct karena_space *child;
-	unsigned long nones;		/* None entries given to the child */
+	long parent_counted;		/* RssFile changes (rss.c) */
+	long child_counted;
 	unsigned long shared;		/* pages now shared with the child */
 	bool failed;			/* out of memory: give it all up */
 };
@@ -364,15 +376,19 @@ static int karena_fork_store(struct karena_space *child, unsigned long idx,
 	return xas_error(&xas);
 }
 
-/* A copy of a held page for the child, or NULL. */
-static struct page *karena_fork_copy(struct page *src)
+/* A copy of a held page for the child (charged to @kf's bounds), or NULL. */
+static struct page *karena_fork_copy(struct karena_file *kf, struct page *src)
 {
-	struct page *copy = alloc_page(GFP_HIGHUSER | KARENA_FORK_GFP);
+	struct page *copy;
 
-	if (copy) {
-		copy_highpage(copy, src);
-		karena_count(KAR_C_PAGES, 1);
+	if (karena_held_charge(kf, 1))
+		return NULL;
+	copy = alloc_page(GFP_HIGHUSER | KARENA_FORK_GFP);
+	if (!copy) {
+		karena_held_uncharge(kf, 1);
+		return NULL;
 	}
+	copy_highpage(copy, src);
 	return copy;
 }
 
@@ -385,7 +401,6 @@ static void karena_fork_account(struct karena_fork *f,
 	switch (e->state) {
 	case S_NONE:
 		child->nr_none++;
-		f->nones++;
 		break;
 	case S_PREPARED:
 		child->nr_prepared++;
@@ -409,12 +424,14 @@ static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
 	XA_STATE(pxas, &f->parent->store, idx);
 	struct page *copy = NULL;
 	struct karena_ent e;
+	bool was_cow;
 
 	xas_lock(&pxas);
 	karena_decode(&pxas, xas_load(&pxas), &e);
+	was_cow = e.cow;
 	if (e.page && karena_page_held(e.page)) {
 		xas_unlock(&pxas);
-		copy = karena_fork_copy(e.page);
+		copy = karena_fork_copy(f->child->kf, e.page);
 		if (!copy)
 			return false;
 		e.page = copy;
@@ -425,10 +442,14 @@ static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
 	}
 	if (karena_fork_store(f->child, idx, &e)) {
 		if (copy)
-			karena_page_release(copy, false);
+			karena_page_release(f->child->kf, copy, false);
 		return false;
 	}
 	if (e.cow) {
+		/* Unmapped from now on, counted as COW in both (rss.c). */
+		if (!was_cow)
+			f->parent_counted += !karena_rss_unmark(e.page, false);
+		f->child_counted++;
 		/* The store is stable: kf->lock and the parent's mmap_lock. */
 		get_page(e.page);
 		spin_lock(&karena_cow_lock);
@@ -437,6 +458,7 @@ static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
 		xa_set_mark(&f->parent->store, idx, KAR_MARK_COW);
 		f->shared++;
 	} else if (copy) {
+		f->child_counted += karena_rss_mark(copy);
 		karena_count(KAR_C_COW_COPIES, 1);
 	}
 	karena_fork_account(f, &e);
@@ -462,8 +484,10 @@ static void karena_fork_copy_store(struct karena_fork *f, unsigned long first,
 		}
 		cond_resched();
 	}
+	karena_rss_count(f->parent, f->parent_counted);
+	karena_rss_count(f->child, f->child_counted);
 	if (f->failed) {
-		f->nones -= karena_space_drop(f->child, first, last);
+		karena_space_drop(f->child, first, last);
 		f->shared = 0;
 	}
 }
@@ -491,7 +515,7 @@ struct karena_space *karena_space_get_fork(struct karena_space *parent,
 
 	karena_fork_zap_parent(parent, vma);
 	karena_fork_copy_store(&f, first, last);
-	kf->reserved_pages += vma_pages(vma) - f.nones;
+	karena_reserved_add(kf, vma_pages(vma), false);
 	if (f.shared)
 		karena_count(KAR_C_COW_SHARED, f.shared);
 	mutex_unlock(&kf->lock);

@@ -63,6 +63,25 @@ static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 #define karena_page_mapcount(page)	page_mapcount(page)
 #endif
 
+/*
+ * Add @n to an RSS counter of @mm.  add_mm_counter() is not for modules
+ * (its tracepoint is not exported): 6.1 keeps the counters in atomics,
+ * 6.2 made them percpu_counters.
+ */
+#if KARENA_KERNEL_AT_LEAST_6(2)
+static inline void karena_mm_counter_add(struct mm_struct *mm, int member,
+					 long n)
+{
+	percpu_counter_add(&mm->rss_stat[member], n);
+}
+#else
+static inline void karena_mm_counter_add(struct mm_struct *mm, int member,
+					 long n)
+{
+	atomic_long_add(n, &mm->rss_stat.count[member]);
+}
+#endif
+
 /* 6.4 renamed memcg_kmem_enabled() to memcg_kmem_online(). */
 #if KARENA_KERNEL_AT_LEAST_6(4)
 #define karena_memcg_kmem_on()	memcg_kmem_online()

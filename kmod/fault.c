@@ -9,7 +9,10 @@
  * Prepared pages raise SIGSEGV; in lenient mode a Prepared page is backed
  * by a fresh zeroed page that the next Used/Fault/Free drops.  A page
  * shared with another process after fork is copied on first touch, and so
- * is one marked shared that someone else (GUP, a pin) still holds.
+ * is one marked shared that someone else (GUP, a pin) still holds.  A new
+ * page that would pass a bound of bounds.c raises SIGBUS (as a full tmpfs
+ * does); a failed allocation returns VM_FAULT_OOM, for the memcg OOM
+ * killer when the memcg is at its limit.
  *
  * ->page_mkwrite exists for two reasons: it makes the mapping write-notify
  * (the core then skips file_update_time() on every write fault of the
@@ -151,13 +154,20 @@ static vm_fault_t karena_fault_cow(struct karena_fault_ctx *f,
 		put_page(page);
 		return KARENA_FAULT_AGAIN;
 	}
+	if (karena_held_charge(f->sp->kf, 1)) {
+		xas_unlock(f->xas);
+		put_page(page);
+		karena_fault_drop_spare(f);
+		return VM_FAULT_SIGBUS;
+	}
 	karena_encode(f->xas, e->state, e->huge, f->newp, false);
 	WARN_ON_ONCE(xas_error(f->xas));
 	get_page(f->newp);	/* the PTE's reference */
+	karena_rss_count(f->sp, -1);	/* @page counted as COW here */
+	karena_rss_fault(f->sp, f->newp, true);
 	xas_unlock(f->xas);
-	karena_count(KAR_C_PAGES, 1);
 	put_page(page);
-	karena_page_release(page, true);
+	karena_page_release(f->sp->kf, page, true);
 	karena_fault_account(f->sp, f->addr, e->state, KARENA_FAULT_COW);
 	f->vmf->page = f->newp;
 	return VM_FAULT_LOCKED;
@@ -177,8 +187,12 @@ static vm_fault_t karena_fault_backed(struct karena_fault_ctx *f,
 	if (e->cow) {
 		if (!karena_page_exclusive(page))
 			return karena_fault_cow(f, e);
-		/* The other sharers are gone: it is ours again. */
+		/*
+		 * The other sharers are gone: it is ours again, and counts
+		 * in RssFile by its flag now, not as COW.
+		 */
 		xas_clear_mark(f->xas, KAR_MARK_COW);
+		karena_rss_count(f->sp, karena_rss_mark(page) - 1);
 	}
 	get_page(page);
 	xas_unlock(f->xas);
@@ -189,6 +203,7 @@ static vm_fault_t karena_fault_backed(struct karena_fault_ctx *f,
 		return KARENA_FAULT_AGAIN;
 	}
 	karena_fault_drop_spare(f);
+	karena_rss_fault(f->sp, page, false);
 	/* Mapped again (e.g. after MADV_DONTNEED): no allocation. */
 	if (e->state == KARENA_STATE_READY)
 		karena_fault_account(f->sp, f->addr, e->state,
@@ -204,17 +219,24 @@ static vm_fault_t karena_fault_store(struct karena_fault_ctx *f,
 {
 	struct page *newp = f->newp;
 
+	if (karena_held_charge(f->sp->kf, 1)) {
+		xas_unlock(f->xas);
+		karena_fault_drop_spare(f);
+		return VM_FAULT_SIGBUS;
+	}
 	karena_encode(f->xas, e->state, e->huge, newp, false);
 	if (xas_error(f->xas)) {
 		xas_unlock(f->xas);
+		karena_held_uncharge(f->sp->kf, 1);
+		f->newp = NULL;
 		karena_fault_page_put(newp, false);
 		return VM_FAULT_OOM;
 	}
 	get_page(newp);		/* the PTE's reference */
 	if (e->state == KARENA_STATE_READY)
 		atomic_long_inc(&f->sp->nr_resident);
+	karena_rss_fault(f->sp, newp, true);
 	xas_unlock(f->xas);
-	karena_count(KAR_C_PAGES, 1);
 	if (kind == KARENA_FAULT_CACHE_HIT && !f->hit)
 		kind = KARENA_FAULT_CACHE_MISS;
 	karena_fault_account(f->sp, f->addr, e->state, kind);

@@ -31,8 +31,11 @@
 #include <linux/list.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/percpu_counter.h>
+#include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
@@ -45,6 +48,9 @@
 #define KAR_MARK_PREP	XA_MARK_0
 #define KAR_MARK_COW	XA_MARK_1
 #define KAR_MARK_HUGE	XA_MARK_2
+
+/* Page flag of a held page that counts in RssFile unmapped (rss.c). */
+#define KAR_PG_UNMAPPED	PG_owner_priv_1
 
 /* Short names for the states, as the state machine code uses them. */
 #define S_NONE		KARENA_STATE_NONE
@@ -59,7 +65,6 @@ enum karena_counter {
 	KAR_C_FILES,
 	KAR_C_SPACES,
 	KAR_C_MAPPINGS,
-	KAR_C_PAGES,		/* pages held by stores */
 	KAR_C_FAULTS,		/* Ready faults served */
 	KAR_C_FAULTS_HIT,
 	KAR_C_FAULTS_MISS,
@@ -70,6 +75,7 @@ enum karena_counter {
 	KAR_C_TRANSITIONS,
 	KAR_C_TRANSITION_ERRORS,
 	KAR_C_SHRINK_FREED,
+	KAR_C_HELD_REFUSED,	/* charges refused by a bound */
 	KAR_C_NR
 };
 
@@ -98,16 +104,27 @@ enum karena_event {
 	KAR_E_NR
 };
 
+/* One per user with open files: what bounds.c charges. */
+struct karena_user {
+	struct hlist_node node;		/* in bounds.c's table */
+	kuid_t uid;
+	refcount_t ref;			/* one per open file */
+	struct percpu_counter held;	/* pages held by its files' stores */
+	atomic_long_t reserved;		/* pages mapped by its files */
+};
+
 struct karena_file {
 	struct mutex lock;		/* spaces, limits, counts, states */
 	struct list_head spaces;
 	u64 max_reserved;		/* bytes, page multiple */
 	u64 max_ready;
-	unsigned long reserved_pages;	/* not None, in all spaces */
+	unsigned long reserved_pages;	/* mapped (None too), all spaces */
 	unsigned long ready_pages;	/* Ready, in all spaces */
 	unsigned int cfg;		/* KARENA_CFG_* */
-	kuid_t uid;			/* opener */
+	struct karena_user *user;	/* the opener (euid at open) */
 };
+
+struct karena_mm;
 
 struct karena_space {
 	struct list_head node;		/* in karena_file.spaces */
@@ -120,6 +137,9 @@ struct karena_space {
 	unsigned long nr_prepared;
 	unsigned long nr_ready;
 	atomic_long_t nr_resident;	/* Ready pages backed now */
+	atomic_long_t nr_counted;	/* pages rss.c put in RssFile */
+	struct karena_mm *kmm;		/* mm's notifier; NULL: untracked */
+	struct list_head mm_node;	/* in kmm->spaces */
 	atomic64_t ev[KAR_E_NR];
 	u64 transitions[KARENA_OP_MAX + 1];
 	u64 transition_errors;
@@ -205,6 +225,30 @@ extern unsigned int karena_param_cache_batch;
 extern bool karena_param_strict;
 extern const struct file_operations karena_fops;
 
+/* bounds.c */
+extern const struct kernel_param_ops karena_bound_ops;
+extern unsigned long karena_param_max_held;
+extern unsigned long karena_param_user_max_held;
+extern unsigned long karena_param_user_max_reserved;
+struct karena_user *karena_user_get(kuid_t uid);
+void karena_user_put(struct karena_user *u);
+int karena_held_charge(struct karena_file *kf, unsigned long n);
+void karena_held_uncharge(struct karena_file *kf, unsigned long n);
+long karena_held_pages(void);
+int karena_reserved_add(struct karena_file *kf, long n, bool check);
+int karena_debugfs_users_show(struct seq_file *m, void *v);
+int karena_bounds_init(void);
+void karena_bounds_exit(void);
+
+/* rss.c */
+void karena_rss_count(struct karena_space *sp, long n);
+long karena_rss_mark(struct page *page);
+long karena_rss_unmark(struct page *page, bool cow);
+void karena_rss_fault(struct karena_space *sp, struct page *page, bool fresh);
+void karena_rss_track(struct karena_space *sp);
+void karena_rss_untrack(struct karena_space *sp);
+void karena_rss_exit(void);
+
 /* arena.c */
 extern spinlock_t karena_cow_lock;
 struct karena_file *karena_file_alloc(void);
@@ -218,7 +262,8 @@ void karena_space_vma_open(struct karena_space *sp,
 			   struct vm_area_struct *vma);
 void karena_space_vma_close(struct karena_space *sp,
 			    struct vm_area_struct *vma);
-void karena_page_release(struct page *page, bool maybe_shared);
+void karena_page_release(struct karena_file *kf, struct page *page,
+			 bool maybe_shared);
 bool karena_page_held(struct page *page);
 bool karena_page_exclusive(struct page *page);
 

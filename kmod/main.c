@@ -16,10 +16,11 @@
  * copy-on-first-touch view (arena.c), the state belongs to the mm and not
  * to the file, munmap/mremap/close/exit free everything in any order.
  *
- * The device node is mode 0666 (miscdevice.mode, and 60-karena.rules for
- * udev setups that override it): a context holds nothing but the opener's
- * own memory, charged to its memcg and bounded by per-file limits, like
- * anonymous mmap.
+ * The device node is mode 0660 (miscdevice.mode; 60-karena.rules gives
+ * it to the group "karena"): its pages are unswappable memory, so using
+ * it is a right an administrator grants, like mlock beyond
+ * RLIMIT_MEMLOCK.  What a user holds is bounded by bounds.c and charged
+ * to its memcg, and counts for it with the OOM killer.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,13 +42,15 @@
 #include "karena_priv.h"
 #include "uring.h"
 
+/* Raising these defaults needs CAP_SYS_RESOURCE too (bounds.c). */
 unsigned long karena_param_max_reserved = 64UL << 30;
-module_param_named(max_reserved, karena_param_max_reserved, ulong, 0644);
+module_param_cb(max_reserved, &karena_bound_ops, &karena_param_max_reserved,
+		0644);
 MODULE_PARM_DESC(max_reserved,
-		 "Default per-file limit on mapped (not None) bytes (default 64 GiB)");
+		 "Default per-file limit on mapped bytes, None included (default 64 GiB)");
 
 unsigned long karena_param_max_ready;
-module_param_named(max_ready, karena_param_max_ready, ulong, 0644);
+module_param_cb(max_ready, &karena_bound_ops, &karena_param_max_ready, 0644);
 MODULE_PARM_DESC(max_ready,
 		 "Default per-file limit on Ready bytes (0 at load: total RAM)");
 
@@ -225,11 +228,26 @@ static long karena_ioc_stats(struct file *file, void __user *arg)
 	return copy_to_user(arg, &st, sizeof(st)) ? -EFAULT : 0;
 }
 
+/* Does @l set a limit above its module default? */
+static bool karena_limits_raise(const struct karena_limits *l, u64 res,
+				u64 rdy)
+{
+	return ((l->flags & KARENA_LIMIT_SET_RESERVED) &&
+		res > (READ_ONCE(karena_param_max_reserved) & PAGE_MASK)) ||
+	       ((l->flags & KARENA_LIMIT_SET_READY) &&
+		rdy > (READ_ONCE(karena_param_max_ready) & PAGE_MASK));
+}
+
+/*
+ * A descriptor carries its opener's rights, as for any file: whoever
+ * holds it may read the limits and set them up to the module defaults;
+ * above them, the opener needed CAP_SYS_RESOURCE (checked only then, in
+ * the credentials the file was opened with, not the caller's).
+ */
 static long karena_ioc_limits(struct file *file, void __user *arg)
 {
 	struct karena_file *kf = file->private_data;
 	struct karena_limits l;
-	bool cap = capable(CAP_SYS_RESOURCE);
 	u64 res, rdy;
 	int ret = karena_copy_in(&l, arg, sizeof(l));
 
@@ -240,16 +258,9 @@ static long karena_ioc_limits(struct file *file, void __user *arg)
 		return -EINVAL;
 	res = l.max_reserved & PAGE_MASK;
 	rdy = l.max_ready & PAGE_MASK;
-	if (l.flags && !cap) {
-		if (!uid_eq(current_euid(), kf->uid))
-			return -EPERM;
-		if ((l.flags & KARENA_LIMIT_SET_RESERVED) &&
-		    res > (READ_ONCE(karena_param_max_reserved) & PAGE_MASK))
-			return -EPERM;
-		if ((l.flags & KARENA_LIMIT_SET_READY) &&
-		    rdy > (READ_ONCE(karena_param_max_ready) & PAGE_MASK))
-			return -EPERM;
-	}
+	if (karena_limits_raise(&l, res, rdy) &&
+	    !file_ns_capable(file, &init_user_ns, CAP_SYS_RESOURCE))
+		return -EPERM;
 	mutex_lock(&kf->lock);
 	if (l.flags & KARENA_LIMIT_SET_RESERVED)
 		kf->max_reserved = res;
@@ -319,7 +330,7 @@ static struct miscdevice karena_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "karena",
 	.fops = &karena_fops,
-	.mode = 0666,
+	.mode = 0660,
 };
 
 /* ------------------------------------------------------------------ */
@@ -330,6 +341,7 @@ static struct dentry *karena_debugfs;
 
 #define KAR_ATTR_CACHE	(-1)	/* per-CPU cache pages, clean and dirty */
 #define KAR_ATTR_DIRTY	(-2)	/* of which dirty (not zeroed yet) */
+#define KAR_ATTR_HELD	(-3)	/* pages held by stores (bounds.c) */
 
 struct karena_attr {
 	struct kobj_attribute attr;
@@ -342,7 +354,9 @@ static ssize_t karena_attr_show(struct kobject *kobj,
 	struct karena_attr *ka = container_of(attr, struct karena_attr, attr);
 	long v;
 
-	if (ka->counter < 0)
+	if (ka->counter == KAR_ATTR_HELD)
+		v = karena_held_pages();
+	else if (ka->counter < 0)
 		v = karena_cache_pages(ka->counter == KAR_ATTR_DIRTY);
 	else
 		v = karena_counter_read(ka->counter);
@@ -358,7 +372,7 @@ static ssize_t karena_attr_show(struct kobject *kobj,
 KAR_ATTR(files, KAR_C_FILES);
 KAR_ATTR(spaces, KAR_C_SPACES);
 KAR_ATTR(mappings, KAR_C_MAPPINGS);
-KAR_ATTR(pages_allocated, KAR_C_PAGES);
+KAR_ATTR(pages_allocated, KAR_ATTR_HELD);
 KAR_ATTR(cache_pages, KAR_ATTR_CACHE);
 KAR_ATTR(cache_dirty, KAR_ATTR_DIRTY);
 KAR_ATTR(faults, KAR_C_FAULTS);
@@ -371,6 +385,7 @@ KAR_ATTR(cow_shared, KAR_C_COW_SHARED);
 KAR_ATTR(transitions, KAR_C_TRANSITIONS);
 KAR_ATTR(transition_errors, KAR_C_TRANSITION_ERRORS);
 KAR_ATTR(shrinker_freed, KAR_C_SHRINK_FREED);
+KAR_ATTR(held_refused, KAR_C_HELD_REFUSED);
 
 static struct attribute *karena_attrs[] = {
 	&karena_attr_files.attr.attr,
@@ -389,6 +404,7 @@ static struct attribute *karena_attrs[] = {
 	&karena_attr_transitions.attr.attr,
 	&karena_attr_transition_errors.attr.attr,
 	&karena_attr_shrinker_freed.attr.attr,
+	&karena_attr_held_refused.attr.attr,
 	NULL,
 };
 
@@ -397,6 +413,7 @@ static const struct attribute_group karena_attr_group = {
 };
 
 DEFINE_SHOW_ATTRIBUTE(karena_debugfs_cpus);
+DEFINE_SHOW_ATTRIBUTE(karena_debugfs_users);
 
 /* ------------------------------------------------------------------ */
 
@@ -406,9 +423,12 @@ static int __init karena_init(void)
 
 	if (!karena_param_max_ready)
 		karena_param_max_ready = totalram_pages() << PAGE_SHIFT;
-	ret = karena_cache_init();
+	ret = karena_bounds_init();
 	if (ret)
 		return ret;
+	ret = karena_cache_init();
+	if (ret)
+		goto err_bounds;
 	karena_kobj = kobject_create_and_add("karena", kernel_kobj);
 	if (!karena_kobj) {
 		ret = -ENOMEM;
@@ -420,6 +440,8 @@ static int __init karena_init(void)
 	karena_debugfs = debugfs_create_dir("karena", NULL);
 	debugfs_create_file("cpus", 0444, karena_debugfs, NULL,
 			    &karena_debugfs_cpus_fops);
+	debugfs_create_file("users", 0400, karena_debugfs, NULL,
+			    &karena_debugfs_users_fops);
 	ret = misc_register(&karena_misc);
 	if (ret)
 		goto err_debugfs;
@@ -432,6 +454,8 @@ err_kobj:
 	kobject_put(karena_kobj);
 err_cache:
 	karena_cache_exit();
+err_bounds:
+	karena_bounds_exit();
 	return ret;
 }
 
@@ -444,9 +468,11 @@ static void __exit karena_exit(void)
 	debugfs_remove_recursive(karena_debugfs);
 	kobject_put(karena_kobj);
 	karena_cache_exit();
-	left = karena_counter_read(KAR_C_PAGES);
+	karena_rss_exit();
+	left = karena_held_pages();
 	if (left)
 		pr_err("%ld pages still accounted at unload\n", left);
+	karena_bounds_exit();
 }
 
 module_init(karena_init);

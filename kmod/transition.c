@@ -286,12 +286,13 @@ static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
 }
 
 /* Without locks: give the pages back (to the per-CPU cache's dirty list). */
-static void karena_batch_release(struct karena_batch *b)
+static void karena_batch_release(struct karena_file *kf,
+				 struct karena_batch *b)
 {
 	unsigned long i;
 
 	for (i = 0; i < b->ndropped; i++) {
-		karena_page_release((struct page *)(b->dropped[i] &
+		karena_page_release(kf, (struct page *)(b->dropped[i] &
 						    ~KAR_DROP_COW),
 				    b->dropped[i] & KAR_DROP_COW);
 		if (!(i & 255))
@@ -315,8 +316,8 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 	unsigned int target = karena_target[r->op];
 	bool hint = target == S_KEEP;
 	bool populate = (r->flags & KARENA_F_POPULATE) && target == S_READY;
-	long d_reserved = 0, d_ready = 0, d_resident = 0, d_pages = 0;
-	unsigned long idx, before = b->ndropped;
+	long d_ready = 0, d_resident = 0, d_counted = 0;
+	unsigned long idx, before = b->ndropped, charged = 0, stored = 0;
 	struct karena_plan pl;
 	LIST_HEAD(newpages);
 	int s, ret;
@@ -333,33 +334,35 @@ again:
 		}
 	}
 
-	/* 2. Limits. */
+	/*
+	 * 2. Limits.  max_reserved counts mapped pages, None included (a
+	 * None page costs an entry), so only Ready is checked here.
+	 */
 	if (!hint) {
-		if (target == S_NONE)
-			d_reserved = -(long)(r->npages - pl.cnt[S_NONE]);
-		else
-			d_reserved = pl.cnt[S_NONE];
 		if (target == S_READY)
 			d_ready = r->npages - pl.cnt[S_READY];
 		else
 			d_ready = -(long)pl.cnt[S_READY];
 	}
-	if ((d_reserved > 0 && kf->reserved_pages + d_reserved >
-	     kf->max_reserved >> PAGE_SHIFT) ||
-	    (d_ready > 0 && kf->ready_pages + d_ready >
-	     kf->max_ready >> PAGE_SHIFT)) {
+	if (d_ready > 0 &&
+	    kf->ready_pages + d_ready > kf->max_ready >> PAGE_SHIFT) {
 		ret = -ENOMEM;
 		goto out;
 	}
 
 	/*
-	 * POPULATE pages are allocated once the request is known to be
-	 * legal and within limits, without the file's mutex held (reclaim
-	 * may take long); then everything is checked again.
+	 * POPULATE pages are charged and allocated once the request is
+	 * known to be legal and within limits, without the file's mutex
+	 * held (reclaim may take long); then everything is checked again.
 	 */
-	if (populate && list_empty(&newpages)) {
-		struct mem_cgroup *memcg = get_mem_cgroup_from_mm(sp->mm);
+	if (populate && !charged) {
+		struct mem_cgroup *memcg;
 
+		ret = karena_held_charge(kf, r->npages);
+		if (ret)
+			goto out;
+		charged = r->npages;
+		memcg = get_mem_cgroup_from_mm(sp->mm);
 		mutex_unlock(&kf->lock);
 		ret = karena_pages_alloc_list(memcg, r->npages, &newpages);
 		mem_cgroup_put(memcg);
@@ -409,14 +412,17 @@ again:
 					np = list_first_entry(&newpages,
 							      struct page, lru);
 					list_del(&np->lru);
-					d_pages++;
+					stored++;
 					d_resident++;
+					d_counted += karena_rss_mark(np);
 				}
 				if (e.page &&
 				    !WARN_ON_ONCE(b->ndropped >= b->cap)) {
 					b->dropped[b->ndropped++] =
 						(unsigned long)e.page |
 						(e.cow ? KAR_DROP_COW : 0);
+					d_counted -= karena_rss_unmark(e.page,
+								       e.cow);
 					if (e.state == S_READY)
 						d_resident--;
 				}
@@ -446,10 +452,9 @@ again:
 			sp->nr_prepared += r->npages;
 		else if (target == S_READY)
 			sp->nr_ready += r->npages;
-		kf->reserved_pages += d_reserved;
 		kf->ready_pages += d_ready;
 		atomic_long_add(d_resident, &sp->nr_resident);
-		karena_count(KAR_C_PAGES, d_pages);
+		karena_rss_count(sp, d_counted);
 	}
 	if (b->ndropped != before)
 		karena_batch_zap(b, r->start,
@@ -469,6 +474,8 @@ out:
 		list_del(&page->lru);
 		karena_page_free(page, true);
 	}
+	if (charged > stored)
+		karena_held_uncharge(kf, charged - stored);
 	trace_karena_transition(r->start, r->npages, r->op, r->flags, ret);
 	return ret;
 }
@@ -537,7 +544,7 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 	karena_batch_unmap(&b, mm);
 	mutex_unlock(&kf->lock);
 	mmap_read_unlock(mm);
-	karena_batch_release(&b);
+	karena_batch_release(kf, &b);
 	return ret;
 }
 

@@ -543,19 +543,19 @@ TEST_F(bad, reserved_limit_enomem_on_mmap)
 	struct karena_limits l;
 	void *q;
 
-	/* 12 pages are not None (the None quarter does not count); allow 20. */
+	/* 16 pages are mapped (the None quarter counts too); allow 20. */
 	ASSERT_EQ(0, kt_limits(self->fd, KARENA_LIMIT_SET_RESERVED,
 			       (NPAGES + 4) * self->ps, 0, &l));
 	EXPECT_EQ((uint64_t)(NPAGES + 4) * self->ps, l.max_reserved);
-	q = kt_mmap(self->fd, 9 * self->ps);
+	q = kt_mmap(self->fd, 5 * self->ps);
 	EXPECT_EQ(MAP_FAILED, q);
 	EXPECT_EQ(ENOMEM, errno);
 	if (q != MAP_FAILED)
-		munmap(q, 9 * self->ps);
-	q = kt_mmap(self->fd, 8 * self->ps);
+		munmap(q, 5 * self->ps);
+	q = kt_mmap(self->fd, 4 * self->ps);
 	EXPECT_NE(MAP_FAILED, q) TH_LOG("mmap up to the limit: %s", strerror(errno));
 	if (q != MAP_FAILED)
-		munmap(q, 8 * self->ps);
+		munmap(q, 4 * self->ps);
 	ASSERT_UNCHANGED();
 }
 
@@ -574,23 +574,56 @@ TEST_F(bad, mmap_beyond_default_max_reserved_enomem)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, reserved_limit_enomem_on_reserve_and_alloc)
+/*
+ * A None page keeps its per-page bookkeeping, so it stays in max_reserved
+ * (mapped bytes): FREE makes no room for another mmap, and leaving None
+ * (Reserve, Alloc) maps nothing new, so the limit does not refuse it.
+ */
+TEST_F(bad, none_pages_count_in_max_reserved)
 {
 	struct karena_limits l;
+	void *q;
 
-	/* Exactly what is in use now: nothing more may leave None. */
 	ASSERT_EQ(0, kt_limits(self->fd, KARENA_LIMIT_SET_RESERVED,
-			       (NPAGES - QLEN) * self->ps, 0, &l));
-	EXPECT_EQ(ENOMEM, kt_trans(self->fd, pg(self, Q_NONE), self->ps,
-				   KARENA_OP_RESERVE));
-	EXPECT_EQ(ENOMEM, kt_trans(self->fd, pg(self, Q_NONE), QLEN * self->ps,
-				   KARENA_OP_ALLOC));
-	ASSERT_UNCHANGED();
-	/* Freeing one page makes room for one. */
-	ASSERT_EQ(0, kt_trans(self->fd, pg(self, Q_RES), self->ps, KARENA_OP_FREE));
-	EXPECT_EQ(0, kt_trans(self->fd, pg(self, Q_NONE), self->ps, KARENA_OP_RESERVE));
-	EXPECT_EQ(ENOMEM, kt_trans(self->fd, pg(self, Q_NONE + 1), self->ps,
-				   KARENA_OP_RESERVE));
+			       NPAGES * self->ps, 0, &l));
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, Q_RES), QLEN * self->ps,
+			      KARENA_OP_FREE));
+	q = kt_mmap(self->fd, self->ps);
+	EXPECT_EQ(MAP_FAILED, q) TH_LOG("mmap after FREE passed max_reserved");
+	if (q != MAP_FAILED)
+		munmap(q, self->ps);
+	EXPECT_EQ(0, kt_trans(self->fd, pg(self, Q_RES), QLEN * self->ps,
+			      KARENA_OP_RESERVE));
+	EXPECT_EQ(0, kt_trans(self->fd, pg(self, Q_NONE), QLEN * self->ps,
+			      KARENA_OP_ALLOC));
+}
+
+/*
+ * mmap, FREE everything, mmap again, keeping the mappings: each round
+ * leaves an entry per None page, so the rounds must end at max_reserved
+ * (the old module let them go on for ever).
+ */
+TEST_F(bad, mmap_free_loop_stops_at_max_reserved)
+{
+	enum { ROUND = 64, MAX_ROUNDS = 256 };
+	void *maps[MAX_ROUNDS];
+	struct karena_limits l;
+	int i, n = 0;
+
+	ASSERT_EQ(0, kt_limits(self->fd, KARENA_LIMIT_SET_RESERVED,
+			       (NPAGES + 4 * ROUND) * self->ps, 0, &l));
+	for (i = 0; i < MAX_ROUNDS; i++) {
+		maps[n] = kt_mmap(self->fd, ROUND * self->ps);
+		if (maps[n] == MAP_FAILED)
+			break;
+		if (kt_trans(self->fd, maps[n++], ROUND * self->ps,
+			     KARENA_OP_FREE))
+			break;
+	}
+	EXPECT_EQ(4, n) TH_LOG("%d rounds of mmap + FREE of %d pages", n, ROUND);
+	EXPECT_EQ(ENOMEM, errno);
+	while (n--)
+		munmap(maps[n], ROUND * self->ps);
 }
 
 TEST_F(bad, limit_unknown_flags)
@@ -629,6 +662,7 @@ static int drop_cap_sys_resource(void)
 	return syscall(SYS_capset, &h, d);
 }
 
+/* A file opened without CAP_SYS_RESOURCE cannot go above the defaults. */
 TEST_F(bad, raise_limit_without_cap_eperm)
 {
 	struct karena_limits def;
@@ -639,28 +673,61 @@ TEST_F(bad, raise_limit_without_cap_eperm)
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct karena_limits l;
+		int fd;
 
 		if (drop_cap_sys_resource())
 			_exit(10);
+		fd = kt_open();
+		if (fd < 0)
+			_exit(16);
 		/* Above the default: refused, limits unchanged. */
-		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0,
+		if (kt_limits(fd, KARENA_LIMIT_SET_READY, 0,
 			      def.max_ready + self->ps, &l) != EPERM)
 			_exit(11);
-		if (kt_limits(self->fd, KARENA_LIMIT_SET_RESERVED,
+		if (kt_limits(fd, KARENA_LIMIT_SET_RESERVED,
 			      def.max_reserved * 2, 0, &l) != EPERM)
 			_exit(12);
-		if (kt_limits(self->fd, 0, 0, 0, &l) || l.max_ready != def.max_ready ||
+		if (kt_limits(fd, 0, 0, 0, &l) || l.max_ready != def.max_ready ||
 		    l.max_reserved != def.max_reserved)
 			_exit(13);
 		/* Lowering, and raising back up to the default, is allowed. */
-		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0, self->ps, &l))
+		if (kt_limits(fd, KARENA_LIMIT_SET_READY, 0, self->ps, &l))
 			_exit(14);
-		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0, def.max_ready, &l))
+		if (kt_limits(fd, KARENA_LIMIT_SET_READY, 0, def.max_ready, &l))
 			_exit(15);
 		_exit(0);
 	}
-	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 capset, 11 ready, 12 reserved, "
-					   "13 changed, 14 lower, 15 back to default)");
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 capset, 16 open, 11 ready, "
+					   "12 reserved, 13 changed, 14 lower, "
+					   "15 back to default)");
+}
+
+/*
+ * The capability that counts is the opener's: a descriptor opened with
+ * CAP_SYS_RESOURCE may be raised by a process without it (the old module
+ * checked the caller).
+ */
+TEST_F(bad, raise_limit_checks_the_opener_not_the_caller)
+{
+	struct karena_limits def;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root (CAP_SYS_RESOURCE) to open the file");
+	ASSERT_EQ(0, kt_limits(self->fd, 0, 0, 0, &def));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct karena_limits l;
+
+		if (drop_cap_sys_resource())
+			_exit(10);
+		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0,
+			      def.max_ready + self->ps, &l))
+			_exit(11);
+		_exit(l.max_ready == def.max_ready + self->ps ? 0 : 12);
+	}
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 capset, 11 raise, 12 value)");
 }
 
 TEST_F(bad, raise_limit_with_cap_allowed)
@@ -676,31 +743,52 @@ TEST_F(bad, raise_limit_with_cap_allowed)
 	EXPECT_EQ(def.max_ready + self->ps, l.max_ready);
 }
 
-TEST_F(bad, limits_of_another_users_file_eperm)
+/*
+ * A descriptor carries its opener's rights, whoever calls: another user
+ * holding root's descriptor may lower its limits, and root may not raise
+ * the limits of a descriptor that nobody opened.
+ */
+TEST_F(bad, limits_follow_the_opener)
 {
-	struct karena_limits def;
+	struct karena_limits def, l;
+	struct stat st;
+	int fd, ok;
 	pid_t pid;
+	gid_t g;
 
 	if (geteuid() != 0)
 		SKIP(return, "needs root to become another user");
 	ASSERT_EQ(0, kt_limits(self->fd, 0, 0, 0, &def));
+	/* Nobody's file: a non-root euid drops the effective capabilities. */
+	ASSERT_EQ(0, stat(KARENA_DEVICE, &st));
+	g = st.st_gid;
+	ASSERT_EQ(0, setgroups(1, &g));
+	ASSERT_EQ(0, setegid(KT_NOBODY));
+	ASSERT_EQ(0, seteuid(KT_NOBODY));
+	fd = kt_open();
+	ok = !seteuid(0) && !setegid(0);
+	ASSERT_TRUE(ok);
+	ASSERT_LE(0, fd) TH_LOG("open as nobody: %s", strerror(errno));
+	EXPECT_EQ(EPERM, kt_limits(fd, KARENA_LIMIT_SET_READY, 0,
+				   def.max_ready + self->ps, &l));
+	EXPECT_EQ(0, kt_limits(fd, KARENA_LIMIT_SET_READY, 0, self->ps, &l));
+	close(fd);
+
+	/* Root's file in nobody's hands. */
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		struct karena_limits l;
-
-		if (setgid(65534) || setuid(65534))
+		if (kt_become_nobody())
 			_exit(10);
-		/* Reading is fine, changing (even lowering) is not. */
 		if (kt_limits(self->fd, 0, 0, 0, &l))
 			_exit(11);
-		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0, self->ps, &l) != EPERM)
+		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0, self->ps, &l))
 			_exit(12);
 		_exit(0);
 	}
-	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 setuid, 11 read, 12 lower)");
-	ASSERT_EQ(0, kt_limits(self->fd, 0, 0, 0, &def));
-	EXPECT_LT(self->ps, def.max_ready);
+	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 nobody, 11 read, 12 lower)");
+	ASSERT_EQ(0, kt_limits(self->fd, 0, 0, 0, &l));
+	EXPECT_EQ((uint64_t)self->ps, l.max_ready);
 }
 
 /* mmap and mremap. */

@@ -17,7 +17,7 @@
 
 /* The mode the module gives the node (miscdevice.mode; the udev rule agrees). */
 #ifndef KT_DEV_MODE
-#define KT_DEV_MODE	0666
+#define KT_DEV_MODE	0660
 #endif
 
 #define KT_FEAT_KNOWN	(KARENA_FEAT_VEC | KARENA_FEAT_QUERY | KARENA_FEAT_STATS | \

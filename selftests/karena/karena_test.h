@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -436,6 +437,43 @@ static inline int kt_wait(pid_t pid)
 	if (WIFSIGNALED(status))
 		return 128 + WTERMSIG(status);
 	return -1;
+}
+
+/* RssFile of the calling process in kB from /proc/self/status, or -1. */
+static inline long kt_rss_file_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+#define KT_NOBODY	65534
+
+/*
+ * Become nobody (uid and gid 65534), keeping one supplementary group: the
+ * device node's, which is how an administrator lets a user in (the node
+ * is mode 0660).  For a forked child of a root test; nothing is exec'd,
+ * so nobody never needs to read the checkout.  0, or -1 with errno.
+ */
+static inline int kt_become_nobody(void)
+{
+	struct stat st;
+	gid_t g;
+
+	if (stat(KARENA_DEVICE, &st))
+		return -1;
+	g = st.st_gid;
+	if (setgroups(1, &g) || setgid(KT_NOBODY) || setuid(KT_NOBODY))
+		return -1;
+	return 0;
 }
 
 #endif /* KARENA_TEST_H */
