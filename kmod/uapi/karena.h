@@ -41,11 +41,16 @@
  *           (a page of the range is not in a legal source state);
  *           a vector count of zero or over KARENA_VEC_MAX
  *   EFAULT  a user pointer (the struct, a vector, a query buffer) is bad
- *   ENOMEM  a limit (max_reserved, max_ready) would be exceeded, or no
- *           memory for pages or bookkeeping
- *   EPERM   raising a limit above the module default without
- *           CAP_SYS_RESOURCE, or changing limits of a file opened by
- *           another user
+ *   ENOMEM  a limit would be exceeded: the file's max_reserved (mmap;
+ *           mapped bytes, None pages included) or max_ready (Used,
+ *           Alloc), or a module bound on the pages held by all files
+ *           (max_held) or by the opener's files (user_max_held, which
+ *           POPULATE checks; mmap checks user_max_reserved); or no
+ *           memory for pages or bookkeeping.  A fault that needs a page
+ *           past max_held or user_max_held raises SIGBUS.
+ *   EPERM   raising a limit above the module default when the file was
+ *           opened without CAP_SYS_RESOURCE (a descriptor carries its
+ *           opener's rights, whoever uses it)
  *   EINTR   a fatal signal arrived during a long transition (vector
  *           reports progress)
  */
