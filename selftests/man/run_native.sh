@@ -58,7 +58,7 @@ ioctls=$(sed -n 's/^#define \(KARENA_IOC_[A-Z]*\)[[:space:]]*_IO.*/\1/p' "$TOP/k
 documents_all "$TOP/man/karena.4" "ioctl of the UAPI" $ioctls
 attrs=$(sed -n 's/^KAR_ATTR(\([a-z_]*\),.*/\1/p' "$TOP/kmod/main.c")
 documents_all "$TOP/man/karena.4" "file of /sys/kernel/karena" $attrs
-params=$(sed -n 's/^module_param_named(\([a-z_]*\),.*/\1/p' "$TOP"/kmod/*.c)
+params=$(sed -n 's/^module_param_\(named\|cb\)(\([a-z_]*\),.*/\2/p' "$TOP"/kmod/*.c)
 documents_all "$TOP/man/karena.4" "module parameter" $params
 events=$(sed -n 's/^TRACE_EVENT(\([a-z_]*\),.*/\1/p' "$TOP/kmod/karena_trace.h")
 documents_all "$TOP/man/karena.4" "tracepoint" $events
