@@ -9,8 +9,6 @@
  * The fixture maps 16 pages between guard pages in four quarters:
  *   [0,4) Reserved   [4,8) Prepared   [8,12) Ready (pattern)   [12,16) None
  */
-#include <sys/syscall.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "karena_test.h"
@@ -649,19 +647,6 @@ TEST_F(bad, config_unknown_flags)
 	EXPECT_EQ(0, prev);
 }
 
-static int drop_cap_sys_resource(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[CAP_SYS_RESOURCE / 32].effective &= ~(1U << (CAP_SYS_RESOURCE % 32));
-	d[CAP_SYS_RESOURCE / 32].permitted &= ~(1U << (CAP_SYS_RESOURCE % 32));
-	d[CAP_SYS_RESOURCE / 32].inheritable &= ~(1U << (CAP_SYS_RESOURCE % 32));
-	return syscall(SYS_capset, &h, d);
-}
-
 /* A file opened without CAP_SYS_RESOURCE cannot go above the defaults. */
 TEST_F(bad, raise_limit_without_cap_eperm)
 {
@@ -675,7 +660,7 @@ TEST_F(bad, raise_limit_without_cap_eperm)
 		struct karena_limits l;
 		int fd;
 
-		if (drop_cap_sys_resource())
+		if (kt_drop_cap_sys_resource())
 			_exit(10);
 		fd = kt_open();
 		if (fd < 0)
@@ -720,7 +705,7 @@ TEST_F(bad, raise_limit_checks_the_opener_not_the_caller)
 	if (pid == 0) {
 		struct karena_limits l;
 
-		if (drop_cap_sys_resource())
+		if (kt_drop_cap_sys_resource())
 			_exit(10);
 		if (kt_limits(self->fd, KARENA_LIMIT_SET_READY, 0,
 			      def.max_ready + self->ps, &l))

@@ -21,8 +21,6 @@
  * afterwards) so that the run reports a result whatever the kernel kills.
  */
 #include <signal.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 
 #include "kselftest_harness.h"
 #include "karena_test.h"
@@ -281,18 +279,6 @@ TEST_F(bounds, user_reserved_bound_spans_files)
 					  "13 second not ENOMEM, 14 what is left)");
 }
 
-static int drop_cap_sys_resource(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[2];
-
-	if (syscall(SYS_capget, &h, d))
-		return -1;
-	d[CAP_SYS_RESOURCE / 32].effective &= ~(1U << (CAP_SYS_RESOURCE % 32));
-	d[CAP_SYS_RESOURCE / 32].permitted &= ~(1U << (CAP_SYS_RESOURCE % 32));
-	return syscall(SYS_capset, &h, d);
-}
-
 /* Root without CAP_SYS_RESOURCE may lower a bound, not raise it. */
 TEST_F(bounds, raising_a_bound_needs_cap_sys_resource)
 {
@@ -305,7 +291,7 @@ TEST_F(bounds, raising_a_bound_needs_cap_sys_resource)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
-		if (drop_cap_sys_resource())
+		if (kt_drop_cap_sys_resource())
 			_exit(10);
 		for (int i = 0; i < 3; i++) {
 			if (param_write(bound_names[i], self->saved[i] - 4096))
@@ -386,32 +372,12 @@ static void unprotect_chain(struct protect *pr)
 
 static long long oom_kills(void)
 {
-	char line[128];
-	long long v = -1;
-	FILE *f = fopen("/proc/vmstat", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "oom_kill %lld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
+	return kt_proc_num("/proc/vmstat", "oom_kill %lld");
 }
 
 static long mem_total_mib(void)
 {
-	char line[128];
-	long kb = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemTotal: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb / 1024;
+	return kt_proc_num("/proc/meminfo", "MemTotal: %lld kB") / 1024;
 }
 
 static pid_t start_victim(struct report *r)
@@ -439,9 +405,18 @@ static pid_t start_victim(struct report *r)
  * every file, until something fails (the errno is reported) or it holds
  * more than the machine has.
  */
-static void hog(struct report *r, long goal_mib)
+static void hog(struct report *r, long goal_mib, const char *cg)
 {
 	adj_rw(getpid(), NULL, 0);
+	if (cg) {
+		char path[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+		f = fopen(path, "w");
+		if (!f || fprintf(f, "%d", getpid()) < 0 || fclose(f))
+			_exit(14);
+	}
 	if (kt_become_nobody())
 		_exit(10);
 	for (;;) {
@@ -496,7 +471,8 @@ static bool alive(pid_t pid)
  * must still be alive.  Returns the hog's status; *kills: OOM kills.
  */
 static int victim_and_hog(struct __test_metadata *_metadata,
-			  struct report *r, long long *kills, bool *victim_ok)
+			  struct report *r, const char *cg, long long *kills,
+			  bool *victim_ok)
 {
 	long goal = mem_total_mib() + CHUNK / MiB;
 	struct protect pr;
@@ -514,7 +490,7 @@ static int victim_and_hog(struct __test_metadata *_metadata,
 	k0 = oom_kills();
 	h = fork();
 	if (h == 0)
-		hog(r, goal);
+		hog(r, goal, cg);
 	st = wait_for(h, 600);
 	if (st == -2) {
 		kill(h, SIGKILL);
@@ -535,17 +511,36 @@ static int victim_and_hog(struct __test_metadata *_metadata,
  * The default bounds stop the hog with ENOMEM at user_max_held (a quarter
  * of RAM): no OOM kill at all, the victim lives.
  */
-TEST_F_TIMEOUT(bounds, hog_stopped_by_default_bounds_victim_alive, 900)
+static void hog_stopped_by_default_bounds(struct __test_metadata *_metadata,
+					  struct report *r, const char *cg)
 {
 	long long kills;
 	bool victim_ok;
-	int st = victim_and_hog(_metadata, self->r, &kills, &victim_ok);
+	int st = victim_and_hog(_metadata, r, cg, &kills, &victim_ok);
 
 	EXPECT_TRUE(victim_ok);
 	EXPECT_EQ(0, kills);
 	EXPECT_EQ(13, st) TH_LOG("the hog must end on a failed ALLOC|POPULATE");
-	EXPECT_EQ(ENOMEM, self->r->err);
-	EXPECT_GE(mem_total_mib() / 2, self->r->held_mib);
+	EXPECT_EQ(ENOMEM, r->err);
+	EXPECT_GE(mem_total_mib() / 2, r->held_mib);
+}
+
+TEST_F_TIMEOUT(bounds, hog_stopped_by_default_bounds_victim_alive, 900)
+{
+	hog_stopped_by_default_bounds(_metadata, self->r, NULL);
+}
+
+/* The same with the hog in a cgroup of its own without memory.max. */
+TEST_F_TIMEOUT(bounds, hog_in_unlimited_cgroup_stopped_victim_alive, 900)
+{
+	const char *cg = "/sys/fs/cgroup/karena-bounds-hog";
+
+	if (access("/sys/fs/cgroup/cgroup.subtree_control", F_OK))
+		SKIP(return, "no cgroup2 at /sys/fs/cgroup");
+	rmdir(cg);
+	ASSERT_EQ(0, mkdir(cg, 0755)) TH_LOG("mkdir %s: %s", cg, strerror(errno));
+	hog_stopped_by_default_bounds(_metadata, self->r, cg);
+	EXPECT_EQ(0, rmdir(cg)) TH_LOG("rmdir %s: %s", cg, strerror(errno));
 }
 
 /*
@@ -563,7 +558,7 @@ TEST_F_TIMEOUT(bounds, oom_killer_picks_the_holder, 900)
 	for (i = 0; i < 2; i++)
 		if (self->saved[i] >= 0)
 			SET_BOUND(bound_names[i], ram);
-	st = victim_and_hog(_metadata, self->r, &kills, &victim_ok);
+	st = victim_and_hog(_metadata, self->r, NULL, &kills, &victim_ok);
 	EXPECT_TRUE(victim_ok);
 	EXPECT_EQ(128 + SIGKILL, st) TH_LOG("the hog must be the one killed");
 	EXPECT_LE(1, kills);

@@ -24,9 +24,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/capability.h>
 
 #include "karena.h"
 
@@ -371,20 +374,29 @@ static inline long kt_check(const void *p, size_t npages, unsigned char seed)
 	return -1;
 }
 
-/* Rss of the calling process in kB from /proc/self/smaps_rollup, or -1. */
-static inline long kt_rss_kb(void)
+/*
+ * The number of the first line of @path that @fmt (one %lld) matches, or
+ * -1: "Rss: %lld kB" in smaps_rollup, "oom_kill %lld" in vmstat...
+ */
+static inline long long kt_proc_num(const char *path, const char *fmt)
 {
-	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+	FILE *f = fopen(path, "r");
 	char line[256];
-	long kb = -1;
+	long long v = -1;
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Rss: %ld kB", &kb) == 1)
+		if (sscanf(line, fmt, &v) == 1)
 			break;
 	fclose(f);
-	return kb;
+	return v;
+}
+
+/* Rss of the calling process in kB from /proc/self/smaps_rollup, or -1. */
+static inline long kt_rss_kb(void)
+{
+	return kt_proc_num("/proc/self/smaps_rollup", "Rss: %lld kB");
 }
 
 /* Rss in kB of the one VMA containing addr, from /proc/self/smaps, or -1. */
@@ -414,15 +426,7 @@ static inline long kt_vma_rss_kb(const void *addr)
 /* Read one unsigned number from a sysfs/debugfs/procfs file, or -1. */
 static inline long long kt_read_num(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	long long v = -1;
-
-	if (!f)
-		return -1;
-	if (fscanf(f, "%lld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	return kt_proc_num(path, "%lld");
 }
 
 /* Wait for a child; returns its exit status, or 128 + signal. */
@@ -439,20 +443,28 @@ static inline int kt_wait(pid_t pid)
 	return -1;
 }
 
-/* RssFile of the calling process in kB from /proc/self/status, or -1. */
+/*
+ * RssFile of the calling process in kB (its RSS counter: what the OOM
+ * killer adds up, unlike smaps' page walk), or -1.
+ */
 static inline long kt_rss_file_kb(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
+	return kt_proc_num("/proc/self/status", "RssFile: %lld kB");
+}
 
-	if (!f)
+/* Drop CAP_SYS_RESOURCE from this process: 0, or -1 with errno. */
+static inline int kt_drop_cap_sys_resource(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	unsigned int bit = 1U << (CAP_SYS_RESOURCE % 32);
+
+	if (syscall(SYS_capget, &h, d))
 		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	d[CAP_SYS_RESOURCE / 32].effective &= ~bit;
+	d[CAP_SYS_RESOURCE / 32].permitted &= ~bit;
+	d[CAP_SYS_RESOURCE / 32].inheritable &= ~bit;
+	return syscall(SYS_capset, &h, d);
 }
 
 #define KT_NOBODY	65534
