@@ -12,7 +12,7 @@
  * runner starts its next life.  Workers with an odd index join CGROUP
  * (a small memcg) first; their SIGKILL is counted as an OOM kill, not a
  * failure.  Every third worker (index 2, 5, ...) runs as UID (-u, e.g.
- * nobody): its limits requests and opens may be refused.  -U: no io_uring
+ * nobody) in the device node's group: its limits requests may be refused.  -U: no io_uring
  * commands.
  *
  * Failures: anything fuzz_ops.c/fuzz_io.c report, a worker ending by a
@@ -35,6 +35,7 @@
 #include <sys/mman.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,21 @@ static void fz_join_cgroup(const char *cg)
 	}
 }
 
+/*
+ * Become @uid (and gid) with the device node's group as the only other
+ * group: the node is 0660, and group membership is how a user gets in.
+ */
+static int fz_become(uid_t uid)
+{
+	struct stat st;
+	gid_t g;
+
+	if (stat(KARENA_DEVICE, &st))
+		return -1;
+	g = st.st_gid;
+	return setgroups(1, &g) || setgid(uid) || setuid(uid);
+}
+
 static void fz_worker(struct fz_shared *sh, const struct fz_opts *o,
 		      int index, int life)
 {
@@ -89,8 +105,7 @@ static void fz_worker(struct fz_shared *sh, const struct fz_opts *o,
 
 	if (o->cgroup && (index & 1))
 		fz_join_cgroup(o->cgroup);
-	if (o->uid >= 0 && index % 3 == 2 &&
-	    (setgroups(0, NULL) || setgid(o->uid) || setuid(o->uid))) {
+	if (o->uid >= 0 && index % 3 == 2 && fz_become(o->uid)) {
 		perror("fuzz: setuid");
 		_exit(3);
 	}
