@@ -194,7 +194,7 @@ elif [ "$mode" != native ]; then
 	abi=$(cat build/kcompat/abi 2>/dev/null || echo newer)
 	KARENA_GUEST_DIR="$top/build/kcompat/guest" \
 	KARENA_MODULE="$top/build/kcompat/src/karena.ko" \
-		guest_run "guest-$abi" "karena uring devbackend tools"
+		guest_run "guest-$abi" "karena bounds uring devbackend tools"
 	phase "guest-$abi" $(($(now) - t))
 fi
 

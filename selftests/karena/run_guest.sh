@@ -13,7 +13,7 @@ rc=0
 KT_DMESG_START=$(dmesg 2>/dev/null | wc -l)
 export KT_DMESG_START
 
-for t in device transitions badinput lifecycle concurrency memcg fork reclaim bounds; do
+for t in device transitions badinput lifecycle concurrency memcg fork reclaim; do
 	echo "# karena: $t"
 	if [ ! -x "$dir/$t" ]; then
 		echo "not ok 1 karena.$t # binary missing: run make -C selftests/karena"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * karena bounds selftests: device memory is bounded and visible to the
+ * bounds selftests: device memory is bounded and visible to the
  * OOM killer (kmod/bounds.c, kmod/rss.c, kmod/README.md "Bounds").
  *
  * - every page a store holds counts once in its process's RssFile,
