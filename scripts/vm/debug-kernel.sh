@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
 # debug-kernel.sh: build (once) the debug guest kernel of `make check-debug`
 # from Debian's linux-source-6.1: `make tinyconfig` plus
 # scripts/vm/debug-kernel.config (virtio-pci, 9p, serial console built in;
