@@ -479,7 +479,7 @@ HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclas
 	s->state = SPAN_INUSE;
 	s->spanclass = (uint8_t)spanclass;
 	s->owner = NULL;
-	s->notify = 0;
+	STORE(&s->notify, 0);	/* a late remote freer may still load it */
 	s->list = LIST_NONE;
 	s->next = s->prev = NULL;
 	map_set_range(s);
