@@ -30,11 +30,11 @@ rm -rf "$ks"
 
 d=$TOP/build/ksft
 list=$(cat "$d/kselftest-list.txt" 2>/dev/null | tr '\n' ' ')
-[ -x "$d/run_kselftest.sh" ] && [ "$list" = "karena:run_guest.sh uring:run_guest.sh devbackend:run_guest.sh lib:run_guest.sh malloc:run_guest.sh tools:run_guest.sh fuzz:run_guest.sh " ] &&
+[ -x "$d/run_kselftest.sh" ] && [ "$list" = "karena:run_guest.sh bounds:run_guest.sh uring:run_guest.sh devbackend:run_guest.sh lib:run_guest.sh malloc:run_guest.sh tools:run_guest.sh fuzz:run_guest.sh " ] &&
 	[ "$(cd "$d" && ./run_kselftest.sh -l | tr '\n' ' ')" = "$list" ] && [ -f "$d/config" ]
 ok $? "kselftest: the installed tree has run_kselftest.sh, kselftest-list.txt and config" "list '$list'"
 bad=""
-for s in karena uring devbackend lib malloc tools fuzz; do
+for s in karena bounds uring devbackend lib malloc tools fuzz; do
 	grep -qE '^timeout=[0-9]+$' "$d/selftests/$s/settings" 2>/dev/null || bad="$bad $s"
 done
 [ -d "$d" ] && [ -z "$bad" ]
