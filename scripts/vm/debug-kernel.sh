@@ -90,6 +90,8 @@ echo $(($(date +%s) - start)) > "$dir/build-seconds"
 touch "$dir/.done"
 ln -sfn "$hash" "$base/current"
 for old in "$base"/*/; do	# older configurations of this cache
+	# not through the `current` link: rm -rf current/ empties its target
+	[ -L "${old%/}" ] && continue
 	case "$old" in "$dir/"|"$src/") ;; *) [ -f "$old/.done" ] && rm -rf "$old" ;; esac
 done
 echo "debug-kernel: $kver built in $(cat "$dir/build-seconds") s" >&2
