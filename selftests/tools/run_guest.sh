@@ -48,8 +48,12 @@ if [ $have_lib = 1 ]; then
 	[ $have_linked = 1 ] && cmd="$cmd; $S/allocwork-linked 40 200 30 1000 400"
 	step allocs.json "$T/karena-allocs" -j -a -c "sh -c '$cmd'"
 fi
-# tools/README's perf example: the tracepoints counted by perf
-step perf.txt perf stat -x, -e 'karena:*' -- "$W" touch 16
+# tools/README's perf example: the tracepoints counted by perf. Not in our
+# QEMU TCG guest (KARENA_GUEST=1): per-task perf events flip the scheduler's
+# static keys, and text patching of finish_task_switch while the other TCG
+# vCPU runs it oopsed the 6.12 guest once (int3 in finish_task_switch,
+# "Fatal exception in interrupt"); on a real machine it runs.
+[ -n "${KARENA_GUEST:-}" ] || step perf.txt perf stat -x, -e 'karena:*' -- "$W" touch 16
 "$W" touch 20 120000 >"$OUT/hold.json" &
 hp=$!
 sleep 1
