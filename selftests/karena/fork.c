@@ -624,14 +624,7 @@ static void __attribute__((noreturn)) forker(FIXTURE_DATA(forkmem) *self)
 	char *p;
 	int fd;
 
-	if (cg_enter(self->cg))
-		_exit(10);
-	fd = kt_open();
-	if (fd < 0)
-		_exit(11);
-	p = kt_mmap(fd, STORE_LEN);
-	if (p == MAP_FAILED)
-		_exit(12);
+	p = cg_child_map(self->cg, STORE_LEN, &fd);
 	if (kt_trans(fd, p, STORE_LEN, KARENA_OP_MAP))
 		_exit(13);
 	self->r->stage = 1;

@@ -2,7 +2,8 @@
 /*
  * cgroup v2 helpers shared by the karena selftests that run processes in
  * a memory cgroup of their own (memcg.c, fork.c, reclaim.c): read and write a
- * cgroup's files, enter one, make and remove one under CGROOT.
+ * cgroup's files, enter one (and map the device there), make and remove
+ * one under CGROOT.
  */
 #ifndef KT_CGROUP_H
 #define KT_CGROUP_H
@@ -68,6 +69,26 @@ static inline long long cg_event(const char *cg, const char *key)
 static inline int cg_enter(const char *cg)
 {
 	return cg_write(cg, "cgroup.procs", "0");
+}
+
+/*
+ * Child side of the cgroup tests: enter @cg, open the device and map @len
+ * bytes (Reserved); the fd goes to *@fdp.  Exit codes: 10 cgroup, 11 open,
+ * 12 mmap (the callers number their later steps from 13).
+ */
+static inline char *cg_child_map(const char *cg, size_t len, int *fdp)
+{
+	char *p;
+
+	if (cg_enter(cg))
+		_exit(10);
+	*fdp = kt_open();
+	if (*fdp < 0)
+		_exit(11);
+	p = kt_mmap(*fdp, len);
+	if (p == MAP_FAILED)
+		_exit(12);
+	return p;
 }
 
 /* Run the calling thread on @cpu only. */

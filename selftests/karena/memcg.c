@@ -254,14 +254,7 @@ oom_child(FIXTURE_DATA(memcg) *self, const char *map_cg, const char *cg,
 	char *p;
 	int fd;
 
-	if (cg_enter(map_cg))
-		_exit(10);
-	fd = kt_open();
-	if (fd < 0)
-		_exit(11);
-	p = kt_mmap(fd, OVER);
-	if (p == MAP_FAILED)
-		_exit(12);
+	p = cg_child_map(map_cg, OVER, &fd);
 	if (kt_trans(fd, p, OVER, populate ? KARENA_OP_MAP : KARENA_OP_ALLOC))
 		_exit(13);
 	if (cg != map_cg && cg_enter(cg))
@@ -393,14 +386,7 @@ static char *child_ready_in(const char *cg, size_t len, int *fdp)
 
 	if (pin_cpu0())
 		_exit(16);
-	if (cg_enter(cg))
-		_exit(10);
-	*fdp = kt_open();
-	if (*fdp < 0)
-		_exit(11);
-	p = kt_mmap(*fdp, len);
-	if (p == MAP_FAILED)
-		_exit(12);
+	p = cg_child_map(cg, len, fdp);
 	if (kt_trans(*fdp, p, len, KARENA_OP_ALLOC))
 		_exit(13);
 	return p;

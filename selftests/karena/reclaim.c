@@ -100,14 +100,7 @@ static void cache_pages_in(const char *cg, int cpu, size_t len)
 
 	if (pin_cpu(cpu))
 		_exit(16);
-	if (cg_enter(cg))
-		_exit(10);
-	fd = kt_open();
-	if (fd < 0)
-		_exit(11);
-	p = kt_mmap(fd, len);
-	if (p == MAP_FAILED)
-		_exit(12);
+	p = cg_child_map(cg, len, &fd);
 	if (kt_trans_f(fd, p, len, KARENA_OP_ALLOC, KARENA_F_POPULATE))
 		_exit(13);
 	if (kt_trans(fd, p, len, KARENA_OP_UNUSED))
