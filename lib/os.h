@@ -16,7 +16,8 @@
  *
  * Two backends implement struct os_backend: os_mmap.c (mmap/mprotect/
  * madvise, always available) and os_dev.c (/dev/karena, ioctl and vector
- * ioctl).  os.c selects one at init from KARENA_BACKEND=auto|dev|mmap.
+ * ioctl, or io_uring through os_uring.c).  os.c selects one at init from
+ * KARENA_BACKEND=auto|dev|mmap.
  * Every operation returns 0 or -errno; batch applies ranges in order and
  * stops at the first failure, reporting how many it applied in *done.
  */
