@@ -267,6 +267,31 @@ void karena_page_release(struct karena_file *kf, struct page *page,
 bool karena_page_held(struct page *page);
 bool karena_page_exclusive(struct page *page);
 
+/* release.c */
+#define KAR_DROP_COW	1UL
+
+/*
+ * Pages dropped under kf->lock (to lock, then release once unlocked)
+ * and the address ranges to zap before unlocking.
+ */
+struct karena_batch {
+	unsigned long *dropped;		/* struct page * | KAR_DROP_COW */
+	unsigned long ndropped;
+	unsigned long cap;
+	unsigned long (*zap)[2];	/* [start, end), merged when adjacent */
+	unsigned int nzap;
+	unsigned int zap_cap;
+	gfp_t gfp;
+};
+
+int karena_batch_init(struct karena_batch *b, unsigned int nzap, gfp_t gfp);
+int karena_batch_reserve(struct karena_batch *b, unsigned long more);
+void karena_batch_drop(struct karena_batch *b, struct page *page, bool cow);
+void karena_batch_zap(struct karena_batch *b, unsigned long start,
+		      unsigned long end);
+void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm);
+void karena_batch_release(struct karena_file *kf, struct karena_batch *b);
+
 /* transition.c */
 int karena_range_from_user(const struct karena_range *ur,
 			   struct karena_krange *r);

@@ -10,20 +10,12 @@
  * reserved before the first entry changes; storing into existing slots
  * cannot fail.
  *
- * Dropping a page (Unused, Fault, Free, munmap): the entry changes first;
- * then each dropped page is locked and unlocked, which waits for any
- * fault that found the page before the change (a fault returns its page
- * locked and checks the store again after locking it); then the PTEs are
- * zapped; then the page goes back to the per-CPU cache's dirty list if
- * nobody else holds a reference, else it is just released.  The release
- * path does not zero: pcp_cache.c's worker zeroes dirty pages in the
- * background and only zeroed pages are handed out, so no page reaches
- * another mapping without being zeroed.  A vector (and a single range,
- * as a vector of one) takes mmap_lock and the file mutex once, collects
- * what its ranges drop, zaps the ranges (merged when adjacent) once they
- * are all applied and releases the pages after unlocking.  When none of
- * the dropped pages is mapped (never touched, or already unmapped by
- * MADV_DONTNEED) there is nothing to zap and the zaps are skipped.
+ * Dropping a page (Unused, Fault, Free): the entry changes here, then
+ * release.c waits for faults in flight, zaps and releases the page.  A
+ * vector (and a single range, as a vector of one) takes mmap_lock and the
+ * file mutex once, collects what its ranges drop, zaps the ranges (merged
+ * when adjacent) once they are all applied and releases the pages after
+ * unlocking.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -113,31 +105,6 @@ static struct karena_space *karena_range_space(struct file *file,
 	return vma->vm_private_data;
 }
 
-/*
- * Zap [start, end) in @mm.  *@hint: the VMA of the previous call, reused
- * while it covers the address (no tree walk per range); mmap_lock held.
- */
-static void karena_zap_range(struct mm_struct *mm, unsigned long start,
-			     unsigned long end, struct vm_area_struct **hint)
-{
-	unsigned long addr = start;
-
-	mmap_assert_locked(mm);
-	while (addr < end) {
-		struct vm_area_struct *vma = *hint;
-		unsigned long e;
-
-		if (!vma || addr < vma->vm_start || addr >= vma->vm_end)
-			vma = vma_lookup(mm, addr);
-		if (!vma)
-			break;
-		*hint = vma;
-		e = min(end, vma->vm_end);
-		karena_zap(vma, addr, e - addr);
-		addr = e;
-	}
-}
-
 struct karena_plan {
 	unsigned long cnt[4];		/* pages per source state */
 	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
@@ -203,103 +170,205 @@ static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
 	return ret == -EINTR ? ret : -ENOMEM;
 }
 
-#define KAR_DROP_COW	1UL
-
-/*
- * What the ranges of one call dropped: the pages (to lock, then release)
- * and the address ranges to zap, applied once the ranges are done.
- */
-struct karena_batch {
-	unsigned long *dropped;		/* struct page * | KAR_DROP_COW */
-	unsigned long ndropped;
-	unsigned long cap;
-	unsigned long (*zap)[2];	/* [start, end), merged when adjacent */
-	unsigned int nzap;
-	unsigned int zap_cap;
+/* One range being applied: what the steps of karena_apply_one() share. */
+struct karena_apply {
+	struct karena_file *kf;
+	struct karena_space *sp;
+	const struct karena_krange *r;
+	struct karena_batch *b;
+	unsigned long first;
+	unsigned long last;
+	unsigned int target;
+	bool hint;			/* HUGEPAGE/NOHUGEPAGE: states kept */
+	bool populate;
+	long d_ready;			/* Ready pages of the file */
+	long d_resident;		/* Ready pages backed */
+	long d_counted;			/* RssFile (rss.c) */
+	unsigned long charged;		/* POPULATE pages charged */
+	unsigned long stored;		/* ... and stored */
+	struct karena_plan pl;
+	struct list_head newpages;	/* POPULATE pages not stored yet */
 };
 
-/* Room for @more dropped pages; called before any entry changes. */
-static int karena_batch_reserve(struct karena_batch *b, unsigned long more)
+/* 1. Every page in a legal source state; 2. within the file's limits. */
+static int karena_apply_check(struct karena_apply *a)
 {
-	unsigned long cap = b->cap, *d;
+	const struct karena_krange *r = a->r;
+	int s;
 
-	if (b->ndropped + more <= cap)
-		return 0;
-	cap = max(b->ndropped + more, 2 * cap);
-	d = kvmalloc_array(cap, sizeof(*d), GFP_KERNEL_ACCOUNT);
-	if (!d)
+	karena_scan(a->sp, a->first, a->last, &a->pl);
+	for (s = 0; s < 4; s++)
+		if (a->pl.cnt[s] && !(karena_legal[r->op] & BIT(s)))
+			return -EINVAL;
+	/*
+	 * max_reserved counts mapped pages, None included (a None page
+	 * costs an entry), so only Ready is checked here.
+	 */
+	a->d_ready = 0;
+	if (!a->hint) {
+		if (a->target == S_READY)
+			a->d_ready = r->npages - a->pl.cnt[S_READY];
+		else
+			a->d_ready = -(long)a->pl.cnt[S_READY];
+	}
+	if (a->d_ready > 0 && a->kf->ready_pages + a->d_ready >
+	    a->kf->max_ready >> PAGE_SHIFT)
 		return -ENOMEM;
-	if (b->ndropped)
-		memcpy(d, b->dropped, b->ndropped * sizeof(*d));
-	kvfree(b->dropped);
-	b->dropped = d;
-	b->cap = cap;
 	return 0;
 }
 
-static void karena_batch_zap(struct karena_batch *b, unsigned long start,
-			     unsigned long end)
+/*
+ * POPULATE pages are charged and allocated once the request is known to
+ * be legal and within limits, without the file's mutex held (reclaim may
+ * take long); the caller then checks everything again.
+ */
+static int karena_apply_populate(struct karena_apply *a)
 {
-	if (b->nzap && b->zap[b->nzap - 1][1] == start) {
-		b->zap[b->nzap - 1][1] = end;
-		return;
-	}
-	if (WARN_ON_ONCE(b->nzap >= b->zap_cap))
-		return;
-	b->zap[b->nzap][0] = start;
-	b->zap[b->nzap][1] = end;
-	b->nzap++;
+	struct karena_file *kf = a->kf;
+	struct mem_cgroup *memcg;
+	int ret;
+
+	ret = karena_held_charge(kf, a->r->npages);
+	if (ret)
+		return ret;
+	a->charged = a->r->npages;
+	memcg = get_mem_cgroup_from_mm(a->sp->mm);
+	mutex_unlock(&kf->lock);
+	ret = karena_pages_alloc_list(memcg, a->r->npages, &a->newpages);
+	mem_cgroup_put(memcg);
+	mutex_lock(&kf->lock);
+	return ret;
 }
 
 /*
- * With the locks still held: wait for faults that found a dropped page
- * (each returns its page locked and rechecks the store after locking),
- * then unmap the ranges that dropped pages.
- *
- * Once a dropped page has been locked and unlocked it cannot be mapped
- * anew: a fault that locks it later sees the changed entry.  A fault that
- * held the lock mapped the page (page_add_file_rmap()) before unlocking
- * it, which the lock_page() here orders before the page_mapped() check.
- * So when no dropped page is mapped anywhere, there is no PTE to zap and
- * the zaps (a TLB flush each) are skipped: e.g. releasing POPULATEd pages
- * never touched, or pages already unmapped by MADV_DONTNEED.
+ * 3. Everything that can fail, before the first change.  Pages can only
+ * back Ready and Prepared entries, and faults may add some until the
+ * entries change: make room for all of them.
  */
-static void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm)
+static int karena_apply_reserve(struct karena_apply *a)
 {
-	struct vm_area_struct *hint = NULL;
-	bool mapped = false;
-	unsigned long i;
+	int ret;
 
-	for (i = 0; i < b->ndropped; i++) {
-		struct page *page = (struct page *)(b->dropped[i] &
-						    ~KAR_DROP_COW);
-
-		lock_page(page);
-		unlock_page(page);
-		if (!mapped && page_mapped(page))
-			mapped = true;
+	if (!a->hint) {
+		ret = karena_batch_reserve(a->b, a->pl.cnt[S_READY] +
+					   a->pl.cnt[S_PREPARED]);
+		if (ret)
+			return ret;
 	}
-	if (!mapped)
-		return;
-	for (i = 0; i < b->nzap; i++)
-		karena_zap_range(mm, b->zap[i][0], b->zap[i][1], &hint);
+	if (a->pl.absent && (a->hint ? a->r->op == KARENA_OP_HUGEPAGE :
+			     a->target != S_RESERVED))
+		return karena_reserve_slots(a->sp, a->first, a->last);
+	return 0;
 }
 
-/* Without locks: give the pages back (to the per-CPU cache's dirty list). */
-static void karena_batch_release(struct karena_file *kf,
-				 struct karena_batch *b)
+/* The page a POPULATE stores next, counted as held and resident. */
+static struct page *karena_apply_newpage(struct karena_apply *a)
 {
-	unsigned long i;
+	struct page *np;
 
-	for (i = 0; i < b->ndropped; i++) {
-		karena_page_release(kf, (struct page *)(b->dropped[i] &
-						    ~KAR_DROP_COW),
-				    b->dropped[i] & KAR_DROP_COW);
-		if (!(i & 255))
-			cond_resched();
+	np = list_first_entry_or_null(&a->newpages, struct page, lru);
+	if (!np)
+		return NULL;
+	list_del(&np->lru);
+	a->stored++;
+	a->d_resident++;
+	a->d_counted += karena_rss_mark(np);
+	return np;
+}
+
+/* Move the entry at @xas (decoded: @e) to the target state. */
+static void karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
+			       const struct karena_ent *e)
+{
+	struct karena_batch *b = a->b;
+	unsigned int target = a->target;
+	struct page *np = NULL;
+
+	if (a->hint) {
+		karena_encode(xas, e->state, a->r->op == KARENA_OP_HUGEPAGE,
+			      e->page, e->cow);
+		return;
 	}
-	kvfree(b->dropped);
-	kvfree(b->zap);
+	if (a->populate)
+		np = karena_apply_newpage(a);
+	if (e->page) {
+		karena_batch_drop(b, e->page, e->cow);
+		a->d_counted -= karena_rss_unmark(e->page, e->cow);
+		if (e->state == S_READY)
+			a->d_resident--;
+	}
+	karena_encode(xas, target,
+		      target != S_NONE && target != S_RESERVED && e->huge,
+		      np, false);
+}
+
+/* 4. Apply; cannot fail. */
+static void karena_apply_store(struct karena_apply *a)
+{
+	XA_STATE(xas, &a->sp->store, a->first);
+	struct karena_ent e;
+	unsigned long idx;
+
+	xas_lock(&xas);
+	for (idx = a->first; idx <= a->last; idx++) {
+		xas_set(&xas, idx);
+		karena_decode(&xas, xas_load(&xas), &e);
+		karena_apply_entry(a, &xas, &e);
+		WARN_ON_ONCE(xas_error(&xas));
+		if (!((idx - a->first + 1) & 1023)) {
+			xas_pause(&xas);
+			xas_unlock(&xas);
+			cond_resched();
+			xas_lock(&xas);
+		}
+	}
+	xas_unlock(&xas);
+}
+
+/* 5. Count the change in the space and the file; queue the zap. */
+static void karena_apply_account(struct karena_apply *a, unsigned long before)
+{
+	const struct karena_krange *r = a->r;
+	struct karena_space *sp = a->sp;
+
+	if (!a->hint) {
+		sp->nr_none -= a->pl.cnt[S_NONE];
+		sp->nr_prepared -= a->pl.cnt[S_PREPARED];
+		sp->nr_ready -= a->pl.cnt[S_READY];
+		if (a->target == S_NONE)
+			sp->nr_none += r->npages;
+		else if (a->target == S_PREPARED)
+			sp->nr_prepared += r->npages;
+		else if (a->target == S_READY)
+			sp->nr_ready += r->npages;
+		a->kf->ready_pages += a->d_ready;
+		atomic_long_add(a->d_resident, &sp->nr_resident);
+		karena_rss_count(sp, a->d_counted);
+	}
+	if (a->b->ndropped != before)
+		karena_batch_zap(a->b, r->start,
+				 r->start + (r->npages << PAGE_SHIFT));
+	sp->transitions[r->op]++;
+	karena_count(KAR_C_TRANSITIONS, 1);
+}
+
+/* 6. Count a failure, give back POPULATE pages not stored. */
+static void karena_apply_finish(struct karena_apply *a, int ret)
+{
+	struct page *page, *tmp;
+
+	if (ret) {
+		a->sp->transition_errors++;
+		karena_count(KAR_C_TRANSITION_ERRORS, 1);
+	}
+	list_for_each_entry_safe(page, tmp, &a->newpages, lru) {
+		list_del(&page->lru);
+		karena_page_free(page, true);
+	}
+	if (a->charged > a->stored)
+		karena_held_uncharge(a->kf, a->charged - a->stored);
+	trace_karena_transition(a->r->start, a->r->npages, a->r->op,
+				a->r->flags, ret);
 }
 
 /*
@@ -311,172 +380,38 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 			    const struct karena_krange *r,
 			    struct karena_batch *b)
 {
-	unsigned long first = r->start >> PAGE_SHIFT;
-	unsigned long last = first + r->npages - 1;
-	unsigned int target = karena_target[r->op];
-	bool hint = target == S_KEEP;
-	bool populate = (r->flags & KARENA_F_POPULATE) && target == S_READY;
-	long d_ready = 0, d_resident = 0, d_counted = 0;
-	unsigned long idx, before = b->ndropped, charged = 0, stored = 0;
-	struct karena_plan pl;
-	LIST_HEAD(newpages);
-	int s, ret;
+	struct karena_apply a = {
+		.kf = kf,
+		.sp = sp,
+		.r = r,
+		.b = b,
+		.first = r->start >> PAGE_SHIFT,
+		.last = (r->start >> PAGE_SHIFT) + r->npages - 1,
+		.target = karena_target[r->op],
+	};
+	unsigned long before = b->ndropped;
+	int ret;
 
 	mmap_assert_locked(sp->mm);
 	lockdep_assert_held(&kf->lock);
-again:
-	/* 1. Every page in a legal source state. */
-	karena_scan(sp, first, last, &pl);
-	for (s = 0; s < 4; s++) {
-		if (pl.cnt[s] && !(karena_legal[r->op] & BIT(s))) {
-			ret = -EINVAL;
-			goto out;
-		}
-	}
-
-	/*
-	 * 2. Limits.  max_reserved counts mapped pages, None included (a
-	 * None page costs an entry), so only Ready is checked here.
-	 */
-	if (!hint) {
-		if (target == S_READY)
-			d_ready = r->npages - pl.cnt[S_READY];
-		else
-			d_ready = -(long)pl.cnt[S_READY];
-	}
-	if (d_ready > 0 &&
-	    kf->ready_pages + d_ready > kf->max_ready >> PAGE_SHIFT) {
-		ret = -ENOMEM;
-		goto out;
-	}
-
-	/*
-	 * POPULATE pages are charged and allocated once the request is
-	 * known to be legal and within limits, without the file's mutex
-	 * held (reclaim may take long); then everything is checked again.
-	 */
-	if (populate && !charged) {
-		struct mem_cgroup *memcg;
-
-		ret = karena_held_charge(kf, r->npages);
+	INIT_LIST_HEAD(&a.newpages);
+	a.hint = a.target == S_KEEP;
+	a.populate = (r->flags & KARENA_F_POPULATE) && a.target == S_READY;
+	for (;;) {
+		ret = karena_apply_check(&a);
+		if (ret || !a.populate || a.charged)
+			break;
+		ret = karena_apply_populate(&a);
 		if (ret)
-			goto out;
-		charged = r->npages;
-		memcg = get_mem_cgroup_from_mm(sp->mm);
-		mutex_unlock(&kf->lock);
-		ret = karena_pages_alloc_list(memcg, r->npages, &newpages);
-		mem_cgroup_put(memcg);
-		mutex_lock(&kf->lock);
-		if (ret)
-			goto out;
-		goto again;
+			break;
 	}
-
-	/*
-	 * 3. Everything that can fail, before the first change.  Pages can
-	 * only back Ready and Prepared entries, and faults may add some
-	 * until the entries change: make room for all of them.
-	 */
-	if (!hint) {
-		ret = karena_batch_reserve(b, pl.cnt[S_READY] +
-					   pl.cnt[S_PREPARED]);
-		if (ret)
-			goto out;
+	if (!ret)
+		ret = karena_apply_reserve(&a);
+	if (!ret) {
+		karena_apply_store(&a);
+		karena_apply_account(&a, before);
 	}
-	if (pl.absent && (hint ? r->op == KARENA_OP_HUGEPAGE :
-			  target != S_RESERVED)) {
-		ret = karena_reserve_slots(sp, first, last);
-		if (ret)
-			goto out;
-	}
-
-	/* 4. Apply; cannot fail. */
-	{
-		XA_STATE(xas, &sp->store, first);
-		struct karena_ent e;
-		void *entry;
-
-		xas_lock(&xas);
-		for (idx = first; idx <= last; idx++) {
-			struct page *np = NULL;
-
-			xas_set(&xas, idx);
-			entry = xas_load(&xas);
-			karena_decode(&xas, entry, &e);
-			if (hint) {
-				karena_encode(&xas, e.state,
-					      r->op == KARENA_OP_HUGEPAGE,
-					      e.page, e.cow);
-			} else {
-				if (populate) {
-					np = list_first_entry(&newpages,
-							      struct page, lru);
-					list_del(&np->lru);
-					stored++;
-					d_resident++;
-					d_counted += karena_rss_mark(np);
-				}
-				if (e.page &&
-				    !WARN_ON_ONCE(b->ndropped >= b->cap)) {
-					b->dropped[b->ndropped++] =
-						(unsigned long)e.page |
-						(e.cow ? KAR_DROP_COW : 0);
-					d_counted -= karena_rss_unmark(e.page,
-								       e.cow);
-					if (e.state == S_READY)
-						d_resident--;
-				}
-				karena_encode(&xas, target,
-					      target != S_NONE &&
-					      target != S_RESERVED && e.huge,
-					      np, false);
-			}
-			WARN_ON_ONCE(xas_error(&xas));
-			if (!((idx - first + 1) & 1023)) {
-				xas_pause(&xas);
-				xas_unlock(&xas);
-				cond_resched();
-				xas_lock(&xas);
-			}
-		}
-		xas_unlock(&xas);
-	}
-
-	if (!hint) {
-		sp->nr_none -= pl.cnt[S_NONE];
-		sp->nr_prepared -= pl.cnt[S_PREPARED];
-		sp->nr_ready -= pl.cnt[S_READY];
-		if (target == S_NONE)
-			sp->nr_none += r->npages;
-		else if (target == S_PREPARED)
-			sp->nr_prepared += r->npages;
-		else if (target == S_READY)
-			sp->nr_ready += r->npages;
-		kf->ready_pages += d_ready;
-		atomic_long_add(d_resident, &sp->nr_resident);
-		karena_rss_count(sp, d_counted);
-	}
-	if (b->ndropped != before)
-		karena_batch_zap(b, r->start,
-				 r->start + (r->npages << PAGE_SHIFT));
-	sp->transitions[r->op]++;
-	karena_count(KAR_C_TRANSITIONS, 1);
-	ret = 0;
-out:
-	if (ret) {
-		sp->transition_errors++;
-		karena_count(KAR_C_TRANSITION_ERRORS, 1);
-	}
-	while (!list_empty(&newpages)) {
-		struct page *page = list_first_entry(&newpages, struct page,
-						     lru);
-
-		list_del(&page->lru);
-		karena_page_free(page, true);
-	}
-	if (charged > stored)
-		karena_held_uncharge(kf, charged - stored);
-	trace_karena_transition(r->start, r->npages, r->op, r->flags, ret);
+	karena_apply_finish(&a, ret);
 	return ret;
 }
 
@@ -494,17 +429,15 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 			       u64 *pages)
 {
 	struct karena_file *kf = file->private_data;
-	struct karena_batch b = { };
+	struct karena_batch b;
 	struct vm_area_struct *hint = NULL;
 	unsigned int i;
 	int ret = 0;
 
 	*done = 0;
 	*pages = 0;
-	b.zap = kvmalloc_array(count, sizeof(*b.zap), GFP_KERNEL_ACCOUNT);
-	if (!b.zap)
+	if (karena_batch_init(&b, count, GFP_KERNEL_ACCOUNT))
 		return -ENOMEM;
-	b.zap_cap = count;
 	if (mmap_read_lock_killable(mm)) {
 		kvfree(b.zap);
 		return -EINTR;
