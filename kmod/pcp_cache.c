@@ -89,26 +89,76 @@ static struct mem_cgroup *karena_charge_key(struct mem_cgroup *memcg)
 }
 
 /*
- * May @n more pages charged to @key go onto @pcp?  An empty cache takes
- * the tag *@tag for them (then *@tag is NULL); without a matching one it
- * cannot hold charged pages.  Local lock held.
+ * Move the @n pages of @list, charged to @key, onto @pcp: its dirty list
+ * if @dirty, else its clean list.  Only if the cache stays within @high
+ * and holds @key's pages; an empty cache takes the tag *@tag for them
+ * (then *@tag is NULL), without a matching one it cannot hold charged
+ * pages.  False, with the pages left on @list, when it cannot take them.
  */
 static bool karena_pcp_adopt(struct karena_pcp *pcp, struct mem_cgroup *key,
-			     unsigned int n, unsigned int high,
-			     struct karena_tag **tag)
+			     struct list_head *list, unsigned int n,
+			     unsigned int high, struct karena_tag **tag,
+			     bool dirty)
 {
 	lockdep_assert_held(this_cpu_ptr(&karena_pcp.lock));
 	if (karena_pcp_total(pcp) + n > high)
 		return false;
-	if (karena_pcp_total(pcp))
-		return karena_pcp_memcg(pcp) == key;
-	if (key) {
+	if (karena_pcp_total(pcp)) {
+		if (karena_pcp_memcg(pcp) != key)
+			return false;
+	} else if (key) {
 		if (!*tag || (*tag)->memcg != key)
 			return false;
 		pcp->tag = *tag;
 		*tag = NULL;
 	}
+	if (dirty) {
+		list_splice_init(list, &pcp->dirty);
+		pcp->ndirty += n;
+	} else {
+		list_splice_init(list, &pcp->pages);
+		pcp->count += n;
+	}
 	return true;
+}
+
+/* Take the first clean page of @pcp: a hit. */
+static struct page *karena_pcp_pop(struct karena_pcp *pcp)
+{
+	struct page *page;
+
+	lockdep_assert_held(this_cpu_ptr(&karena_pcp.lock));
+	page = list_first_entry(&pcp->pages, struct page, lru);
+	list_del(&page->lru);
+	pcp->count--;
+	pcp->hits++;
+	pcp->mismatch = 0;
+	return page;
+}
+
+/* An empty cache holds no tag: the one to free, with no lock held, or NULL. */
+static struct karena_tag *karena_pcp_untag_if_empty(struct karena_pcp *pcp)
+{
+	struct karena_tag *put = NULL;
+
+	if (!karena_pcp_total(pcp)) {
+		put = pcp->tag;
+		pcp->tag = NULL;
+	}
+	return put;
+}
+
+/*
+ * The memcg @pcp's pages are charged to, with a css reference for the
+ * caller (the tag holds one, so it cannot fail), or NULL.
+ */
+static struct mem_cgroup *karena_pcp_memcg_get(struct karena_pcp *pcp)
+{
+	struct mem_cgroup *key = karena_pcp_memcg(pcp);
+
+	if (key)
+		css_get(&key->css);
+	return key;
 }
 
 /* Its memcg went offline: the cache should not keep it pinned. */
@@ -151,22 +201,34 @@ static unsigned int karena_list_move(struct list_head *from,
 struct karena_tag *karena_pcp_take(struct karena_pcp *pcp, unsigned int nr,
 				   struct list_head *out, unsigned int *taken)
 {
-	struct karena_tag *put = NULL;
+	struct karena_tag *put;
 	unsigned int n;
 
 	/* Dirty pages first: they would cost a clear_page to use. */
 	n = karena_list_move(&pcp->dirty, &pcp->ndirty, nr, out);
 	n += karena_list_move(&pcp->pages, &pcp->count, nr - n, out);
-	if (!karena_pcp_total(pcp) && pcp->tag) {
-		put = pcp->tag;
-		pcp->tag = NULL;
-	}
+	put = karena_pcp_untag_if_empty(pcp);
 	pcp->drained += n;
 	*taken = n;
 	return put;
 }
 
-/* Allocate @nr zeroed pages charged to @memcg onto @list; 0 or -ENOMEM. */
+/*
+ * After a drain of @cpu's cache, with no lock held: free the tag it
+ * dropped (@put) and the @n pages it took (@list).
+ */
+static void karena_drain_finish(int cpu, struct karena_tag *put,
+				struct list_head *list, unsigned int n,
+				unsigned int reason)
+{
+	karena_tag_free(put);
+	if (n) {
+		trace_karena_cache_drain(cpu, n, reason);
+		karena_free_list(list);
+	}
+}
+
+/* Allocate up to @nr zeroed pages charged to @memcg onto @list: how many. */
 static unsigned long karena_alloc_batch(struct mem_cgroup *memcg,
 					unsigned long nr,
 					struct list_head *list, bool nowarn)
@@ -214,6 +276,15 @@ int karena_pages_alloc_list(struct mem_cgroup *memcg, unsigned long nr,
 	return 0;
 }
 
+/* Running low: zero the dirty pages and refill in the background. */
+static void karena_pcp_kick_refill(struct karena_pcp *pcp)
+{
+	lockdep_assert_held(this_cpu_ptr(&karena_pcp.lock));
+	if (READ_ONCE(karena_cache_ready))
+		queue_work_on(smp_processor_id(), system_highpri_wq,
+			      &pcp->refill_work);
+}
+
 /*
  * A zeroed page charged to @memcg from this CPU's cache, or NULL.  Never
  * sleeps: the fault calls it under the store's spinlock.
@@ -233,40 +304,38 @@ struct page *karena_cache_pop(struct mem_cgroup *memcg)
 	 */
 	if (pcp->count && karena_pcp_total(pcp) > 1 &&
 	    karena_pcp_memcg(pcp) == key) {
-		page = list_first_entry(&pcp->pages, struct page, lru);
-		list_del(&page->lru);
-		pcp->count--;
-		pcp->hits++;
-		pcp->mismatch = 0;
-		if (pcp->count < batch && READ_ONCE(karena_cache_ready))
-			queue_work_on(smp_processor_id(), system_highpri_wq,
-				      &pcp->refill_work);
+		page = karena_pcp_pop(pcp);
+		if (pcp->count < batch)
+			karena_pcp_kick_refill(pcp);
 	}
 	local_unlock(&karena_pcp.lock);
 	return page;
 }
 
 /*
- * Keep the other pages of a miss's batch (@list, @got of them, charged
- * to @key) in this CPU's cache if it can hold them, else free them.
+ * Keep @got zeroed pages (@list, charged to @key) in this CPU's cache if
+ * it can hold them, else free them: the rest of a miss's batch, or (@bg)
+ * the refill worker's top-up, which only tops up a cache that is not
+ * empty (so it never takes a tag).
  */
 static void karena_cache_refill(struct mem_cgroup *key, struct list_head *list,
-				unsigned long got)
+				unsigned int got, bool bg)
 {
 	unsigned int high = READ_ONCE(karena_param_cache_high), cached = 0;
-	struct karena_tag *tag = karena_tag_if_empty(key);
+	struct karena_tag *tag = bg ? NULL : karena_tag_if_empty(key);
 	struct karena_pcp *pcp;
 	int cpu;
 
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (karena_pcp_adopt(pcp, key, got, high, &tag)) {
-		list_splice_init(list, &pcp->pages);
-		pcp->count += got;
+	if ((!bg || karena_pcp_total(pcp)) &&
+	    karena_pcp_adopt(pcp, key, list, got, high, &tag, false)) {
 		pcp->refills++;
+		if (bg)
+			pcp->bg_refills++;
 		cached = pcp->count;
-	} else {
+	} else if (!bg) {
 		pcp->bypass++;
 	}
 	local_unlock(&karena_pcp.lock);
@@ -277,79 +346,78 @@ static void karena_cache_refill(struct mem_cgroup *key, struct list_head *list,
 }
 
 /*
- * A zeroed page charged to @memcg (the faulting mm's memcg now), from
- * this CPU's cache when its tag matches, else from the page allocator.
+ * A miss on @pcp, which holds another memcg's pages than @key's: bypass
+ * it, but once a batch of faults in a row missed that way, the other
+ * memcg is not the one running here: true, to give its pages back (which
+ * uncharges them) and let this one refill the cache.  At once when that
+ * memcg is offline: nothing would use them.
  */
-struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
+static bool karena_pcp_hand_over(struct karena_pcp *pcp, struct mem_cgroup *key,
+				 unsigned int batch)
 {
-	struct mem_cgroup *key = karena_charge_key(memcg);
+	if (karena_pcp_memcg(pcp) == key || !karena_pcp_total(pcp))
+		return false;
+	if (++pcp->mismatch < batch && !karena_pcp_stale(pcp))
+		return false;
+	pcp->mismatch = 0;
+	return true;
+}
+
+/*
+ * The cache's half of karena_page_alloc(): a clean page charged to @key
+ * from this CPU's cache, or NULL (a miss).  *@busy: the cache holds pages
+ * a miss cannot use (dirty ones, or another memcg's), so it should not
+ * allocate a batch for the cache.
+ */
+static struct page *karena_cache_get(struct mem_cgroup *key,
+				     unsigned int batch, bool *busy)
+{
 	struct karena_tag *put = NULL;
 	struct karena_pcp *pcp;
 	struct page *page = NULL;
-	unsigned int batch, drained = 0;
-	unsigned long got;
+	unsigned int drained = 0;
 	LIST_HEAD(list);
 	int cpu;
 
-	batch = max(1U, min(READ_ONCE(karena_param_cache_batch),
-			    READ_ONCE(karena_param_cache_high)));
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
 	if (pcp->count && karena_pcp_memcg(pcp) == key) {
-		page = list_first_entry(&pcp->pages, struct page, lru);
-		list_del(&page->lru);
-		pcp->count--;
-		pcp->hits++;
-		pcp->mismatch = 0;
-		if (!karena_pcp_total(pcp)) {
-			put = pcp->tag;
-			pcp->tag = NULL;
-		}
+		page = karena_pcp_pop(pcp);
+		put = karena_pcp_untag_if_empty(pcp);
 	} else {
 		pcp->misses++;
-		/*
-		 * The cache holds another memcg's pages.  Bypass it, but once
-		 * a batch of faults in a row missed that way, the other memcg
-		 * is not the one running here: give its pages back (which
-		 * uncharges them) and let this one refill the cache.  At once
-		 * when that memcg is offline: nothing would use them.
-		 */
-		if (karena_pcp_memcg(pcp) != key && karena_pcp_total(pcp) &&
-		    (++pcp->mismatch >= batch || karena_pcp_stale(pcp))) {
-			pcp->mismatch = 0;
+		if (karena_pcp_hand_over(pcp, key, batch))
 			put = karena_pcp_take(pcp, UINT_MAX, &list, &drained);
-		}
 	}
 	/*
-	 * Running low: zero the dirty pages and refill in the background,
-	 * off the fault path.  A miss with dirty pages of this memcg on hand
-	 * takes one fresh page: the worker makes the dirty ones clean.
+	 * Running low: refill off the fault path.  A miss with dirty pages
+	 * of this memcg on hand takes one fresh page: the worker makes the
+	 * dirty ones clean.
 	 */
 	if (pcp->count < batch && karena_pcp_total(pcp) &&
-	    (page || (pcp->ndirty && karena_pcp_memcg(pcp) == key)) &&
-	    READ_ONCE(karena_cache_ready))
-		queue_work_on(cpu, system_highpri_wq, &pcp->refill_work);
+	    (page || (pcp->ndirty && karena_pcp_memcg(pcp) == key)))
+		karena_pcp_kick_refill(pcp);
+	*busy = karena_pcp_total(pcp);
 	local_unlock(&karena_pcp.lock);
-	karena_tag_free(put);
-	if (drained) {
-		trace_karena_cache_drain(cpu, drained, KAR_DRAIN_MEMCG);
-		karena_free_list(&list);
-	}
-	if (page) {
-		*hit = true;
-		return page;
-	}
-	*hit = false;
+	karena_drain_finish(cpu, put, &list, drained, KAR_DRAIN_MEMCG);
+	return page;
+}
 
-	/*
-	 * Miss: one page for the caller plus a batch for the cache, unless
-	 * the cache holds dirty pages or another memcg's (then just one).
-	 * @pcp may be another CPU's by now: this is only a guess.
-	 */
-	if (READ_ONCE(pcp->ndirty) || READ_ONCE(pcp->count))
-		batch = 1;
-	got = karena_alloc_batch(memcg, batch, &list, batch > 1);
+/*
+ * A miss: @nr zeroed pages charged to @memcg from the page allocator (or
+ * at least one), the first for the caller and the rest for this CPU's
+ * cache; NULL when not even one could be had.
+ */
+static struct page *karena_page_alloc_miss(struct mem_cgroup *memcg,
+					   struct mem_cgroup *key,
+					   unsigned int nr)
+{
+	struct page *page;
+	unsigned long got;
+	LIST_HEAD(list);
+
+	got = karena_alloc_batch(memcg, nr, &list, nr > 1);
 	if (!got) {
 		got = karena_alloc_batch(memcg, 1, &list, false);
 		if (!got)
@@ -358,8 +426,31 @@ struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
 	page = list_first_entry(&list, struct page, lru);
 	list_del(&page->lru);
 	if (got > 1)
-		karena_cache_refill(key, &list, got - 1);
+		karena_cache_refill(key, &list, got - 1, false);
 	return page;
+}
+
+/*
+ * A zeroed page charged to @memcg (the faulting mm's memcg now), from
+ * this CPU's cache when its tag matches, else from the page allocator:
+ * one page for the caller plus a batch for the cache, unless the cache
+ * holds dirty pages or another memcg's (then just one; a guess, since the
+ * task may be on another CPU by then).
+ */
+struct page *karena_page_alloc(struct mem_cgroup *memcg, bool *hit)
+{
+	struct mem_cgroup *key = karena_charge_key(memcg);
+	unsigned int batch;
+	struct page *page;
+	bool busy;
+
+	batch = max(1U, min(READ_ONCE(karena_param_cache_batch),
+			    READ_ONCE(karena_param_cache_high)));
+	page = karena_cache_get(key, batch, &busy);
+	*hit = page;
+	if (page)
+		return page;
+	return karena_page_alloc_miss(memcg, key, busy ? 1 : batch);
 }
 
 /*
@@ -376,43 +467,35 @@ static bool karena_cache_put(struct page *page, struct mem_cgroup *key,
 	struct karena_tag *tag = karena_tag_if_empty(key), *put = NULL;
 	struct karena_pcp *pcp;
 	unsigned int drained = 0;
-	bool cached = false;
+	LIST_HEAD(one);
 	LIST_HEAD(list);
+	bool cached;
 	int cpu;
 
+	list_add(&page->lru, &one);
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
 	cpu = smp_processor_id();
-	if (karena_pcp_adopt(pcp, key, 1, UINT_MAX, &tag)) {
-		if (zeroed) {
-			list_add(&page->lru, &pcp->pages);
-			pcp->count++;
-		} else {
-			list_add(&page->lru, &pcp->dirty);
-			pcp->ndirty++;
-			/*
-			 * A batch to zero: later, so that a burst of releases
-			 * is not interrupted to zero what it just dropped.
-			 * Once per batch: queueing is an atomic op even when
-			 * the work is pending already.
-			 */
-			if (!(pcp->ndirty % max(1U, batch)))
-				queue_delayed_work_on(cpu, system_wq,
-						      &pcp->zero_work,
-						      KAR_ZERO_DELAY);
-		}
-		cached = true;
+	cached = karena_pcp_adopt(pcp, key, &one, 1, UINT_MAX, &tag, !zeroed);
+	if (cached) {
+		/*
+		 * A batch of dirty pages to zero: later, so that a burst of
+		 * releases is not interrupted to zero what it just dropped.
+		 * Once per batch: queueing is an atomic op even when the work
+		 * is pending already.
+		 */
+		if (!zeroed && !(pcp->ndirty % max(1U, batch)))
+			queue_delayed_work_on(cpu, system_wq, &pcp->zero_work,
+					      KAR_ZERO_DELAY);
 		if (karena_pcp_total(pcp) > high)
 			put = karena_pcp_take(pcp, max(1U, min(batch, high)),
 					      &list, &drained);
+	} else {
+		list_del(&page->lru);
 	}
 	local_unlock(&karena_pcp.lock);
 	karena_tag_free(tag);
-	karena_tag_free(put);
-	if (drained) {
-		trace_karena_cache_drain(cpu, drained, KAR_DRAIN_HIGH);
-		karena_free_list(&list);
-	}
+	karena_drain_finish(cpu, put, &list, drained, KAR_DRAIN_HIGH);
 	return cached;
 }
 
@@ -489,11 +572,7 @@ unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
 	LIST_HEAD(list);
 
 	put = karena_pcp_take(pcp, UINT_MAX, &list, &n);
-	karena_tag_free(put);
-	if (n) {
-		trace_karena_cache_drain(cpu, n, reason);
-		karena_free_list(&list);
-	}
+	karena_drain_finish(cpu, put, &list, n, reason);
 	return n;
 }
 
@@ -515,11 +594,7 @@ unsigned int karena_drain_local(struct mem_cgroup *target, unsigned int nr,
 		put = karena_pcp_take(pcp, nr, &list, &n);
 	local_unlock(&karena_pcp.lock);
 	rcu_read_unlock();
-	karena_tag_free(put);
-	if (n) {
-		trace_karena_cache_drain(cpu, n, reason);
-		karena_free_list(&list);
-	}
+	karena_drain_finish(cpu, put, &list, n, reason);
 	return n;
 }
 
@@ -535,18 +610,14 @@ static unsigned int karena_dirty_take(unsigned int max, struct list_head *list,
 	struct karena_pcp *pcp;
 	unsigned int n;
 
+	*key = NULL;
+	*tag = NULL;
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
-	*key = karena_pcp_memcg(pcp);
-	*tag = NULL;
 	n = karena_list_move(&pcp->dirty, &pcp->ndirty, max, list);
-	if (n && *key) {
-		if (karena_pcp_total(pcp)) {
-			css_get(&(*key)->css);	/* the tag holds one */
-		} else {
-			*tag = pcp->tag;
-			pcp->tag = NULL;
-		}
+	if (n) {
+		*tag = karena_pcp_untag_if_empty(pcp);
+		*key = *tag ? (*tag)->memcg : karena_pcp_memcg_get(pcp);
 	}
 	local_unlock(&karena_pcp.lock);
 	return n;
@@ -569,7 +640,7 @@ static void karena_zero_dirty(void)
 	struct karena_pcp *pcp;
 	struct page *page;
 	LIST_HEAD(list);
-	bool back, ref;
+	bool ref;
 
 	max_rounds = READ_ONCE(karena_param_cache_high) / batch + 1;
 	while (rounds++ < max_rounds) {
@@ -583,17 +654,12 @@ static void karena_zero_dirty(void)
 
 		local_lock(&karena_pcp.lock);
 		pcp = this_cpu_ptr(&karena_pcp);
-		back = karena_pcp_adopt(pcp, key, n,
-					READ_ONCE(karena_param_cache_high),
-					&tag);
-		if (back) {
-			list_splice_init(&list, &pcp->pages);
-			pcp->count += n;
+		if (karena_pcp_adopt(pcp, key, &list, n,
+				     READ_ONCE(karena_param_cache_high), &tag,
+				     false))
 			pcp->zeroed += n;
-		}
 		local_unlock(&karena_pcp.lock);
-		if (!back)
-			karena_free_list(&list);
+		karena_free_list(&list);	/* what the cache did not take */
 		karena_tag_free(tag);
 		if (ref)
 			css_put(&key->css);
@@ -636,12 +702,10 @@ static void karena_refill_workfn(struct work_struct *work)
 					      refill_work);
 	unsigned int batch = READ_ONCE(karena_param_cache_batch);
 	unsigned int high = READ_ONCE(karena_param_cache_high);
-	unsigned int want = 0, cached = 0, target;
-	struct karena_tag *none = NULL;
+	unsigned int want = 0, target;
 	struct mem_cgroup *key;
 	unsigned long got;
 	LIST_HEAD(list);
-	int cpu;
 
 	if (pcp != raw_cpu_ptr(&karena_pcp) || karena_drain_if_stale())
 		return;
@@ -649,33 +713,17 @@ static void karena_refill_workfn(struct work_struct *work)
 	target = min(2 * batch, high);
 	local_lock(&karena_pcp.lock);
 	pcp = this_cpu_ptr(&karena_pcp);
-	key = karena_pcp_memcg(pcp);
 	if (karena_pcp_total(pcp) && pcp->count < batch &&
 	    karena_pcp_total(pcp) < target)
 		want = target - karena_pcp_total(pcp);
-	if (want && key)
-		css_get(&key->css);	/* the tag holds one */
+	key = want ? karena_pcp_memcg_get(pcp) : NULL;
 	local_unlock(&karena_pcp.lock);
 	if (!want)
 		return;
 
 	got = karena_alloc_batch(key, want, &list, true);
-	local_lock(&karena_pcp.lock);
-	pcp = this_cpu_ptr(&karena_pcp);
-	cpu = smp_processor_id();
-	/* Only tops up a cache that is not empty: it never takes a tag. */
-	if (got && karena_pcp_total(pcp) &&
-	    karena_pcp_adopt(pcp, key, got, high, &none)) {
-		list_splice_init(&list, &pcp->pages);
-		pcp->count += got;
-		pcp->refills++;
-		pcp->bg_refills++;
-		cached = pcp->count;
-	}
-	local_unlock(&karena_pcp.lock);
-	if (cached)
-		trace_karena_cache_refill(cpu, got, cached);
-	karena_free_list(&list);
+	if (got)
+		karena_cache_refill(key, &list, got, true);
 	if (key)
 		css_put(&key->css);
 }
