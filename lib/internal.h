@@ -250,7 +250,7 @@ static ALWAYS_INLINE unsigned span_index(const struct mspan *s, uintptr_t p)
  * divmul = ceil(2^32 / elemsize): for off below 2^17 and elemsize at most
  * 2^15 (17 + 15 <= 32 bits), off is a multiple of elemsize exactly when
  * the low 32 bits of off * divmul are below divmul (Lemire, Kaser, Kurz,
- * "Faster remainder by direct computation", 2019; selftests/lib/mspan_test
+ * "Faster remainder by direct computation", 2019; selftests/libkarena/mspan_test
  * checks every offset of every class).  No division, no index: free()
  * checks every pointer with it.
  */

@@ -17,7 +17,7 @@
  * Credit: the rules are the Go runtime's (src/runtime/mksizeclasses.go,
  * Copyright (c) 2009 The Go Authors, BSD-3-Clause: LICENSES/BSD-3-Clause);
  * this is an independent implementation of them, checked against Go's
- * published table by selftests/lib/sizeclasses_test.c.
+ * published table by selftests/libkarena/sizeclasses_test.c.
  *
  * Output: a C source with karena_class_to_size, karena_class_to_allocnpages,
  * karena_class_divmul, karena_size_to_class8 and karena_size_to_class128

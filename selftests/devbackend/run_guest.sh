@@ -4,7 +4,7 @@
 # libkarena on the device backend, in the guest.  selftests/malloc's
 # run_guest.sh already runs conformance, stress, python3, sqlite3 and gcc
 # with KARENA_BACKEND=dev; this suite adds what it does not cover:
-#   lib.*        the selftests/lib unit tests with KARENA_BACKEND=dev, each
+#   libkarena.*  the selftests/libkarena unit tests with KARENA_BACKEND=dev, each
 #                asserting that the module counted transitions meanwhile
 #   devbackend.* heap in /dev/karena mappings, releases through the module,
 #                ranges across reservations, fork, threads (devbackend.c),
@@ -72,20 +72,20 @@ export KARENA_BACKEND=dev
 
 # ---- the allocator's unit tests on the device backend ----
 # (sizeclasses_test is table arithmetic: nothing for the backend to do)
-for t in mspan_test mheap_test small_test scavenger_test malloc_test; do
-	bin=$TOP/selftests/lib/$t
+for t in $(sed "/^#/d; /^sizeclasses_test$/d" "$TOP/selftests/libkarena/tests.txt"); do
+	bin=$TOP/selftests/libkarena/$t
 	if [ ! -x "$bin" ]; then
-		ok 1 "lib.$t" "not built (make -C selftests/lib)"
+		ok 1 "libkarena.$t" "not built (make -C selftests/libkarena)"
 		continue
 	fi
 	c0=$(counter)
-	run_tap "lib.$t" "$bin"
+	run_tap "libkarena.$t" "$bin"
 	c1=$(counter)
 	case $t in
 	mheap_test|scavenger_test|malloc_test)
 		[ "$c1" -gt "$c0" ]
-		ok $? "lib.$t.used_device" "transitions $c0 -> $c1" ;;
-	*)	echo "# lib.$t: module transitions $c0 -> $c1" ;;
+		ok $? "libkarena.$t.used_device" "transitions $c0 -> $c1" ;;
+	*)	echo "# libkarena.$t: module transitions $c0 -> $c1" ;;
 	esac
 done
 

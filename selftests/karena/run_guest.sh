@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# Run every karena device/module suite in the guest (karena.ko loaded).
+# Run every karena device/module suite (tests.txt, in order) in the guest
+# (karena.ko loaded).
 # TAP on stdout; exit 0 only when every test passed or skipped.
 # Binaries are built on the host (`make -C selftests/karena`): the guest's
 # root is read-only.
@@ -13,7 +14,7 @@ rc=0
 KT_DMESG_START=$(dmesg 2>/dev/null | wc -l)
 export KT_DMESG_START
 
-for t in device transitions badinput lifecycle concurrency memcg fork reclaim; do
+for t in $(sed "/^#/d" "$dir/tests.txt"); do
 	echo "# karena: $t"
 	if [ ! -x "$dir/$t" ]; then
 		echo "not ok 1 karena.$t # binary missing: run make -C selftests/karena"

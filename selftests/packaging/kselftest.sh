@@ -10,9 +10,9 @@
 #   - config: Debian 12's kernel (the guest's) has every option it lists.
 # run_guest.sh runs the installed tree in the guest.
 ks=$(mktemp -d /tmp/karena-ksft.XXXXXX)
-# Every suite that needs the module, and lib (which does not); malloc is
+# Every suite that needs the module, and libkarena (which does not); malloc is
 # left out here: it runs natively in its own suite already.
-make -C "$TOP/selftests" run_tests TARGETS="karena uring devbackend lib tools fuzz" \
+make -C "$TOP/selftests" run_tests TARGETS="karena uring devbackend libkarena tools fuzz" \
 	>"$ks/run.tap" 2>"$ks/run.err"
 rc=$?
 sed -n '/^\(not \)\{0,1\}ok /s/^/# /p' "$ks/run.tap"
@@ -21,20 +21,20 @@ if [ -c /dev/karena ]; then
 	ok $? "kselftest: make -C selftests run_tests passes with the module loaded" "exit $rc"
 else
 	skips=$(grep -cE '^ok [0-9]+ selftests: (karena|uring|devbackend|tools|fuzz): run_guest.sh # SKIP .*(karena.ko is not loaded|karena.ko loaded)$' "$ks/run.tap")
-	ran=$(grep -cE '^ok [0-9]+ selftests: lib: run_guest.sh$' "$ks/run.tap")
+	ran=$(grep -cE '^ok [0-9]+ selftests: libkarena: run_guest.sh$' "$ks/run.tap")
 	[ $rc = 0 ] && [ "$skips" = 5 ] && [ "$ran" = 1 ] && grep -q '^1\.\.6$' "$ks/run.tap"
-	ok $? "kselftest: make -C selftests run_tests without the module: 5 suites skip (exit 4), lib passes" \
+	ok $? "kselftest: make -C selftests run_tests without the module: 5 suites skip (exit 4), libkarena passes" \
 		"exit $rc, $skips skipped, $ran passed: $(grep -E '^(# )?not ok' "$ks/run.tap" | head -n 4)"
 fi
 rm -rf "$ks"
 
 d=$TOP/build/ksft
 list=$(cat "$d/kselftest-list.txt" 2>/dev/null | tr '\n' ' ')
-[ -x "$d/run_kselftest.sh" ] && [ "$list" = "karena:run_guest.sh bounds:run_guest.sh uring:run_guest.sh devbackend:run_guest.sh lib:run_guest.sh malloc:run_guest.sh tools:run_guest.sh fuzz:run_guest.sh " ] &&
+[ -x "$d/run_kselftest.sh" ] && [ "$list" = "karena:run_guest.sh bounds:run_guest.sh uring:run_guest.sh devbackend:run_guest.sh libkarena:run_guest.sh malloc:run_guest.sh tools:run_guest.sh fuzz:run_guest.sh " ] &&
 	[ "$(cd "$d" && ./run_kselftest.sh -l | tr '\n' ' ')" = "$list" ] && [ -f "$d/config" ]
 ok $? "kselftest: the installed tree has run_kselftest.sh, kselftest-list.txt and config" "list '$list'"
 bad=""
-for s in karena bounds uring devbackend lib malloc tools fuzz; do
+for s in karena bounds uring devbackend libkarena malloc tools fuzz; do
 	grep -qE '^timeout=[0-9]+$' "$d/selftests/$s/settings" 2>/dev/null || bad="$bad $s"
 done
 [ -d "$d" ] && [ -z "$bad" ]

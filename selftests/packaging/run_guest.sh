@@ -6,7 +6,7 @@
 # under an empty tmpfs (mount namespace) so that nothing can reach back
 # into it.  Its TAP (one line per suite) is this suite's TAP.
 #   KARENA_KSFT_SUITES="a b"  the installed suites to run (default: karena,
-#   uring, lib and tools, which between them use every part of the tree:
+#   uring, libkarena and tools, which between them use every part of the tree:
 #   the module file, the library, test binaries, the tools, BPF objects and
 #   bpftool scripts; make check runs every suite in its own guest anyway)
 set -u
@@ -21,7 +21,7 @@ fi
 rm -rf /tmp/ksft && cp -a "$TOP/build/ksft" /tmp/ksft
 out=${KARENA_OUT:-/tmp}/ksft
 mkdir -p "$out"
-suites=${KARENA_KSFT_SUITES:-karena uring lib tools}
+suites=${KARENA_KSFT_SUITES:-karena uring libkarena tools}
 sel=""
 for s in $suites; do sel="$sel -c $s"; done
 # The runner picks /tmp/ksft/kmod/karena.ko for the suites that reload it;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Helpers shared by the selftests/lib unit tests. */
+/* Helpers shared by the selftests/libkarena unit tests. */
 #ifndef KARENA_TEST_UTIL_H
 #define KARENA_TEST_UTIL_H
 
