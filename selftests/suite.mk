@@ -10,10 +10,9 @@
 # sources, another library).  $(LIBKARENA_SO) and $(LIBKARENA_A) as a
 # prerequisite build the library first.
 #
-# Headers: kmod/uapi (karena.h), selftests/common (kt_ioctl.h, kt_uring.h:
-# the device wrappers the suites and bench/kbench.c share) and the
-# kselftest harness from the kernel source (scripts/ksrc.sh unpacks it),
-# included with -isystem: the 6.1 harness is not -Wextra clean.
+# Headers: kmod/uapi (karena.h) and the kselftest harness from the kernel
+# source (scripts/ksrc.sh unpacks it), included with -isystem: the 6.1
+# harness is not -Wextra clean.
 SUITE_DIR	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 TOP		?= $(abspath $(SUITE_DIR)/..)
 KSFT_INCLUDE	?= $(TOP)/build/ksrc/include
@@ -24,7 +23,7 @@ HARNESS		:= $(KSFT_INCLUDE)/kselftest_harness.h
 UAPI		:= $(TOP)/kmod/uapi/karena.h
 SUITE_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror
 # after the suite's CFLAGS: a suite's own -I (lib/include's karena.h) wins
-SUITE_INCLUDES	:= -isystem $(KSFT_INCLUDE) -I$(TOP)/kmod/uapi -I$(SUITE_DIR)/common
+SUITE_INCLUDES	:= -isystem $(KSFT_INCLUDE) -I$(TOP)/kmod/uapi
 
 all: $(PROGS)
 
