@@ -81,6 +81,7 @@ enum span_list_id {
 	LIST_LPARTIAL,		/* owner's local partial list */
 	LIST_LFULL,		/* owner's local full list */
 	LIST_LEMPTY,		/* owner's local empty list (kept for reuse) */
+	LIST_OCACHE,		/* not a span: an mcache's cache of freed foreign objects */
 };
 
 struct mcache;
@@ -144,12 +145,28 @@ struct mcache {
 	struct mspan *rnotify;		/* atomic: spans notified by remote frees */
 	struct mcache *next, *prev;	/* all live caches */
 	int dying;
+	/*
+	 * Per class, objects of other threads' spans freed by this thread
+	 * (mcache.c "Foreign objects"), or NULL; allocated on first use and
+	 * kept when the cache is recycled (mcache_get_slow clears only what
+	 * is above this field).
+	 */
+	struct mspan *ocache[NUM_SPANCLASS];	/* by span class, like alloc[] */
 };
+
+/* A batch of freed objects linked through their first word. */
+struct obj_batch {
+	void *head;
+	uint32_t n;
+};
+#define XFER_SLOTS	16
 
 struct mcentral {
 	pthread_mutex_t *lock;		/* one of MCENTRAL_LOCKS, shared */
 	struct span_list partial, full;
 	uint64_t nspans;
+	uint32_t nxfer;			/* atomic (read unlocked): batches in xfer */
+	struct obj_batch xfer[XFER_SLOTS];	/* transfer cache (mcentral.c) */
 } __attribute__((aligned(64)));
 /*
  * Span classes share a few locks (striped): mcentral is off the hot path
@@ -235,6 +252,7 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass);
 HIDDEN void *span_alloc_slow(struct mspan *s);
 HIDDEN void span_drain_remote(struct mspan *s);
 HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p);
+HIDDEN void span_free_remote_list(void *head, uint32_t n);
 HIDDEN bool span_arm_notify(struct mspan *s);
 HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx);
 
@@ -335,6 +353,8 @@ static inline void span_set_list(struct mspan *s, enum span_list_id id)
 HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c);
 HIDDEN void mcentral_uncache_span(struct mspan *s);
 HIDDEN void mcentral_notify(struct mspan *s);
+HIDDEN bool mcentral_xfer_put(int spc, void *head, uint32_t n);
+HIDDEN void *mcentral_xfer_get(int spc, uint32_t *n);
 HIDDEN void mcentral_release_span(struct mspan *s);
 HIDDEN size_t mcentral_reclaim(void);
 HIDDEN void mcentral_lock_all(void);
@@ -345,9 +365,12 @@ HIDDEN void span_list_remove(struct span_list *l, struct mspan *s);
 
 /* ---- mcache.c ---- */
 HIDDEN struct mcache *mcache_get_slow(void);
+HIDDEN struct mcache *mcache_for_free(void);
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
+HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc);
+HIDDEN void mcache_foreign_batch(struct mcache *c, struct mspan *o);
 HIDDEN void mcache_release_empty(struct mcache *c);
 
 HIDDEN void mcache_init_key(void);

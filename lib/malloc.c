@@ -10,8 +10,9 @@
  * cache up.  Small free fast path: arena index entry -> the arena's page
  * map -> span (two dependent loads); an object-start check; if this
  * thread's mcache owns the span, push the object on the span's free list
- * (no atomics), else one fetch-or into the span's remote-free bitmap
- * (mspan.c).  Statistics are per-mcache counters, one add each.
+ * (no atomics), else on the thread's own list of foreign objects of the
+ * class, which it reuses or hands on in batches (mcache.c).  Statistics
+ * are per-mcache counters, one add each.
  *
  * There is no tiny allocator: Go combines requests below 16 bytes into
  * 16-byte blocks because its GC frees a block wholesale; with per-object
@@ -153,7 +154,7 @@ static __attribute__((noinline)) void *small_alloc_slow(struct mcache *c, unsign
 	s = c->alloc[spc];
 	for (;;) {
 		if (s != &empty_span) {
-			void *p = span_alloc_slow(s);
+			void *p = s->list == LIST_OCACHE ? span_alloc_fast(s) : span_alloc_slow(s);
 
 			if (p) {
 				STAT_INC(&c->count[spc]);
@@ -182,22 +183,52 @@ static ALWAYS_INLINE void *small_alloc(unsigned spc)
 }
 
 /*
- * A free that is not the owner's plain local free: another thread's (or a
- * thread's without a cache yet), and every free under KARENA_DEBUG.  All
- * go through the span's remote-free bitmap; in debug mode the bit's old
+ * A free that is not the owner's plain local free: another thread's, and
+ * every free under KARENA_DEBUG.  The thread (given a cache if it has
+ * none yet) keeps other threads' objects for reuse and hands them on in
+ * batches (mcache.c "Foreign objects").  Frees in debug mode, and after
+ * the thread's cache was flushed at exit, go straight to the span's
+ * remote-free bitmap: in debug mode the bit's old
  * value catches a repeated free at once, and the owner's drain catches
  * the free of an object already on the free list (mspan.c).
  */
-static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
+static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
 {
 	struct mcache *c = tls_mcache;
 	unsigned spc = s->spanclass;
+	struct mspan *o;
 
-	if (c != &boot_mcache)
+	if (!karena_debug) {
+		if (c == &boot_mcache)
+			c = mcache_for_free();
+		if (c && (o = mcache_ocache(c, spc)) != NULL) {
+			STAT_INC(&c->count[spc + 1]);
+			if (!span_free_local(o, p))
+				mcache_foreign_batch(c, o);
+			return;
+		}
+	}
+	if (c && c != &boot_mcache)
 		STAT_INC(&c->count[spc + 1]);
 	else
 		__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
 	span_free_remote(s, span_index(s, (uintptr_t)p), p);
+}
+
+/* boot_mcache has no ocache: a thread without a cache takes the rare path. */
+static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
+{
+	struct mcache *c = tls_mcache;
+	unsigned spc = s->spanclass;
+	struct mspan *o = c->ocache[spc];
+
+	if (likely(o != NULL && !karena_debug)) {
+		STAT_INC(&c->count[spc + 1]);
+		if (unlikely(!span_free_local(o, p)))
+			mcache_foreign_batch(c, o);
+		return;
+	}
+	small_free_rare(s, p);
 }
 
 /* ---- large ---- */

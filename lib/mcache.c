@@ -13,6 +13,23 @@
  * the counters are folded into the globals.
  * If the thread allocates again after that (a later TLS destructor), it
  * gets a fresh cache and the key destructor runs again.
+ *
+ * Foreign objects: a thread that frees an object of a span it does not
+ * own does not touch the span.  It pushes the object on its cache's list
+ * of foreign objects of that class (c->ocache[spc], no atomic, no shared
+ * line but the object's), and uses that list itself when its own span of
+ * the class runs out: the list is an mspan of state LIST_OCACHE that
+ * becomes the class's current span, so the malloc fast path pops foreign
+ * objects like any other.  The objects stay counted as out in their
+ * spans meanwhile.  When a thread has freed a batch of them without
+ * reusing (ocache_batch: 64 objects, fewer for big classes), the batch
+ * goes to mcentral's transfer cache, where the next thread that runs out
+ * of the class takes it whole; if that is full, the objects go back to
+ * their spans (span_free_remote_list: a fetch-or per span word).  Thread
+ * exit and karena_release() return a cache's foreign objects to their
+ * spans.  This is TCMalloc's thread cache and transfer cache for the one
+ * case where Go's span-owning mcache pays per object (the remote free);
+ * frees by the owner stay pushes onto the span (mspan.c).
  */
 #include <string.h>
 #include "internal.h"
@@ -28,6 +45,9 @@ HIDDEN struct mcache boot_mcache = {
 };
 HIDDEN __thread struct mcache *tls_mcache
 	__attribute__((tls_model("initial-exec"))) = &boot_mcache;
+/* The thread's cache was flushed by the key destructor: frees in later
+ * TLS destructors must not set up a cache that may never be flushed. */
+static __thread bool tls_mcache_gone __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t mcaches_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mcache *mcaches;		/* live */
@@ -44,6 +64,7 @@ static void mcache_destroy(void *arg)
 		return;
 	mcache_flush(c);
 	tls_mcache = &boot_mcache;
+	tls_mcache_gone = true;
 	pthread_mutex_lock(&mcaches_lock);
 	for (int i = 0; i < NUM_CLASSES; i++) {
 		dead_nmalloc[i] += LOAD(&c->count[i << 1]);
@@ -84,7 +105,7 @@ HIDDEN struct mcache *mcache_get_slow(void)
 		pthread_mutex_unlock(&mcaches_lock);
 		return NULL;
 	}
-	memset(c, 0, sizeof(*c));
+	memset(c, 0, offsetof(struct mcache, ocache));	/* ocache[]: empty, kept */
 	for (int i = 0; i < NUM_SPANCLASS; i++)
 		c->alloc[i] = &empty_span;
 	c->next = mcaches;
@@ -96,6 +117,115 @@ HIDDEN struct mcache *mcache_get_slow(void)
 	if (key_ok)
 		pthread_setspecific(mcache_key, c);
 	return c;
+}
+
+/*
+ * Foreign objects of class cls a thread keeps before handing them on:
+ * 64, or 128 KiB of them (at least 4) for classes above 2 KiB, so that a
+ * batch amortises its transfer-cache lock.
+ */
+static uint32_t ocache_batch(unsigned cls)
+{
+	uint32_t n = (128u << 10) / karena_class_to_size[cls];
+
+	return n < 4 ? 4 : n > 64 ? 64 : n;
+}
+
+/*
+ * The cache of foreign objects of class cls: allocCount counts down from
+ * ocache_batch(cls) as objects are pushed (span_free_local's sign test
+ * says when a batch is complete) and up as the fast path pops them.
+ */
+static inline uint32_t ocache_count(const struct mspan *o)
+{
+	return ocache_batch(o->spanclass >> 1) - o->allocCount;
+}
+
+static void ocache_set(struct mspan *o, void *head, uint32_t n)
+{
+	o->freelist = head;
+	o->allocCount = ocache_batch(o->spanclass >> 1) - n;
+}
+
+/* c's cache of foreign objects of span class spc, set up on first use. */
+HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc)
+{
+	struct mspan *o = c->ocache[spc];
+
+	if (o)
+		return o;
+	o = persistent_alloc(sizeof(*o));
+	if (!o)
+		return NULL;
+	o->state = SPAN_INUSE;
+	o->list = LIST_OCACHE;
+	o->spanclass = (uint8_t)spc;
+	o->elemsize = karena_class_to_size[spc >> 1];
+	ocache_set(o, NULL, 0);
+	c->ocache[spc] = o;
+	return o;
+}
+
+/* Give o's objects back to their spans (thread exit, karena_release). */
+static void ocache_release(struct mcache *c, struct mspan *o)
+{
+	void *head = o->freelist;
+	uint32_t n = ocache_count(o);
+
+	if (c->alloc[o->spanclass] == o)
+		c->alloc[o->spanclass] = &empty_span;
+	ocache_set(o, NULL, 0);
+	span_free_remote_list(head, n);
+}
+
+/*
+ * c freed a batch of foreign objects into o without reusing them: hand
+ * them to the transfer cache, or back to their spans when that is full.
+ */
+HIDDEN void mcache_foreign_batch(struct mcache *c, struct mspan *o)
+{
+	void *head = o->freelist;
+	uint32_t n = ocache_count(o);
+
+	(void)c;
+	ocache_set(o, NULL, 0);
+	if (!mcentral_xfer_put(o->spanclass, head, n))
+		span_free_remote_list(head, n);
+}
+
+/*
+ * Foreign objects for a thread that ran out of class spc: its own, else
+ * a batch from the transfer cache.  Returns the ocache, or NULL.
+ */
+static struct mspan *ocache_refill(struct mcache *c, int spc)
+{
+	struct mspan *o = c->ocache[spc];
+	void *head;
+	uint32_t n;
+
+	if (o && o->freelist)
+		return o;
+	if (!LOAD(&mcentral_[spc].nxfer))
+		return NULL;
+	if (!o && !(o = mcache_ocache(c, (unsigned)spc)))
+		return NULL;
+	head = mcentral_xfer_get(spc, &n);
+	if (!head)
+		return NULL;
+	ocache_set(o, head, n);
+	return o;
+}
+
+/*
+ * A thread without a cache frees another thread's object: give it a cache
+ * (a thread that only frees, a consumer, batches its frees like any
+ * other), unless its cache was already flushed at thread exit.
+ */
+HIDDEN struct mcache *mcache_for_free(void)
+{
+	if (tls_mcache_gone)
+		return NULL;
+	return mcache_get_slow();
 }
 
 /* Owner: park s (no longer current) in the local full list, arming the
@@ -212,19 +342,27 @@ static ALWAYS_INLINE bool worth_using(const struct mspan *s)
  * The current span for spc ran out.  Spans stay owned by this thread
  * (local partial and full lists) so that its own frees never need an
  * atomic; the order of preference is: the current span again if remote
- * frees gave back an eighth of it, a local partial span, a kept empty
- * span, a span from mcentral.  Returns a span with a free slot, or NULL when out of memory.
+ * frees gave back an eighth of it, foreign objects freed by this thread
+ * or a batch of them from the transfer cache (objects already out of
+ * their spans), a local partial span, a kept empty span, a span from
+ * mcentral.  Returns a span with a free slot, or NULL when out of memory.
  */
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 {
 	struct mspan *s = c->alloc[spc];
 
-	if (s != &empty_span) {
+	if (s->list == LIST_OCACHE) {
+		c->alloc[spc] = &empty_span;	/* used up */
+	} else if (s != &empty_span) {
 		span_drain_remote(s);
 		if (span_live(s) < s->nelems && worth_using(s))
 			return s;
 		c->alloc[spc] = &empty_span;
 		park_full(c, s);
+	}
+	if ((s = ocache_refill(c, spc)) != NULL) {
+		c->alloc[spc] = s;
+		return s;
 	}
 	if (LOAD(&c->rnotify))
 		process_notify(c);
@@ -255,6 +393,9 @@ HIDDEN void mcache_flush(struct mcache *c)
 {
 	struct mspan *s;
 
+	for (int i = 0; i < NUM_SPANCLASS; i++)
+		if (c->ocache[i])
+			ocache_release(c, c->ocache[i]);
 	for (int i = 0; i < NUM_SPANCLASS; i++) {
 		s = c->alloc[i];
 		if (s != &empty_span) {
@@ -321,6 +462,9 @@ HIDDEN void mcache_release_empty(struct mcache *c)
 {
 	struct mspan *s;
 
+	for (int i = 0; i < NUM_SPANCLASS; i++)
+		if (c->ocache[i])
+			ocache_release(c, c->ocache[i]);
 	/* a queued span must not be freed while on the notify stack */
 	if (LOAD(&c->rnotify))
 		process_notify(c);

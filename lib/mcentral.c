@@ -14,6 +14,17 @@
  * Empty spans go back to the heap when uncached; spans that become empty
  * in the partial list through remote frees are found by mcentral_reclaim
  * (scavenger tick, karena_release, malloc_trim).
+ *
+ * Transfer cache (TCMalloc's, between the thread caches and the spans):
+ * per class up to XFER_SLOTS batches of freed objects that threads
+ * freeing other threads' objects handed on (mcache.c "Foreign objects"),
+ * taken whole by the next thread that runs out of that class.  So a
+ * producer/consumer pair moves objects in batches, one lock round trip
+ * per batch on each side, and the spans are not touched at all.  Bounded
+ * to XFER_SLOTS batches and XFER_BYTES per class; a batch that does not fit goes back to its
+ * spans (span_free_remote_list), and mcentral_reclaim empties the cache
+ * (once a second from the scavenger, and in karena_release), so objects
+ * parked here cannot keep spans in use for long.
  */
 #include "internal.h"
 
@@ -201,7 +212,66 @@ HIDDEN void mcentral_notify(struct mspan *s)
 	pthread_mutex_unlock(mc->lock);
 }
 
-/* Return spans that became empty in the partial lists to the heap. */
+#define XFER_BYTES	(512u << 10)
+
+/* Hand on a batch of n freed objects of class spc; false when full. */
+HIDDEN bool mcentral_xfer_put(int spc, void *head, uint32_t n)
+{
+	struct mcentral *mc = &mcentral_[spc];
+	uint64_t bytes = (uint64_t)n * karena_class_to_size[spc >> 1];
+	bool ok = false;
+
+	pthread_mutex_lock(mc->lock);
+	if (mc->nxfer < XFER_SLOTS && (mc->nxfer + 1) * bytes <= XFER_BYTES) {
+		mc->xfer[mc->nxfer] = (struct obj_batch){ head, n };
+		STORE(&mc->nxfer, mc->nxfer + 1);
+		ok = true;
+	}
+	pthread_mutex_unlock(mc->lock);
+	return ok;
+}
+
+/* Take a batch of freed objects of class spc (*n of them), or NULL. */
+HIDDEN void *mcentral_xfer_get(int spc, uint32_t *n)
+{
+	struct mcentral *mc = &mcentral_[spc];
+	void *head = NULL;
+
+	if (!LOAD(&mc->nxfer))
+		return NULL;
+	pthread_mutex_lock(mc->lock);
+	if (mc->nxfer) {
+		STORE(&mc->nxfer, mc->nxfer - 1);
+		head = mc->xfer[mc->nxfer].head;
+		*n = mc->xfer[mc->nxfer].n;
+	}
+	pthread_mutex_unlock(mc->lock);
+	return head;
+}
+
+/* Give every batch in spc's transfer cache back to its spans. */
+static void xfer_release(int spc)
+{
+	struct mcentral *mc = &mcentral_[spc];
+	struct obj_batch b[XFER_SLOTS];
+	uint32_t n;
+
+	if (!LOAD(&mc->nxfer))
+		return;
+	pthread_mutex_lock(mc->lock);
+	n = mc->nxfer;
+	for (uint32_t i = 0; i < n; i++)
+		b[i] = mc->xfer[i];
+	STORE(&mc->nxfer, 0);
+	pthread_mutex_unlock(mc->lock);
+	for (uint32_t i = 0; i < n; i++)
+		span_free_remote_list(b[i].head, b[i].n);
+}
+
+/*
+ * Empty the transfer caches, then return spans that became empty in the
+ * partial lists to the heap.
+ */
 HIDDEN size_t mcentral_reclaim(void)
 {
 	size_t n = 0;
@@ -209,6 +279,8 @@ HIDDEN size_t mcentral_reclaim(void)
 	for (int spc = 2; spc < NUM_SPANCLASS; spc++) {
 		struct mcentral *mc = &mcentral_[spc];
 		struct mspan *s, *next, *empty = NULL;
+
+		xfer_release(spc);
 
 		if (!LOAD(&mc->partial.head))
 			continue;

@@ -131,20 +131,60 @@ HIDDEN void span_drain_remote(struct mspan *s)
 	}
 }
 
-/* Any thread but the owner: mark object idx (at p) of s freed. */
-HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p)
+/*
+ * Any thread but the owner: mark the objects of bits in word w of s
+ * freed, one fetch-or; returns the bits that were set already (repeated
+ * frees: ignored, the caller reports them with KARENA_DEBUG).
+ */
+static uint64_t span_free_remote_bits(struct mspan *s, unsigned w, uint64_t bits)
 {
-	uint64_t bit = 1ull << (idx & 63);
-	uint64_t old = __atomic_fetch_or(&s->rfree_bits[idx >> 6], bit, __ATOMIC_SEQ_CST);
+	uint64_t old = __atomic_fetch_or(&s->rfree_bits[w], bits, __ATOMIC_SEQ_CST);
 
-	if (unlikely(old & bit)) {
-		karena_bad_pointer("double free of pointer", p);
-		return;
-	}
+	if (unlikely(!(bits & ~old)))
+		return old & bits;
 	/* pairs with span_arm_notify: fetch-or, then load the flag */
 	if (unlikely(__atomic_load_n(&s->notify, __ATOMIC_SEQ_CST)) &&
 	    __atomic_exchange_n(&s->notify, 0, __ATOMIC_ACQ_REL))
 		mcentral_notify(s);
+	return old & bits;
+}
+
+/* Any thread but the owner: mark object idx (at p) of s freed. */
+HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p)
+{
+	if (unlikely(span_free_remote_bits(s, idx >> 6, 1ull << (idx & 63))))
+		karena_bad_pointer("double free of pointer", p);
+}
+
+/*
+ * Any thread: give n objects, a list linked through their first word
+ * (a batch of foreign objects, mcache.c), back to their spans as remote
+ * frees.  Objects of a batch were mostly allocated together, so
+ * consecutive ones share a span word: one fetch-or per run of them.
+ */
+HIDDEN void span_free_remote_list(void *head, uint32_t n)
+{
+	struct mspan *s = NULL;
+	unsigned w = 0;
+	uint64_t bits = 0;
+
+	for (; head && n; n--) {
+		void *next = *(void **)head;
+		struct mspan *t = span_of((uintptr_t)head);
+		unsigned idx = span_index(t, (uintptr_t)head);
+
+		if (t != s || idx >> 6 != w) {
+			if (bits)
+				(void)span_free_remote_bits(s, w, bits);
+			s = t;
+			w = idx >> 6;
+			bits = 0;
+		}
+		bits |= 1ull << (idx & 63);
+		head = next;
+	}
+	if (bits)
+		(void)span_free_remote_bits(s, w, bits);
 }
 
 /*

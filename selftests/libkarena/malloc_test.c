@@ -197,6 +197,9 @@ TEST(remote_frees_to_parked_span_notify_owner)
 	ASSERT_EQ(1, a->notify);		/* armed */
 	ASSERT_EQ(0, pthread_create(&t, NULL, free_aobjs, NULL));
 	ASSERT_EQ(0, pthread_join(t, NULL));
+	/* the freeing thread's complete batches wait in the transfer cache
+	 * (remote_test.c); reclaiming hands them to the span */
+	mcentral_reclaim();
 	ASSERT_EQ(1, a->queued);		/* first remote free told us */
 	ASSERT_EQ(a, c->rnotify);
 	for (i = 0; i < 5000 && c->alloc[spc] != a; i++)
