@@ -88,22 +88,25 @@ struct mcache;
 
 
 /*
- * Cache-line layout: line 0 is what every free() reads, from any thread,
- * and is written only when the span changes hands or state; line 1 is the
- * allocation state, written by the owner on every malloc and local free;
- * lines 2-3 are the remote-free bitmap, written by other threads' frees.
- * So owner mallocs do not invalidate what remote freers read, and remote
- * frees do not invalidate the owner's free list head.
+ * Cache-line layout: line 0 is everything malloc and free touch, so a
+ * free into a span that is not hot (larson's random victims) costs one
+ * miss on the span, not two: the fields every free() reads, from any
+ * thread (written only when the span changes hands or state), and the
+ * allocation state the owner writes.  Other threads read line 0 only to
+ * find the owner: their frees go to their own cache of foreign objects
+ * (mcache.c), so owner writes here do not slow them per object.  Line 1
+ * is list and page-heap bookkeeping; lines 2-3 the remote-free bitmap,
+ * written by other threads when objects go back to their spans.
  */
 struct mspan {
 	/* line 0 */
 	uintptr_t start;		/* startAddr, page aligned */
-	size_t npages;
 	struct mcache *owner;		/* atomic; NULL when in mcentral */
-	struct mspan *rnext;		/* link in the owner's notify stack */
+	void *freelist;			/* owner: free objects, linked through their first word */
 	uint32_t elemsize;
 	uint32_t divmul;		/* offset * divmul >> 32 == index */
 	uint32_t limit;			/* nelems * elemsize: end of the objects */
+	uint32_t allocCount;		/* owner: objects out (span_live); biased while parked */
 	uint16_t nelems;
 	uint8_t spanclass;		/* class << 1; 0 = large or not in use */
 	uint8_t state;			/* enum span_state */
@@ -111,17 +114,17 @@ struct mspan {
 	uint8_t list;			/* enum span_list_id */
 	uint8_t notify;			/* atomic: parked full, report the first remote free */
 	uint8_t queued;			/* atomic: on the owner's notify stack */
-	/* line 1: owner only */
-	void *freelist __attribute__((aligned(64)));	/* free objects, linked through their first word */
-	uintptr_t bump, bumpend;	/* objects [bump, bumpend) never handed out */
-	uint32_t allocCount;		/* objects out (span_live); biased while parked */
-	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
+	uintptr_t bump, bumpend;	/* owner: objects [bump, bumpend) never handed out */
+	/* line 1 */
+	size_t npages __attribute__((aligned(64)));
+	struct mspan *rnext;		/* link in the owner's notify stack */
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
+	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
 	/* lines 2-3: other threads' frees */
 	uint64_t rfree_bits[RFREE_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
 } __attribute__((aligned(64)));
-_Static_assert(offsetof(struct mspan, freelist) == 64, "mspan line 1");
+_Static_assert(offsetof(struct mspan, bumpend) == 56, "mspan line 0");
 _Static_assert(offsetof(struct mspan, rfree_bits) == 128, "mspan line 2");
 
 struct span_list {
