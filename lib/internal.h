@@ -103,20 +103,21 @@ struct mspan {
 	uintptr_t start;		/* startAddr, page aligned */
 	struct mcache *owner;		/* atomic; NULL when in mcentral */
 	void *freelist;			/* owner: free objects, linked through their first word */
+	uint64_t inv;			/* elemsize >> shift's inverse mod 2^64 (span_object_start) */
 	uint32_t elemsize;
-	uint32_t divmul;		/* offset * divmul >> 32 == index */
-	uint32_t limit;			/* nelems * elemsize: end of the objects */
 	uint32_t allocCount;		/* owner: objects out (span_live); biased while parked */
-	uint16_t nelems;
+	uint16_t nelems;		/* objects; 0 unless a small span in use */
 	uint8_t spanclass;		/* class << 1; 0 = large or not in use */
 	uint8_t state;			/* enum span_state */
-	uint8_t needzero;		/* pages may hold old data */
+	uint8_t shift;			/* trailing zero bits of elemsize */
 	uint8_t list;			/* enum span_list_id */
 	uint8_t notify;			/* atomic: parked full, report the first remote free */
 	uint8_t queued;			/* atomic: on the owner's notify stack */
 	uintptr_t bump, bumpend;	/* owner: objects [bump, bumpend) never handed out */
 	/* line 1 */
 	size_t npages __attribute__((aligned(64)));
+	uint32_t divmul;		/* offset * divmul >> 32 == index */
+	uint8_t needzero;		/* pages may hold old data */
 	struct mspan *rnext;		/* link in the owner's notify stack */
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
@@ -265,19 +266,22 @@ static ALWAYS_INLINE unsigned span_index(const struct mspan *s, uintptr_t p)
 }
 
 /*
- * Is offset off in small span s the start of one of its objects?
- * off < limit (below 2^17: small spans have at most 10 pages) and off
- * divisible by elemsize, tested with the span's 32-bit reciprocal
- * divmul = ceil(2^32 / elemsize): for off below 2^17 and elemsize at most
- * 2^15 (17 + 15 <= 32 bits), off is a multiple of elemsize exactly when
- * the low 32 bits of off * divmul are below divmul (Lemire, Kaser, Kurz,
- * "Faster remainder by direct computation", 2019; selftests/libkarena/mspan_test
- * checks every offset of every class).  No division, no index: free()
- * checks every pointer with it.
+ * Is offset off (any 64-bit value) the start of one of span s's objects?
+ * With elemsize = q << shift (q odd) and inv = q's inverse mod 2^64,
+ * off * inv rotated right by shift is off / elemsize when elemsize
+ * divides off, and above UINT64_MAX / elemsize when it does not (the
+ * exact-division test of Granlund and Montgomery, Hacker's Delight 10-17),
+ * so one compare with nelems checks divisibility and range together.
+ * nelems is 0 for every span that is not a small span in use (large,
+ * free, no_span), so that test also rejects them.  free() checks every
+ * pointer with it (selftests/libkarena/mspan_test: every offset of every class).
  */
 static ALWAYS_INLINE bool span_object_start(const struct mspan *s, uintptr_t off)
 {
-	return off < s->limit && (uint32_t)((uint32_t)off * s->divmul) < s->divmul;
+	uint64_t x = (uint64_t)off * s->inv;
+
+	x = (x >> s->shift) | (x << ((64 - s->shift) & 63));
+	return x < s->nelems;
 }
 
 /*

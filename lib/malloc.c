@@ -170,7 +170,7 @@ static __attribute__((noinline)) void *small_alloc_slow(struct mcache *c, unsign
 	}
 }
 
-static ALWAYS_INLINE void *small_alloc(unsigned spc)
+static ALWAYS_INLINE void *small_alloc(uintptr_t spc)
 {
 	struct mcache *c = tls_mcache;
 	void *p = span_alloc_fast(c->alloc[spc]);
@@ -179,7 +179,7 @@ static ALWAYS_INLINE void *small_alloc(unsigned spc)
 		STAT_INC(&c->count[spc]);
 		return p;
 	}
-	return small_alloc_slow(c, spc);
+	return small_alloc_slow(c, (unsigned)spc);
 }
 
 /*
@@ -248,7 +248,6 @@ static void *large_alloc(size_t n, size_t align_pages, bool zero)
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->nelems = 1;
 	if (zero && s->needzero)
 		memset((void *)s->start, 0, s->npages * PAGE_BYTES);
 	scavenger_maybe_start();
@@ -266,8 +265,7 @@ static __attribute__((noinline)) void free_not_small(struct mspan *s, void *ptr)
 		karena_bad_pointer("free of foreign pointer", ptr);
 		return;
 	}
-	if (s->spanclass == 0 && LOAD(&s->state) == SPAN_INUSE && p == s->start &&
-	    s->nelems == 1) {
+	if (s->spanclass == 0 && LOAD(&s->state) == SPAN_INUSE && p == s->start) {
 		mheap_free(s);
 		return;
 	}
@@ -300,17 +298,15 @@ static ALWAYS_INLINE void do_free(void *ptr)
 	uintptr_t p = (uintptr_t)ptr;
 	struct heap_arena *ha;
 	struct mspan *s = NULL;
-	unsigned spc;
 
 	ha = LOAD_ACQ(&arena_index[(p >> ARENA_SHIFT) & ((1u << ARENA_INDEX_BITS) - 1)]);
 	if (likely(ha != NULL)) {
 		s = LOAD(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
-		spc = s->spanclass;
-		if (likely(spc > 1 && span_object_start(s, p - s->start))) {
+		if (likely(span_object_start(s, p - s->start))) {
 			struct mcache *c = tls_mcache;
 
 			if (likely(LOAD(&s->owner) == c && !karena_debug)) {
-				STAT_INC(&c->count[spc + 1]);
+				STAT_INC(&c->count[(uintptr_t)s->spanclass + 1]);
 				if (unlikely(!span_free_local(s, ptr)))
 					mcache_span_freed(c, s);
 				return;

@@ -478,6 +478,7 @@ HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclas
 	}
 	s->state = SPAN_INUSE;
 	s->spanclass = (uint8_t)spanclass;
+	s->nelems = 0;		/* small spans: span_init_small */
 	s->owner = NULL;
 	STORE(&s->notify, 0);	/* a late remote freer may still load it */
 	s->list = LIST_NONE;
@@ -561,7 +562,8 @@ HIDDEN void mheap_free(struct mspan *s)
 	s->freetick = LOAD(&scav_tick);
 	s->owner = NULL;
 	s->spanclass = 0;
-	/* interior pages keep pointing at s: free() range-checks the span */
+	s->nelems = 0;
+	/* interior pages keep pointing at s: free()'s check fails on nelems 0 */
 	free_coalesce_insert(s);
 	pthread_mutex_unlock(&mheap_.lock);
 }

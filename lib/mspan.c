@@ -58,14 +58,21 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass)
 	unsigned cls = (unsigned)spanclass >> 1;
 	size_t bytes = s->npages * PAGE_BYTES;
 
+	uint32_t q;
+
 	s->spanclass = (uint8_t)spanclass;
 	s->elemsize = karena_class_to_size[cls];
 	s->divmul = karena_class_divmul[cls];
+	s->shift = (uint8_t)__builtin_ctz(s->elemsize);
+	q = s->elemsize >> s->shift;
+	/* Newton's iteration: q * q == 1 mod 8, each step doubles the bits */
+	s->inv = q;
+	for (int i = 0; i < 5; i++)
+		s->inv *= 2 - (uint64_t)q * s->inv;
 	s->nelems = (uint16_t)(bytes / s->elemsize);
-	s->limit = s->nelems * s->elemsize;
 	s->freelist = NULL;
 	s->bump = s->start;
-	s->bumpend = s->start + s->limit;
+	s->bumpend = s->start + (uintptr_t)s->nelems * s->elemsize;
 	s->allocCount = 0;
 	memset(s->rfree_bits, 0, sizeof(s->rfree_bits));
 }

@@ -235,19 +235,29 @@ TEST(object_start_check_is_exact_for_every_offset)
 	struct mspan s;
 
 	for (int cls = 1; cls < 68; cls++) {
+		uintptr_t limit;
+
 		init_as_mcentral(&s, cls);
-		ASSERT_LT(s.limit, 1u << 17);
+		limit = (uintptr_t)s.nelems * s.elemsize;
 		for (uintptr_t off = 0; off < s.npages * 8192 + 64; off++) {
-			bool want = off < s.limit && off % s.elemsize == 0;
+			bool want = off < limit && off % s.elemsize == 0;
 
 			if (want != span_object_start(&s, off))
 				TH_LOG("class %d size %u offset %lu", cls, s.elemsize,
 				       (unsigned long)off);
 			ASSERT_EQ(want, span_object_start(&s, off));
 		}
-		/* below the span start and far past it */
-		ASSERT_FALSE(span_object_start(&s, (uintptr_t)-64));
+		/* below the span start, and far past it at multiples of the size */
+		for (uintptr_t k = 1; k <= 4096; k++) {
+			ASSERT_FALSE(span_object_start(&s, -(k * s.elemsize)));
+			ASSERT_FALSE(span_object_start(&s, -k));
+			ASSERT_FALSE(span_object_start(&s, limit * k + k * s.elemsize * 4099));
+		}
 		ASSERT_FALSE(span_object_start(&s, (uintptr_t)s.elemsize << 32));
+		ASSERT_FALSE(span_object_start(&s, (uintptr_t)s.elemsize << 47));
+		/* a span that is not a small span in use accepts nothing */
+		s.nelems = 0;
+		ASSERT_FALSE(span_object_start(&s, 0));
 	}
 }
 
