@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * karena: arena contexts, per-mm page-state stores and transitions.
+ * karena: open files, their per-mm spaces (page-state stores), mmap,
+ * VMA open/close, and fork.
  *
  * An open file is a struct karena_file; each mm that maps it gets its own
  * struct karena_space (page states, pages, stats), found through the VMA
@@ -25,7 +26,8 @@
  * vm_ops->open cannot fail: when memory for the child's copy of a store
  * runs out, the copy is given up and the child gets the range Reserved.
  *
- * Transitions are in transition.c.
+ * What moves pages between states (transitions) is transition.c; what
+ * backs them on access, fault.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -87,8 +89,10 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 					     struct mm_struct *mm,
 					     gfp_t gfp)
 {
-	struct karena_space *sp = kzalloc(sizeof(*sp), gfp);
+	struct karena_space *sp;
 
+	lockdep_assert_held(&kf->lock);
+	sp = kzalloc(sizeof(*sp), gfp);
 	if (!sp)
 		return NULL;
 	sp->kf = kf;
@@ -102,6 +106,7 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 
 static void karena_space_free(struct karena_space *sp)
 {
+	lockdep_assert_held(&sp->kf->lock);
 	list_del(&sp->node);
 	karena_rss_untrack(sp);
 	WARN_ON_ONCE(!xa_empty(&sp->store));
@@ -183,8 +188,10 @@ out:
 static bool karena_vma_covered(struct karena_space *sp,
 			       struct vm_area_struct *vma)
 {
-	struct vm_area_struct *other = vma_lookup(vma->vm_mm, vma->vm_start);
+	struct vm_area_struct *other;
 
+	mmap_assert_locked(vma->vm_mm);
+	other = vma_lookup(vma->vm_mm, vma->vm_start);
 	return other && other != vma && other->vm_private_data == sp &&
 	       other->vm_end >= vma->vm_end;
 }
@@ -228,22 +235,9 @@ static void karena_space_drop(struct karena_space *sp, unsigned long first,
 		xas_lock(&xas);
 		entry = xas_load(&xas);
 		karena_decode(&xas, entry, &e);
-		if (entry && !xa_is_zero(entry)) {
-			switch (e.state) {
-			case S_NONE:
-				sp->nr_none--;
-				break;
-			case S_PREPARED:
-				sp->nr_prepared--;
-				break;
-			case S_READY:
-				sp->nr_ready--;
-				kf->ready_pages--;
-				if (e.page)
-					atomic_long_dec(&sp->nr_resident);
-				break;
-			}
-		}
+		karena_space_add(sp, e.state, -1);
+		if (e.page && e.state == S_READY)
+			atomic_long_dec(&sp->nr_resident);
 		if (e.page)
 			counted += karena_rss_unmark(e.page, e.cow);
 		xas_store(&xas, NULL);
@@ -392,28 +386,6 @@ static struct page *karena_fork_copy(struct karena_file *kf, struct page *src)
 	return copy;
 }
 
-/* Count the child's new entry @e in its space and the file. */
-static void karena_fork_account(struct karena_fork *f,
-				const struct karena_ent *e)
-{
-	struct karena_space *child = f->child;
-
-	switch (e->state) {
-	case S_NONE:
-		child->nr_none++;
-		break;
-	case S_PREPARED:
-		child->nr_prepared++;
-		break;
-	case S_READY:
-		child->nr_ready++;
-		child->kf->ready_pages++;
-		if (e->page)
-			atomic_long_inc(&child->nr_resident);
-		break;
-	}
-}
-
 /*
  * Give the child the parent's entry at @idx: the same state, and a page
  * shared copy-on-write, or a copy when someone holds the page.  Returns
@@ -461,7 +433,9 @@ static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
 		f->child_counted += karena_rss_mark(copy);
 		karena_count(KAR_C_COW_COPIES, 1);
 	}
-	karena_fork_account(f, &e);
+	karena_space_add(f->child, e.state, 1);
+	if (e.page && e.state == S_READY)
+		atomic_long_inc(&f->child->nr_resident);
 	return true;
 }
 
@@ -475,6 +449,9 @@ static void karena_fork_copy_store(struct karena_fork *f, unsigned long first,
 	unsigned long idx;
 	void *entry;
 
+	/* The parent's store cannot change: its mmap_lock and kf->lock. */
+	mmap_assert_write_locked(f->parent->mm);
+	lockdep_assert_held(&f->parent->kf->lock);
 	xa_for_each_range(&f->parent->store, idx, entry, first, last) {
 		if (xa_is_zero(entry))
 			continue;

@@ -136,6 +136,7 @@ static vm_fault_t karena_fault_cow(struct karena_fault_ctx *f,
 {
 	struct page *page = e->page;
 
+	lockdep_assert_held(&f->xas->xa->xa_lock);
 	get_page(page);
 	xas_unlock(f->xas);
 	if (!f->newp) {
@@ -184,6 +185,7 @@ static vm_fault_t karena_fault_backed(struct karena_fault_ctx *f,
 {
 	struct page *page = e->page;
 
+	lockdep_assert_held(&f->xas->xa->xa_lock);
 	if (e->cow) {
 		if (!karena_page_exclusive(page))
 			return karena_fault_cow(f, e);
@@ -219,6 +221,7 @@ static vm_fault_t karena_fault_store(struct karena_fault_ctx *f,
 {
 	struct page *newp = f->newp;
 
+	lockdep_assert_held(&f->xas->xa->xa_lock);
 	if (karena_held_charge(f->sp->kf, 1)) {
 		xas_unlock(f->xas);
 		karena_fault_drop_spare(f);
@@ -255,6 +258,7 @@ static vm_fault_t karena_fault_unbacked(struct karena_fault_ctx *f,
 {
 	unsigned int kind;
 
+	lockdep_assert_held(&f->xas->xa->xa_lock);
 	if (e->state == KARENA_STATE_READY)
 		kind = KARENA_FAULT_CACHE_HIT;
 	else if (e->state == KARENA_STATE_PREPARED &&

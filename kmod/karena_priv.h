@@ -29,6 +29,7 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -145,6 +146,30 @@ struct karena_space {
 	u64 transition_errors;
 };
 
+/*
+ * Count @n more (negative: fewer) entries of @sp in @state: the space's
+ * per-state counts, and the file's Ready count.  Reserved is what the
+ * mapped pages leave over, never counted.  States only change under
+ * kf->lock.
+ */
+static inline void karena_space_add(struct karena_space *sp,
+				    unsigned int state, long n)
+{
+	lockdep_assert_held(&sp->kf->lock);
+	switch (state) {
+	case KARENA_STATE_NONE:
+		sp->nr_none += n;
+		break;
+	case KARENA_STATE_PREPARED:
+		sp->nr_prepared += n;
+		break;
+	case KARENA_STATE_READY:
+		sp->nr_ready += n;
+		sp->kf->ready_pages += n;
+		break;
+	}
+}
+
 /* A range in kernel form, as the ioctl, vector and uring paths give it. */
 struct karena_krange {
 	unsigned long start;
@@ -202,6 +227,7 @@ static inline void karena_encode(struct xa_state *xas, unsigned int state,
 {
 	void *entry;
 
+	lockdep_assert_held(&xas->xa->xa_lock);
 	if (page)
 		entry = page;
 	else if (state == KARENA_STATE_RESERVED && !huge)

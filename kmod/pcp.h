@@ -11,6 +11,7 @@
 
 #include <linux/list_lru.h>
 #include <linux/local_lock.h>
+#include <linux/lockdep.h>
 #include <linux/memcontrol.h>
 #include <linux/percpu.h>
 #include <linux/rcupdate.h>
@@ -62,6 +63,7 @@ static inline unsigned int karena_pcp_total(struct karena_pcp *pcp)
 /* The memcg @pcp's pages are charged to; local lock held. */
 static inline struct mem_cgroup *karena_pcp_memcg(struct karena_pcp *pcp)
 {
+	lockdep_assert_held(this_cpu_ptr(&karena_pcp.lock));
 	return pcp->tag ? pcp->tag->memcg : NULL;
 }
 
@@ -75,6 +77,7 @@ static inline bool karena_pcp_in(struct karena_pcp *pcp,
 {
 	struct karena_tag *tag;
 
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "karena_pcp_in() without RCU");
 	if (!target)
 		return true;
 	tag = READ_ONCE(pcp->tag);

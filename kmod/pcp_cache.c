@@ -513,6 +513,7 @@ void karena_page_free(struct page *page, bool zeroed)
 	struct mem_cgroup *key;
 	bool cached;
 
+	might_sleep();
 	if (!karena_cache_ready || !high ||
 	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->count) +
 	    READ_ONCE(raw_cpu_ptr(&karena_pcp)->ndirty) >= high) {

@@ -73,6 +73,7 @@ long karena_rss_unmark(struct page *page, bool cow)
  */
 void karena_rss_fault(struct karena_space *sp, struct page *page, bool fresh)
 {
+	VM_WARN_ON_ONCE_PAGE(!PageLocked(page), page);
 	if (!sp->kmm)
 		karena_rss_count(sp, karena_rss_mark(page));
 	else if (!fresh && test_and_clear_bit(KAR_PG_UNMAPPED, &page->flags))
