@@ -373,6 +373,8 @@ HIDDEN void span_list_remove(struct span_list *l, struct mspan *s);
 /* ---- mcache.c ---- */
 HIDDEN struct mcache *mcache_get_slow(void);
 HIDDEN struct mcache *mcache_for_free(void);
+HIDDEN struct mcache *mcache_own(void);
+HIDDEN void karena_set_debug(int on);
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);

@@ -194,12 +194,12 @@ static ALWAYS_INLINE void *small_alloc(uintptr_t spc)
  */
 static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
 {
-	struct mcache *c = tls_mcache;
+	struct mcache *c = mcache_own();
 	unsigned spc = s->spanclass;
 	struct mspan *o;
 
 	if (!karena_debug) {
-		if (c == &boot_mcache)
+		if (!c)
 			c = mcache_for_free();
 		if (c && (o = mcache_ocache(c, spc)) != NULL) {
 			STAT_INC(&c->count[spc + 1]);
@@ -208,21 +208,24 @@ static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
 			return;
 		}
 	}
-	if (c && c != &boot_mcache)
+	if (c)
 		STAT_INC(&c->count[spc + 1]);
 	else
 		__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
 	span_free_remote(s, span_index(s, (uintptr_t)p), p);
 }
 
-/* boot_mcache has no ocache: a thread without a cache takes the rare path. */
+/*
+ * boot_mcache has no ocache: a thread without a cache, and every thread
+ * under KARENA_DEBUG (tls_mcache, mcache.c), takes the rare path.
+ */
 static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
 {
 	struct mcache *c = tls_mcache;
 	unsigned spc = s->spanclass;
 	struct mspan *o = c->ocache[spc];
 
-	if (likely(o != NULL && !karena_debug)) {
+	if (likely(o != NULL)) {
 		STAT_INC(&c->count[spc + 1]);
 		if (unlikely(!span_free_local(o, p)))
 			mcache_foreign_batch(c, o);
@@ -255,12 +258,14 @@ static void *large_alloc(size_t n, size_t align_pages, bool zero)
 }
 
 /* Not a small object: a large one, or a pointer that is no object. */
-static __attribute__((noinline)) void free_not_small(struct mspan *s, void *ptr)
+static __attribute__((noinline)) void free_not_small(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
+	struct mspan *s;
 
 	if (!p)
 		return;
+	s = span_of(p);
 	if (!s || s == &no_span) {
 		karena_bad_pointer("free of foreign pointer", ptr);
 		return;
@@ -297,15 +302,16 @@ static ALWAYS_INLINE void do_free(void *ptr)
 {
 	uintptr_t p = (uintptr_t)ptr;
 	struct heap_arena *ha;
-	struct mspan *s = NULL;
 
 	ha = LOAD_ACQ(&arena_index[(p >> ARENA_SHIFT) & ((1u << ARENA_INDEX_BITS) - 1)]);
 	if (likely(ha != NULL)) {
-		s = LOAD(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
+		struct mspan *s = LOAD(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
+
 		if (likely(span_object_start(s, p - s->start))) {
 			struct mcache *c = tls_mcache;
 
-			if (likely(LOAD(&s->owner) == c && !karena_debug)) {
+			/* never true under KARENA_DEBUG: c is boot_mcache */
+			if (likely(LOAD(&s->owner) == c)) {
 				STAT_INC(&c->count[(uintptr_t)s->spanclass + 1]);
 				if (unlikely(!span_free_local(s, ptr)))
 					mcache_span_freed(c, s);
@@ -315,7 +321,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 			return;
 		}
 	}
-	free_not_small(s, ptr);
+	free_not_small(ptr);
 }
 
 static size_t do_usable_size(void *ptr)
@@ -523,8 +529,8 @@ EXPORT size_t karena_release(void)
 {
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
-	if (tls_mcache != &boot_mcache)
-		mcache_release_empty(tls_mcache);
+	if (mcache_own())
+		mcache_release_empty(mcache_own());
 	mcentral_reclaim();
 	return mheap_scavenge(SIZE_MAX, 0);
 }

@@ -45,6 +45,13 @@ HIDDEN struct mcache boot_mcache = {
 };
 HIDDEN __thread struct mcache *tls_mcache
 	__attribute__((tls_model("initial-exec"))) = &boot_mcache;
+/*
+ * The thread's own cache.  tls_mcache, what the fast paths use, is the
+ * same but for KARENA_DEBUG, where it stays &boot_mcache: then no span is
+ * ever owned by tls_mcache, so every malloc takes the slow path and every
+ * free the checked remote path, and the fast paths need no flag test.
+ */
+static __thread struct mcache *tls_mcache_own __attribute__((tls_model("initial-exec")));
 /* The thread's cache was flushed by the key destructor: frees in later
  * TLS destructors must not set up a cache that may never be flushed. */
 static __thread bool tls_mcache_gone __attribute__((tls_model("initial-exec")));
@@ -64,6 +71,7 @@ static void mcache_destroy(void *arg)
 		return;
 	mcache_flush(c);
 	tls_mcache = &boot_mcache;
+	tls_mcache_own = NULL;
 	tls_mcache_gone = true;
 	pthread_mutex_lock(&mcaches_lock);
 	for (int i = 0; i < NUM_CLASSES; i++) {
@@ -93,8 +101,8 @@ HIDDEN struct mcache *mcache_get_slow(void)
 
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
-	if (tls_mcache != &boot_mcache)
-		return tls_mcache;
+	if (tls_mcache_own)
+		return tls_mcache_own;
 	pthread_mutex_lock(&mcaches_lock);
 	c = mcache_free;
 	if (c)
@@ -113,10 +121,29 @@ HIDDEN struct mcache *mcache_get_slow(void)
 		mcaches->prev = c;
 	mcaches = c;
 	pthread_mutex_unlock(&mcaches_lock);
-	tls_mcache = c;
+	tls_mcache_own = c;
+	if (!karena_debug)
+		tls_mcache = c;
 	if (key_ok)
 		pthread_setspecific(mcache_key, c);
 	return c;
+}
+
+/* The calling thread's cache, or NULL. */
+HIDDEN struct mcache *mcache_own(void)
+{
+	return tls_mcache_own;
+}
+
+/*
+ * KARENA_DEBUG on or off for the calling thread's fast paths (and every
+ * thread's cache set up later): the variable is read once at start; the
+ * unit tests switch it per process with this.
+ */
+HIDDEN void karena_set_debug(int on)
+{
+	karena_debug = on;
+	tls_mcache = on || !tls_mcache_own ? &boot_mcache : tls_mcache_own;
 }
 
 /*

@@ -309,7 +309,7 @@ static void small_double_free(void)
 {
 	void *p = karena_malloc(64);
 
-	karena_debug = 1;
+	karena_set_debug(1);
 	karena_free(p);
 	karena_free(p);
 }
@@ -324,7 +324,7 @@ static void remote_double_free_fn(void)
 {
 	void *p = karena_malloc(64);
 
-	karena_debug = 1;
+	karena_set_debug(1);
 	karena_free(p);
 	/* second free from a thread that does not own the span */
 	pthread_t t;
@@ -340,7 +340,7 @@ static void large_double_free(void)
 {
 	void *p = karena_malloc(1 << 20);
 
-	karena_debug = 1;
+	karena_set_debug(1);
 	karena_free(p);
 	karena_free(p);
 }
@@ -349,7 +349,7 @@ static void foreign_free(void)
 {
 	int x;
 
-	karena_debug = 1;
+	karena_set_debug(1);
 	karena_free(&x);
 }
 
@@ -358,7 +358,7 @@ static void tail_waste_free(void)
 	char *p = karena_malloc(48);	/* 170 objects, 32 bytes of tail */
 	struct mspan *s = span_of((uintptr_t)p);
 
-	karena_debug = 1;
+	karena_set_debug(1);
 	karena_free((void *)(s->start + (uintptr_t)s->nelems * s->elemsize));
 }
 
@@ -392,7 +392,7 @@ TEST(foreign_pointer_ignored_without_debug)
 	int x;
 	char *p = karena_malloc(256);
 
-	karena_debug = 0;
+	karena_set_debug(0);
 	karena_free(&x);
 	karena_free(p + 8);	/* interior */
 	ASSERT_EQ(256, karena_malloc_usable_size(p));

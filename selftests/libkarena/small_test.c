@@ -57,7 +57,7 @@ static void bad_small_free(void)
 {
 	char *a = karena_malloc(2);
 
-	karena_debug = 1;
+	karena_set_debug(1);
 	karena_free(a + 1);	/* not an object start */
 }
 
