@@ -31,8 +31,6 @@
 #include <unistd.h>
 #include "internal.h"
 
-#define EXPORT __attribute__((visibility("default")))
-
 HIDDEN int karena_inited;
 HIDDEN int karena_debug;
 HIDDEN int karena_hugepage;
@@ -429,12 +427,12 @@ static inline bool pow2(size_t x)
 	return x && !(x & (x - 1));
 }
 
-EXPORT void *karena_malloc(size_t n) { return do_malloc(n); }
-EXPORT void karena_free(void *p) { do_free(p); }
-EXPORT void *karena_calloc(size_t a, size_t b) { return do_calloc(a, b); }
-EXPORT void *karena_realloc(void *p, size_t n) { return do_realloc(p, n); }
+KARENA_EXPORT void *karena_malloc(size_t n) { return do_malloc(n); }
+KARENA_EXPORT void karena_free(void *p) { do_free(p); }
+KARENA_EXPORT void *karena_calloc(size_t a, size_t b) { return do_calloc(a, b); }
+KARENA_EXPORT void *karena_realloc(void *p, size_t n) { return do_realloc(p, n); }
 
-EXPORT void *karena_reallocarray(void *p, size_t nmemb, size_t size)
+KARENA_EXPORT void *karena_reallocarray(void *p, size_t nmemb, size_t size)
 {
 	size_t n;
 
@@ -445,7 +443,7 @@ EXPORT void *karena_reallocarray(void *p, size_t nmemb, size_t size)
 	return do_realloc(p, n);
 }
 
-EXPORT int karena_posix_memalign(void **out, size_t align, size_t n)
+KARENA_EXPORT int karena_posix_memalign(void **out, size_t align, size_t n)
 {
 	void *p;
 	int saved = errno;
@@ -461,7 +459,7 @@ EXPORT int karena_posix_memalign(void **out, size_t align, size_t n)
 	return 0;
 }
 
-EXPORT void *karena_aligned_alloc(size_t align, size_t n)
+KARENA_EXPORT void *karena_aligned_alloc(size_t align, size_t n)
 {
 	if (!pow2(align)) {
 		errno = EINVAL;
@@ -470,17 +468,17 @@ EXPORT void *karena_aligned_alloc(size_t align, size_t n)
 	return do_aligned(align, n);
 }
 
-EXPORT void *karena_memalign(size_t align, size_t n)
+KARENA_EXPORT void *karena_memalign(size_t align, size_t n)
 {
 	return karena_aligned_alloc(align, n);
 }
 
-EXPORT void *karena_valloc(size_t n)
+KARENA_EXPORT void *karena_valloc(size_t n)
 {
 	return do_aligned((size_t)sysconf(_SC_PAGESIZE), n);
 }
 
-EXPORT void *karena_pvalloc(size_t n)
+KARENA_EXPORT void *karena_pvalloc(size_t n)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t r;
@@ -493,39 +491,39 @@ EXPORT void *karena_pvalloc(size_t n)
 	return do_aligned(pg, r ? r : pg);
 }
 
-EXPORT size_t karena_malloc_usable_size(void *p) { return do_usable_size(p); }
+KARENA_EXPORT size_t karena_malloc_usable_size(void *p) { return do_usable_size(p); }
 
-EXPORT int karena_malloc_trim(size_t pad)
+KARENA_EXPORT int karena_malloc_trim(size_t pad)
 {
 	(void)pad;
 	return karena_release() > 0;
 }
 
-EXPORT int karena_size_class(size_t n)
+KARENA_EXPORT int karena_size_class(size_t n)
 {
 	if (n > KARENA_MAX_SMALL_SIZE)
 		return 0;
 	return (int)size_class_of(n ? n : 1);
 }
 
-EXPORT size_t karena_class_size(int c)
+KARENA_EXPORT size_t karena_class_size(int c)
 {
 	return c > 0 && c < NUM_CLASSES ? karena_class_to_size[c] : 0;
 }
 
-EXPORT size_t karena_class_npages(int c)
+KARENA_EXPORT size_t karena_class_npages(int c)
 {
 	return c > 0 && c < NUM_CLASSES ? karena_class_to_allocnpages[c] : 0;
 }
 
-EXPORT const char *karena_backend(void)
+KARENA_EXPORT const char *karena_backend(void)
 {
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
 	return os_cur->name;
 }
 
-EXPORT size_t karena_release(void)
+KARENA_EXPORT size_t karena_release(void)
 {
 	if (!LOAD_ACQ(&karena_inited))
 		karena_init_slow();
@@ -537,18 +535,18 @@ EXPORT size_t karena_release(void)
 
 /* ---- the libc names (not in the sanitizer builds) ---- */
 #ifndef KARENA_PREFIX_ONLY
-EXPORT void *malloc(size_t n) { return do_malloc(n); }
-EXPORT void free(void *p) { do_free(p); }
-EXPORT void *calloc(size_t a, size_t b) { return do_calloc(a, b); }
-EXPORT void *realloc(void *p, size_t n) { return do_realloc(p, n); }
-EXPORT void *reallocarray(void *p, size_t a, size_t b) { return karena_reallocarray(p, a, b); }
-EXPORT int posix_memalign(void **o, size_t a, size_t n) { return karena_posix_memalign(o, a, n); }
-EXPORT void *aligned_alloc(size_t a, size_t n) { return karena_aligned_alloc(a, n); }
-EXPORT void *memalign(size_t a, size_t n) { return karena_memalign(a, n); }
-EXPORT void *valloc(size_t n) { return karena_valloc(n); }
-EXPORT void *pvalloc(size_t n) { return karena_pvalloc(n); }
-EXPORT size_t malloc_usable_size(void *p) { return do_usable_size(p); }
-EXPORT int malloc_trim(size_t pad) { return karena_malloc_trim(pad); }
-EXPORT struct mallinfo2 mallinfo2(void) { return karena_mallinfo2(); }
-EXPORT void malloc_stats(void) { karena_malloc_stats(); }
+KARENA_EXPORT void *malloc(size_t n) { return do_malloc(n); }
+KARENA_EXPORT void free(void *p) { do_free(p); }
+KARENA_EXPORT void *calloc(size_t a, size_t b) { return do_calloc(a, b); }
+KARENA_EXPORT void *realloc(void *p, size_t n) { return do_realloc(p, n); }
+KARENA_EXPORT void *reallocarray(void *p, size_t a, size_t b) { return karena_reallocarray(p, a, b); }
+KARENA_EXPORT int posix_memalign(void **o, size_t a, size_t n) { return karena_posix_memalign(o, a, n); }
+KARENA_EXPORT void *aligned_alloc(size_t a, size_t n) { return karena_aligned_alloc(a, n); }
+KARENA_EXPORT void *memalign(size_t a, size_t n) { return karena_memalign(a, n); }
+KARENA_EXPORT void *valloc(size_t n) { return karena_valloc(n); }
+KARENA_EXPORT void *pvalloc(size_t n) { return karena_pvalloc(n); }
+KARENA_EXPORT size_t malloc_usable_size(void *p) { return do_usable_size(p); }
+KARENA_EXPORT int malloc_trim(size_t pad) { return karena_malloc_trim(pad); }
+KARENA_EXPORT struct mallinfo2 mallinfo2(void) { return karena_mallinfo2(); }
+KARENA_EXPORT void malloc_stats(void) { karena_malloc_stats(); }
 #endif

@@ -6,6 +6,11 @@
 #include <stdint.h>
 #include "include/karena.h"
 
+/*
+ * The library builds with -fvisibility=hidden; KARENA_EXPORT marks the
+ * symbols it exports (the API, the libc names, the generated tables).
+ * Defined here because the generated sizeclasses.c includes only this.
+ */
 #define KARENA_EXPORT	__attribute__((visibility("default")))
 
 #define SMALL_SIZE_DIV	8
