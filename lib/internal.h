@@ -237,7 +237,6 @@ static ALWAYS_INLINE struct mspan *span_of(uintptr_t a)
 	return LOAD(&ha->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
 }
 
-HIDDEN void mheap_init(void);
 HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
 HIDDEN void mheap_free(struct mspan *s);
 HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages);
@@ -430,8 +429,5 @@ HIDDEN void stats_out_json_str(struct stats_out *o, const char *s);
 HIDDEN void stats_report_prepare(void);
 HIDDEN void stats_report_at_exit(void);
 HIDDEN void options_report(void);
-
-static inline void heap_stat_lock(void) { pthread_mutex_lock(&mheap_.lock); }
-static inline void heap_stat_unlock(void) { pthread_mutex_unlock(&mheap_.lock); }
 
 #endif

@@ -109,7 +109,6 @@ HIDDEN void karena_init_slow(void)
 		if (karena_option(OPT_VERBOSE))
 			options_report();
 		os_init();
-		mheap_init();
 		scavenger_init();
 		mcache_init_key();
 		STORE_REL(&karena_inited, 1);

@@ -226,13 +226,13 @@ static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 		nr++;
 		done_pages += j - i;
 		if (nr == 64) {
-			if (sysBatch(r, nr, NULL))
+			if (os_batch(r, nr, NULL))
 				karena_fatal("OS layer transition failed");
 			nr = 0;
 		}
 		i = j;
 	}
-	if (nr && sysBatch(r, nr, NULL))
+	if (nr && os_batch(r, nr, NULL))
 		karena_fatal("OS layer transition failed");
 	return done_pages;
 }
@@ -400,10 +400,6 @@ static int heap_grow(size_t npages)
 	mheap_.cur += len;
 	STORE(&scavenger_wanted, 1);
 	return 0;
-}
-
-HIDDEN void mheap_init(void)
-{
 }
 
 /* Split the first npages off free span s (removed from the lists). */

@@ -81,16 +81,17 @@ static inline void os_count(unsigned long n)
 /* Reserve len bytes aligned to align (a power of two >= page size). */
 void *sysReserveAligned(size_t len, size_t align);
 
+/*
+ * The calls the heap makes.  Used and Unused go through os_batch (the
+ * heap applies them run by run over the scavenged bitmap); Fault and
+ * NoHugePage are backend operations the heap does not use.
+ */
 static inline void *sysReserve(void *hint, size_t len) { os_count(1); return os_cur->reserve(hint, len); }
 static inline void *sysAlloc(size_t len) { os_count(1); return os_cur->alloc(len); }
 static inline int sysMap(void *p, size_t len) { os_count(1); return os_cur->map(p, len); }
-static inline int sysUsed(void *p, size_t len) { os_count(1); return os_cur->used(p, len); }
-static inline int sysUnused(void *p, size_t len) { os_count(1); return os_cur->unused(p, len); }
-static inline int sysFault(void *p, size_t len) { os_count(1); return os_cur->fault(p, len); }
 static inline int sysFree(void *p, size_t len) { os_count(1); return os_cur->free(p, len); }
 static inline int sysHugePage(void *p, size_t len) { os_count(1); return os_cur->hugepage(p, len); }
-static inline int sysNoHugePage(void *p, size_t len) { os_count(1); return os_cur->nohugepage(p, len); }
-static inline int sysBatch(const struct os_range *r, size_t n, size_t *done)
+static inline int os_batch(const struct os_range *r, size_t n, size_t *done)
 {
 	os_count(n);
 	return os_cur->batch(r, n, done);
