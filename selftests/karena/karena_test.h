@@ -74,8 +74,9 @@ static inline int kt_open(void)
 
 /*
  * The mmap flavour the module accepts.  The module serves a shared
- * mapping of its own pages (DESIGN.md: the fast path), so MAP_SHARED is
- * the flavour used everywhere; badinput.c checks the other one is refused.
+ * mapping of its own pages (kmod/README.md, "Mapping flavour"), so
+ * MAP_SHARED is the flavour used everywhere; badinput.c checks the other
+ * one is refused.
  */
 #ifndef KT_MAP_FLAVOUR
 #define KT_MAP_FLAVOUR		MAP_SHARED

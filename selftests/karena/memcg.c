@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * karena memcg selftests: a process cannot escape its cgroup's memory.max
- * through /dev/karena (DESIGN.md, last section).  What is checked is the
+ * through /dev/karena (kmod/README.md, "memcg").  What is checked is the
  * module's documented design (kmod/README.md "memcg", kmod/pcp_cache.c):
  *
  * - pages are allocated with __GFP_ACCOUNT under set_active_memcg() of the
