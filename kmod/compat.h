@@ -168,4 +168,27 @@ static inline void karena_shrinker_stop(struct shrinker *s)
 }
 #endif
 
+/*
+ * Under CONFIG_DEBUG_VM, mmap_assert_locked() and mmap_assert_write_locked()
+ * call dump_mm(), which 6.1 does not export (mm/debug.c), so a module that
+ * uses them does not link against a DEBUG_VM kernel (`make check-debug`).
+ * The same checks, warning instead of dumping the mm and crashing:
+ */
+#ifdef CONFIG_DEBUG_VM
+static inline void karena_mmap_assert_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held(&mm->mmap_lock);
+	VM_WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+static inline void karena_mmap_assert_write_locked(struct mm_struct *mm)
+{
+	lockdep_assert_held_write(&mm->mmap_lock);
+	VM_WARN_ON_ONCE(!rwsem_is_locked(&mm->mmap_lock));
+}
+
+#define mmap_assert_locked(mm)		karena_mmap_assert_locked(mm)
+#define mmap_assert_write_locked(mm)	karena_mmap_assert_write_locked(mm)
+#endif
+
 #endif /* _KARENA_COMPAT_H */
