@@ -98,6 +98,7 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 	sp->kf = kf;
 	sp->mm = mm;
 	xa_init_flags(&sp->store, XA_FLAGS_ACCOUNT);
+	INIT_LIST_HEAD(&sp->lazy_node);
 	karena_rss_track(sp);
 	list_add(&sp->node, &kf->spaces);
 	karena_count(KAR_C_SPACES, 1);
@@ -108,6 +109,8 @@ static void karena_space_free(struct karena_space *sp)
 {
 	lockdep_assert_held(&sp->kf->lock);
 	list_del(&sp->node);
+	WARN_ON_ONCE(atomic_long_read(&sp->nr_lazy));
+	karena_lazy_update(sp);		/* off the lazy list, tag freed */
 	karena_rss_untrack(sp);
 	WARN_ON_ONCE(!xa_empty(&sp->store));
 	xa_destroy(&sp->store);
@@ -238,6 +241,8 @@ static void karena_space_drop(struct karena_space *sp, unsigned long first,
 		karena_space_add(sp, e.state, -1);
 		if (e.page && e.state == S_READY)
 			atomic_long_dec(&sp->nr_resident);
+		if (e.lazy)
+			karena_lazy_unmark(sp, e.page);
 		if (e.page)
 			counted += karena_rss_unmark(e.page, e.cow);
 		xas_store(&xas, NULL);
@@ -400,6 +405,8 @@ static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
 
 	xas_lock(&pxas);
 	karena_decode(&pxas, xas_load(&pxas), &e);
+	if (e.lazy)	/* stays the parent's: the child's is Prepared */
+		e.page = NULL;
 	was_cow = e.cow;
 	if (e.page && karena_page_held(e.page)) {
 		xas_unlock(&pxas);

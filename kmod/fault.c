@@ -7,7 +7,9 @@
  * lets the core map it: a shared mapping of driver pages with no
  * address_space, counted in RssFile.  Reserved, None and (strict)
  * Prepared pages raise SIGSEGV; in lenient mode a Prepared page is backed
- * by a fresh zeroed page that the next Used/Fault/Free drops.  A page
+ * by a fresh zeroed page that the next Used/Fault/Free drops, or, when it
+ * was lazily released (lazy.c), by the page it kept.  A new page that a
+ * bound refuses first makes lazily released pages go.  A page
  * shared with another process after fork is copied on first touch, and so
  * is one marked shared that someone else (GUP, a pin) still holds.  A new
  * page that would pass a bound of bounds.c raises SIGBUS (as a full tmpfs
@@ -120,6 +122,9 @@ struct karena_fault_ctx {
 /* The store changed under the fault: look again (never a vm_fault_t). */
 #define KARENA_FAULT_AGAIN	((vm_fault_t)0)
 
+/* Lazily released pages a fault refused by a bound reclaims at once. */
+#define KAR_FAULT_LAZY_RECLAIM	32
+
 static void karena_fault_drop_spare(struct karena_fault_ctx *f)
 {
 	if (f->newp)
@@ -186,6 +191,14 @@ static vm_fault_t karena_fault_backed(struct karena_fault_ctx *f,
 	struct page *page = e->page;
 
 	lockdep_assert_held(&f->xas->xa->xa_lock);
+	if (e->lazy && !(READ_ONCE(f->sp->kf->cfg) & KARENA_CFG_LENIENT)) {
+		/* Strict: a lazily released page is Prepared (uapi). */
+		xas_unlock(f->xas);
+		karena_fault_drop_spare(f);
+		karena_fault_account(f->sp, f->addr, e->state,
+				     KARENA_FAULT_SIGSEGV);
+		return VM_FAULT_SIGSEGV;
+	}
 	if (e->cow) {
 		if (!karena_page_exclusive(page))
 			return karena_fault_cow(f, e);
@@ -224,6 +237,9 @@ static vm_fault_t karena_fault_store(struct karena_fault_ctx *f,
 	lockdep_assert_held(&f->xas->xa->xa_lock);
 	if (karena_held_charge(f->sp->kf, 1)) {
 		xas_unlock(f->xas);
+		/* Lazily released pages go before a bound refuses (lazy.c). */
+		if (karena_lazy_shrink(NULL, KAR_FAULT_LAZY_RECLAIM))
+			return KARENA_FAULT_AGAIN;
 		karena_fault_drop_spare(f);
 		return VM_FAULT_SIGBUS;
 	}

@@ -20,6 +20,9 @@
  *                        KAR_MARK_COW says the page may be shared with
  *                        another space after fork (page_private() counts
  *                        the other sharers, under karena_cow_lock).
+ *                        A Prepared page with KAR_PG_LAZY set on the
+ *                        page was lazily released (KARENA_F_LAZY, lazy.c):
+ *                        a page with that flag is in one store only.
  *
  * Lock order: mmap_lock -> karena_file.lock -> xa_lock -> karena_cow_lock;
  * a page lock is never taken under xa_lock.
@@ -52,6 +55,12 @@
 
 /* Page flag of a held page that counts in RssFile unmapped (rss.c). */
 #define KAR_PG_UNMAPPED	PG_owner_priv_1
+/*
+ * Page flag of a lazily released page (lazy.c).  PG_private_2 is only
+ * for pages in a page cache; these pages are in none.  Cleared before
+ * the page leaves the store (the allocator checks it at free).
+ */
+#define KAR_PG_LAZY	PG_private_2
 
 /* Short names for the states, as the state machine code uses them. */
 #define S_NONE		KARENA_STATE_NONE
@@ -77,6 +86,8 @@ enum karena_counter {
 	KAR_C_TRANSITION_ERRORS,
 	KAR_C_SHRINK_FREED,
 	KAR_C_HELD_REFUSED,	/* charges refused by a bound */
+	KAR_C_LAZY,		/* lazily released pages held now */
+	KAR_C_LAZY_RECLAIMED,	/* lazily released pages reclaimed */
 	KAR_C_NR
 };
 
@@ -102,6 +113,7 @@ enum karena_event {
 	KAR_E_SIGSEGV,
 	KAR_E_ZERO,
 	KAR_E_COW,
+	KAR_E_LAZY_RECLAIMED,
 	KAR_E_NR
 };
 
@@ -126,6 +138,7 @@ struct karena_file {
 };
 
 struct karena_mm;
+struct karena_tag;
 
 struct karena_space {
 	struct list_head node;		/* in karena_file.spaces */
@@ -139,6 +152,9 @@ struct karena_space {
 	unsigned long nr_ready;
 	atomic_long_t nr_resident;	/* Ready pages backed now */
 	atomic_long_t nr_counted;	/* pages rss.c put in RssFile */
+	atomic_long_t nr_lazy;		/* lazily released pages held */
+	struct list_head lazy_node;	/* in lazy.c's list while nr_lazy */
+	struct karena_tag *lazy_tag;	/* memcg of the lazy pages (lazy.c) */
 	struct karena_mm *kmm;		/* mm's notifier; NULL: untracked */
 	struct list_head mm_node;	/* in kmm->spaces */
 	atomic64_t ev[KAR_E_NR];
@@ -184,6 +200,7 @@ struct karena_ent {
 	unsigned int state;
 	bool huge;
 	bool cow;
+	bool lazy;			/* Prepared, lazily released */
 };
 
 static inline void karena_decode(struct xa_state *xas, void *entry,
@@ -192,6 +209,7 @@ static inline void karena_decode(struct xa_state *xas, void *entry,
 	e->page = NULL;
 	e->huge = false;
 	e->cow = false;
+	e->lazy = false;
 	if (!entry || xa_is_zero(entry)) {
 		e->state = KARENA_STATE_RESERVED;
 	} else if (xa_is_value(entry)) {
@@ -205,6 +223,8 @@ static inline void karena_decode(struct xa_state *xas, void *entry,
 			KARENA_STATE_PREPARED : KARENA_STATE_READY;
 		e->huge = xas_get_mark(xas, KAR_MARK_HUGE);
 		e->cow = xas_get_mark(xas, KAR_MARK_COW);
+		e->lazy = e->state == KARENA_STATE_PREPARED &&
+			  test_bit(KAR_PG_LAZY, &e->page->flags);
 	}
 }
 
@@ -329,6 +349,16 @@ int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 		 unsigned long npages, u8 __user *vec);
 void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,
 		      struct karena_stats *st);
+
+/* lazy.c */
+void karena_lazy_mark(struct karena_space *sp, struct page *page);
+void karena_lazy_unmark(struct karena_space *sp, struct page *page);
+int karena_lazy_prepare(struct karena_space *sp);
+void karena_lazy_update(struct karena_space *sp);
+unsigned long karena_lazy_reclaim(struct karena_space *sp, unsigned long nr,
+				  gfp_t gfp);
+unsigned long karena_lazy_count(struct mem_cgroup *target);
+unsigned long karena_lazy_shrink(struct mem_cgroup *target, unsigned long nr);
 
 /* fault.c */
 extern const struct vm_operations_struct karena_vm_ops;

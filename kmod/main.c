@@ -137,7 +137,8 @@ static long karena_ioc_info(struct file *file, void __user *arg)
 	info.vec_max = KARENA_VEC_MAX;
 	info.features = KARENA_FEAT_VEC | KARENA_FEAT_QUERY |
 			KARENA_FEAT_STATS | KARENA_FEAT_LIMITS |
-			KARENA_FEAT_LENIENT | KARENA_FEAT_FORK_COW;
+			KARENA_FEAT_LENIENT | KARENA_FEAT_FORK_COW |
+			KARENA_FEAT_LAZY;
 	if (karena_fops.uring_cmd)
 		info.features |= KARENA_FEAT_URING_CMD;
 	mutex_lock(&kf->lock);
@@ -386,6 +387,8 @@ KAR_ATTR(transitions, KAR_C_TRANSITIONS);
 KAR_ATTR(transition_errors, KAR_C_TRANSITION_ERRORS);
 KAR_ATTR(shrinker_freed, KAR_C_SHRINK_FREED);
 KAR_ATTR(held_refused, KAR_C_HELD_REFUSED);
+KAR_ATTR(lazy_pages, KAR_C_LAZY);
+KAR_ATTR(lazy_reclaimed, KAR_C_LAZY_RECLAIMED);
 
 static struct attribute *karena_attrs[] = {
 	&karena_attr_files.attr.attr,
@@ -405,6 +408,8 @@ static struct attribute *karena_attrs[] = {
 	&karena_attr_transition_errors.attr.attr,
 	&karena_attr_shrinker_freed.attr.attr,
 	&karena_attr_held_refused.attr.attr,
+	&karena_attr_lazy_pages.attr.attr,
+	&karena_attr_lazy_reclaimed.attr.attr,
 	NULL,
 };
 

@@ -133,6 +133,7 @@ static unsigned long karena_shrink_count(struct shrinker *s,
 			n += READ_ONCE(pcp->count) + READ_ONCE(pcp->ndirty);
 	}
 	rcu_read_unlock();
+	n += karena_lazy_count(target);
 	return n ? n : SHRINK_EMPTY;
 }
 
@@ -149,8 +150,11 @@ static unsigned long karena_shrink_scan(struct shrinker *s,
 {
 	struct mem_cgroup *target = karena_shrink_target(sc);
 	unsigned long freed, before = karena_counter_read(KAR_C_SHRINK_FREED);
+	unsigned long lazy;
 	int cpu, me;
 
+	/* Lazily released pages first (lazy.c): into the caches, drained next. */
+	lazy = karena_lazy_shrink(target, sc->nr_to_scan);
 	freed = karena_drain_local(target, sc->nr_to_scan, KAR_DRAIN_SHRINKER);
 	karena_count(KAR_C_SHRINK_FREED, freed);
 	me = raw_smp_processor_id();
@@ -168,6 +172,7 @@ static unsigned long karena_shrink_scan(struct shrinker *s,
 		if (cpu != me)
 			flush_work(&per_cpu_ptr(&karena_pcp, cpu)->drain_work);
 	freed = karena_counter_read(KAR_C_SHRINK_FREED) - before;
+	freed = max(freed, lazy);
 	return freed ? freed : SHRINK_STOP;
 }
 

@@ -67,6 +67,8 @@ int karena_range_from_user(const struct karena_range *ur,
 	if (ur->reserved || ur->op < KARENA_OP_RESERVE ||
 	    ur->op > KARENA_OP_MAX || (ur->flags & ~KARENA_F_ALL))
 		return -EINVAL;
+	if ((ur->flags & KARENA_F_LAZY) && ur->op != KARENA_OP_UNUSED)
+		return -EINVAL;
 	if (!ur->len || !PAGE_ALIGNED(ur->start) || !PAGE_ALIGNED(ur->len))
 		return -EINVAL;
 	if (check_add_overflow(ur->start, ur->len, &end) || end > TASK_SIZE)
@@ -109,6 +111,7 @@ struct karena_plan {
 	unsigned long cnt[4];		/* pages per source state */
 	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
 	unsigned long pages;		/* entries holding a page */
+	unsigned long lazy;		/* of cnt[S_PREPARED], lazily released */
 };
 
 /* Count the source states of the range; states are stable (kf->lock). */
@@ -128,6 +131,8 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 		pl->cnt[e.state]++;
 		if (e.page)
 			pl->pages++;
+		if (e.lazy)
+			pl->lazy++;
 		present++;
 		if (!(++n & 4095)) {
 			xas_pause(&xas);
@@ -181,6 +186,7 @@ struct karena_apply {
 	unsigned int target;
 	bool hint;			/* HUGEPAGE/NOHUGEPAGE: states kept */
 	bool populate;
+	bool lazy;			/* KARENA_F_LAZY: keep the pages */
 	long d_ready;			/* Ready pages of the file */
 	long d_resident;		/* Ready pages backed */
 	long d_counted;			/* RssFile (rss.c) */
@@ -224,17 +230,25 @@ static int karena_apply_check(struct karena_apply *a)
  */
 static int karena_apply_populate(struct karena_apply *a)
 {
+	unsigned long n = a->r->npages - a->pl.lazy;
 	struct karena_file *kf = a->kf;
 	struct mem_cgroup *memcg;
 	int ret;
 
-	ret = karena_held_charge(kf, a->r->npages);
+	if (!n) {	/* every page is a lazily released one, taken back */
+		a->populate = false;
+		return 0;
+	}
+	ret = karena_held_charge(kf, n);
+	/* Over a bound: this space's lazily released pages go first. */
+	if (ret && karena_lazy_reclaim(a->sp, n, GFP_KERNEL_ACCOUNT))
+		ret = karena_held_charge(kf, n);
 	if (ret)
 		return ret;
-	a->charged = a->r->npages;
+	a->charged = n;
 	memcg = get_mem_cgroup_from_mm(a->sp->mm);
 	mutex_unlock(&kf->lock);
-	ret = karena_pages_alloc_list(memcg, a->r->npages, &a->newpages);
+	ret = karena_pages_alloc_list(memcg, n, &a->newpages);
 	mem_cgroup_put(memcg);
 	mutex_lock(&kf->lock);
 	return ret;
@@ -255,6 +269,9 @@ static int karena_apply_reserve(struct karena_apply *a)
 		if (ret)
 			return ret;
 	}
+	/* No memcg tag for the lazy pages: release them eagerly. */
+	if (a->lazy && karena_lazy_prepare(a->sp))
+		a->lazy = false;
 	if (a->pl.absent && (a->hint ? a->r->op == KARENA_OP_HUGEPAGE :
 			     a->target != S_RESERVED))
 		return karena_reserve_slots(a->sp, a->first, a->last);
@@ -289,9 +306,25 @@ static void karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
 			      e->page, e->cow);
 		return;
 	}
+	if (e->lazy && target == S_READY) {
+		/* Used takes a lazily released page back as it is. */
+		karena_lazy_unmark(a->sp, e->page);
+		karena_encode(xas, S_READY, e->huge, e->page, false);
+		a->d_resident++;
+		return;
+	}
+	if (a->lazy && e->page && !e->cow) {
+		/* Lazy Unused keeps the page (and its PTEs). */
+		karena_lazy_mark(a->sp, e->page);
+		karena_encode(xas, S_PREPARED, e->huge, e->page, false);
+		a->d_resident--;
+		return;
+	}
 	if (a->populate)
 		np = karena_apply_newpage(a);
 	if (e->page) {
+		if (e->lazy)
+			karena_lazy_unmark(a->sp, e->page);
 		karena_batch_drop(b, e->page, e->cow);
 		a->d_counted -= karena_rss_unmark(e->page, e->cow);
 		if (e->state == S_READY)
@@ -344,6 +377,8 @@ static void karena_apply_account(struct karena_apply *a, unsigned long before)
 		a->kf->ready_pages += a->d_ready;
 		atomic_long_add(a->d_resident, &sp->nr_resident);
 		karena_rss_count(sp, a->d_counted);
+		if (a->lazy || a->pl.lazy)
+			karena_lazy_update(sp);
 	}
 	if (a->b->ndropped != before)
 		karena_batch_zap(a->b, r->start,
@@ -397,6 +432,7 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 	INIT_LIST_HEAD(&a.newpages);
 	a.hint = a.target == S_KEEP;
 	a.populate = (r->flags & KARENA_F_POPULATE) && a.target == S_READY;
+	a.lazy = r->flags & KARENA_F_LAZY;
 	for (;;) {
 		ret = karena_apply_check(&a);
 		if (ret || !a.populate || a.charged)
@@ -559,7 +595,8 @@ int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 				karena_decode(&xas, entry, &e);
 				buf[i] = e.state |
 					 (e.page ? KARENA_PAGE_RESIDENT : 0) |
-					 (e.huge ? KARENA_PAGE_HUGE : 0);
+					 (e.huge ? KARENA_PAGE_HUGE : 0) |
+					 (e.lazy ? KARENA_PAGE_LAZY : 0);
 			}
 			xas_unlock(&xas);
 		}
@@ -599,6 +636,10 @@ void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,
 		st->faults_sigsegv = atomic64_read(&sp->ev[KAR_E_SIGSEGV]);
 		st->faults_zero = atomic64_read(&sp->ev[KAR_E_ZERO]);
 		st->cow_copies = atomic64_read(&sp->ev[KAR_E_COW]);
+		st->lazy_bytes =
+			(u64)atomic_long_read(&sp->nr_lazy) << PAGE_SHIFT;
+		st->lazy_reclaimed =
+			atomic64_read(&sp->ev[KAR_E_LAZY_RECLAIMED]);
 		for (i = 0; i <= KARENA_OP_MAX; i++)
 			st->transitions[i] = sp->transitions[i];
 		st->transition_errors = sp->transition_errors;

@@ -27,6 +27,27 @@
  * A Ready page that went through Unused/Fault/Free reads zeros when it is
  * next made Ready.
  *
+ * Lazy release (KARENA_F_LAZY on KARENA_OP_UNUSED only; like MADV_FREE
+ * or Go's sysUnused): the pages become Prepared at once, but each page
+ * that backs one stays with it, still mapped, held and counted (bounds,
+ * RSS, memcg), until the module reclaims it: under memory pressure (also
+ * a cgroup's own), when a bound would refuse a new page, or when the
+ * range is unmapped.  QUERY shows such a page Prepared with
+ * KARENA_PAGE_LAZY (and RESIDENT); STATS counts it in lazy_bytes.  A
+ * later USED takes a page that is still there back as it is, so the
+ * range reads its old contents (whatever was last written, also after
+ * the release) where the page was kept and zeros where it was reclaimed
+ * or never backed.  Touching a lazily released page: while a PTE from
+ * before the release still maps it, reads and writes reach the old page
+ * and nothing is caught, in strict mode too; a touch that faults (no PTE:
+ * never touched, reclaimed, zapped by fork or MADV_DONTNEED) raises
+ * SIGSEGV in strict mode like any Prepared page, and in lenient mode maps
+ * the old page if it is still there, else a zeroed one.  A page shared
+ * after fork is released eagerly; a fork child gets lazily released
+ * pages Prepared without their contents.  FAULT and FREE drop lazily
+ * released pages like any other.  Strict mode's guarantee (a touch of
+ * released memory raises SIGSEGV) holds for the eager path only.
+ *
  * A single transition is all or nothing: the whole range is checked
  * before any page changes.  A vector applies its ranges in order and stops
  * at the first range that fails, reporting how far it got.
@@ -34,7 +55,8 @@
  * Errors (ioctl returns -1 and sets errno):
  *   ENOTTY  unknown ioctl command (this includes a command encoded with a
  *           different struct size)
- *   EINVAL  size field wrong, nonzero reserved field or unknown flag bit;
+ *   EINVAL  size field wrong, nonzero reserved field or unknown flag bit
+ *           (or KARENA_F_LAZY on an op other than KARENA_OP_UNUSED);
  *           unknown op; start or len not page aligned, len zero, or
  *           start + len overflowing; a range not wholly inside one of this
  *           file's mappings in the calling process; an illegal transition
@@ -74,6 +96,7 @@ enum karena_state {
 #define KARENA_STATE_MASK	0x03
 #define KARENA_PAGE_RESIDENT	0x80	/* a physical page backs it now */
 #define KARENA_PAGE_HUGE	0x40	/* HUGEPAGE hint set */
+#define KARENA_PAGE_LAZY	0x20	/* Prepared, lazily released page kept */
 
 enum karena_op {
 	KARENA_OP_RESERVE	= 1,
@@ -90,7 +113,8 @@ enum karena_op {
 
 /* karena_range.flags */
 #define KARENA_F_POPULATE	(1U << 0)	/* USED/ALLOC: back pages now */
-#define KARENA_F_ALL		(KARENA_F_POPULATE)
+#define KARENA_F_LAZY		(1U << 1)	/* UNUSED: release lazily */
+#define KARENA_F_ALL		(KARENA_F_POPULATE | KARENA_F_LAZY)
 
 /* KARENA_IOC_INFO: what the module offers. */
 #define KARENA_FEAT_VEC		(1ULL << 0)	/* KARENA_IOC_VEC */
@@ -100,6 +124,7 @@ enum karena_op {
 #define KARENA_FEAT_URING_CMD	(1ULL << 4)	/* io_uring passthrough */
 #define KARENA_FEAT_LENIENT	(1ULL << 5)	/* KARENA_CFG_LENIENT */
 #define KARENA_FEAT_FORK_COW	(1ULL << 6)	/* private view after fork */
+#define KARENA_FEAT_LAZY	(1ULL << 7)	/* KARENA_F_LAZY */
 
 #define KARENA_VEC_MAX		1024	/* ranges per vector call */
 
@@ -172,7 +197,10 @@ struct karena_stats {
 	__u64 cow_copies;	/* pages copied after fork */
 	__u64 transitions[KARENA_OP_MAX + 1];	/* calls per op */
 	__u64 transition_errors;
-	__u64 reserved[8];	/* zero */
+	/* Since KARENA_FEAT_LAZY, in what was reserved space (size kept). */
+	__u64 lazy_bytes;	/* Prepared bytes whose page is kept */
+	__u64 lazy_reclaimed;	/* lazily released pages reclaimed */
+	__u64 reserved[6];	/* zero */
 };
 
 /* KARENA_IOC_LIMITS: read, and optionally set, this file's limits. */
