@@ -215,7 +215,7 @@ static int chaos_run(bool hotplug, unsigned long seed, long interval)
 static const char *const chaos_event_counters[] = {
 	"faults", "faults_cache_hit", "faults_cache_miss", "faults_sigsegv",
 	"faults_zero", "cow_copies", "cow_shared", "transitions",
-	"transition_errors", "shrinker_freed", "held_refused",
+	"transition_errors", "shrinker_freed", "held_refused", "lazy_reclaimed",
 };
 
 static long chaos_counter(const char *name)

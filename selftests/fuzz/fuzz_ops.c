@@ -459,6 +459,9 @@ void fz_krange(struct fz_thread *t, struct karena_range *r, unsigned int bad)
 		if (fz_rnd(t, 4))
 			r->op = fz_legal_op(t, a);
 	}
+	/* Lazy release: half the Unuses; now and then on another op (EINVAL). */
+	if (r->op == KARENA_OP_UNUSED ? fz_rnd(t, 2) : !fz_rnd(t, 16))
+		r->flags |= KARENA_F_LAZY;
 	if (bad && fz_rnd(t, bad) == 0) {
 		switch (fz_rnd(t, 6)) {
 		case 0: r->start = fz_bad_addr(t); break;
