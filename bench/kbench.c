@@ -18,7 +18,9 @@
  *   release  release N scattered single-page ranges (every other page of
  *            touched memory): N madvise(MADV_DONTNEED) calls on anonymous
  *            memory vs N KARENA_IOC_TRANSITION(UNUSED) calls vs one
- *            KARENA_IOC_VEC vs one io_uring submission of KARENA_URING_VEC
+ *            KARENA_IOC_VEC vs the same with KARENA_F_LAZY on every range
+ *            (ioctl_vec_lazy: no zap, the pages stay until reclaimed) vs
+ *            one io_uring submission of KARENA_URING_VEC
  *            commands (one per vec_max ranges) vs one io_uring submission
  *            of N KARENA_URING_TRANSITION commands
  *
@@ -403,7 +405,8 @@ static void bench_release(void)
 	long n = npages, n2 = 2 * npages;
 	struct karena_range *rg = xmalloc(n * sizeof(*rg));
 	double tm[MAXREPS], ts[MAXREPS], tv[MAXREPS], tu[MAXREPS], tt[MAXREPS];
-	int es = 0, ev = 0, eu = 0, et = 0, ring_ok;
+	double tl[MAXREPS];
+	int es = 0, ev = 0, eu = 0, et = 0, el = 0, ring_ok;
 	struct io_uring ring;
 	unsigned entries = 1;
 
@@ -453,6 +456,22 @@ static void bench_release(void)
 				munmap(k, n2 * psz);
 			}
 		}
+		/* the same vector, lazy: entries change, no zap, no page freed */
+		if (!el) {
+			k = kready(n2);
+			if (!k) {
+				el = errno;
+			} else {
+				fill_ranges(rg, k, n);
+				for (long i = 0; i < n; i++)
+					rg[i].flags = KARENA_F_LAZY;
+				t0 = now_s();
+				el = -do_vec(rg, n);
+				if (r >= 0)
+					tl[r] = now_s() - t0;
+				munmap(k, n2 * psz);
+			}
+		}
 		/* io_uring: vector commands, then single-range commands */
 		for (int vec = 1; vec >= 0; vec--) {
 			int *e = vec ? &eu : &et;
@@ -483,6 +502,10 @@ static void bench_release(void)
 		na("release", "ioctl_vec", "failed", ev);
 	else
 		report("release", "ioctl_vec", tv, reps, base);
+	if (el)
+		na("release", "ioctl_vec_lazy", "failed", el);
+	else
+		report("release", "ioctl_vec_lazy", tl, reps, base);
 	if (eu)
 		na("release", "uring_vec", "failed", eu);
 	else

@@ -135,6 +135,7 @@ struct span_list {
 struct heap_arena {
 	struct mspan *spans[ARENA_PAGES];	/* page -> span */
 	uint64_t scav[ARENA_PAGES / 64];	/* 1 = page scavenged (Prepared) */
+	uint64_t dirty[ARENA_PAGES / 64];	/* 1 = scavenged, may keep data */
 };
 
 struct mcache {
@@ -402,7 +403,7 @@ extern HIDDEN uint64_t global_nfree[NUM_CLASSES];	/* atomic */
 enum karena_opt {
 	OPT_BACKEND, OPT_STATS, OPT_STATS_FILE, OPT_VERBOSE, OPT_DEBUG,
 	OPT_SCAVENGER, OPT_SCAVENGE_PERCENT, OPT_SCAVENGE_RATE,
-	OPT_SCAVENGE_AGE_MS, OPT_HUGEPAGE, OPT_URING,
+	OPT_SCAVENGE_AGE_MS, OPT_HUGEPAGE, OPT_URING, OPT_LAZY_RELEASE,
 	OPT_COUNT
 };
 enum { BACKEND_AUTO, BACKEND_DEV, BACKEND_MMAP };		/* OPT_BACKEND */

@@ -24,6 +24,9 @@
  * Splitting a run and allocating from it Uses exactly the scavenged pages
  * in the allocated part (in one batch call) and reports whether the span
  * may contain old data (needzero), so calloc skips zeroing fresh pages.
+ * A scavenged page comes back zeroed unless the backend released it
+ * lazily (os_unused_lazy): those pages are marked in the arena's "dirty"
+ * bitmap when scavenged, and a span with one of them needs zeroing.
  *
  * Large objects (> 32 KiB) get their own span; aligned allocations larger
  * than a page over-allocate and give the ends back.
@@ -171,6 +174,34 @@ static void scav_set_range(uintptr_t start, size_t npages, bool on)
 		start += n * PAGE_BYTES;
 		npages -= n;
 	}
+}
+
+/* A lazily released page: it may come back with its old data. */
+static void dirty_set(uintptr_t a)
+{
+	struct heap_arena *ha = arena_of(a);
+	size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+
+	ha->dirty[pg >> 6] |= 1ull << (pg & 63);
+}
+
+/* Did [start, start+npages) hold a dirty page?  Clears their bits. */
+static bool dirty_take(uintptr_t start, size_t npages)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < npages; i++) {
+		uintptr_t a = start + i * PAGE_BYTES;
+		struct heap_arena *ha = arena_of(a);
+		size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+		uint64_t bit = 1ull << (pg & 63);
+
+		if (ha->dirty[pg >> 6] & bit) {
+			ha->dirty[pg >> 6] &= ~bit;
+			any = true;
+		}
+	}
+	return any;
 }
 
 HIDDEN size_t scav_count(uintptr_t start, size_t npages)
@@ -465,7 +496,8 @@ HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclas
 		map_set_ends(t);
 		free_insert(t);
 	}
-	s->needzero = s->nscav < s->npages;
+	s->needzero = s->nscav < s->npages ||
+		      (s->nscav && dirty_take(s->start, s->npages));
 	if (s->nscav) {
 		scav_runs_apply(s->start, s->npages, true, OS_USED, s->npages);
 		scav_set_range(s->start, s->npages, false);
@@ -525,6 +557,7 @@ HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages)
 		free_insert(t);
 	}
 	if (r->nscav) {
+		dirty_take(r->start, r->npages);
 		scav_runs_apply(r->start, r->npages, true, OS_USED, r->npages);
 		scav_set_range(r->start, r->npages, false);
 		mheap_.st.released -= r->nscav * PAGE_BYTES;
@@ -636,6 +669,8 @@ HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks)
 
 				if (!scav_test(a)) {
 					scav_set_range(a, 1, true);
+					if (os_unused_lazy)
+						dirty_set(a);
 					left--;
 				}
 			}

@@ -12,6 +12,7 @@
 
 const struct os_backend *os_cur = &os_mmap_backend;
 unsigned long os_nops;
+int os_unused_lazy;
 
 int os_init(void)
 {

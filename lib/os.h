@@ -72,6 +72,11 @@ const struct os_backend *os_dev_probe(void);
 int os_init(void);
 extern const struct os_backend *os_cur;
 extern unsigned long os_nops;	/* transitions issued (stats, approximate) */
+/*
+ * Unused may keep the pages' contents (the device backend's lazy release):
+ * a page Used again may hold old data, not zeros.  Set by the backend.
+ */
+extern int os_unused_lazy;
 
 static inline void os_count(unsigned long n)
 {

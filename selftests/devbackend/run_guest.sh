@@ -6,9 +6,11 @@
 # with KARENA_BACKEND=dev; this suite adds what it does not cover:
 #   libkarena.*  the selftests/libkarena unit tests with KARENA_BACKEND=dev, each
 #                asserting that the module counted transitions meanwhile
-#   devbackend.* heap in /dev/karena mappings, releases through the module,
-#                ranges across reservations, fork, threads (devbackend.c),
-#                once with the vector ioctl and once with KARENA_URING=1
+#   devbackend.* heap in /dev/karena mappings, releases through the module
+#                (lazy by default), calloc after a lazy release, ranges
+#                across reservations, fork, threads (devbackend.c), once
+#                with the vector ioctl and once with KARENA_URING=1; the
+#                lazy tests again with KARENA_LAZY_RELEASE=0
 #   git          a git workload under LD_PRELOAD, KARENA_STATS=1 must name
 #                the dev backend
 #   fallback     /dev/karena hidden (mount namespace): KARENA_DEBUG=1 logs
@@ -93,6 +95,10 @@ done
 if [ -x "$here/devbackend" ]; then
 	run_tap devbackend "$here/devbackend"
 	run_tap devbackend_uring env KARENA_URING=1 "$here/devbackend"
+	for t in scavenger_release_is_lazy calloc_after_lazy_release_is_zero; do
+		run_tap devbackend_eager env KARENA_LAZY_RELEASE=0 \
+			"$here/devbackend" -t "$t"
+	done
 else
 	ok 1 devbackend "not built (make -C selftests/devbackend)"
 fi

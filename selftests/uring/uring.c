@@ -170,6 +170,51 @@ TEST_F(ku, vector_matches_ioctl_vector)
 	ASSERT_EQ(KARENA_STATE_READY, qa[2] & KARENA_STATE_MASK);
 }
 
+/*
+ * KARENA_F_LAZY through io_uring, one range and a vector: the touched
+ * pages stay with their entries (QUERY: Prepared, RESIDENT, LAZY) and a
+ * Used gets their contents back; LAZY on another op is -EINVAL.
+ */
+TEST_F(ku, lazy_unused_range_and_vector)
+{
+	struct karena_range r[4];
+	struct karena_stats st;
+	uint8_t q[8];
+	uint64_t done = 0;
+	int i;
+
+	ASSERT_EQ(8, ku_uring_range(&self->ring, self->fd, self->a, 8,
+				    KARENA_OP_ALLOC, 0));
+	for (i = 0; i < 8; i++)
+		self->a[i * PS] = (char)(i + 1);
+	ASSERT_EQ(2, ku_uring_range(&self->ring, self->fd, self->a, 2,
+				    KARENA_OP_UNUSED, KARENA_F_LAZY));
+	for (i = 0; i < 3; i++)
+		ku_krange(&r[i], self->a + (2 + 2 * i) * PS, PS,
+			  KARENA_OP_UNUSED, KARENA_F_LAZY);
+	ASSERT_EQ(3, ku_uring_vec(&self->ring, self->fd, r, 3, &done));
+	ASSERT_EQ(3, done);
+	ASSERT_EQ(0, ku_query(self->fd, self->a, 8 * PS, q));
+	for (i = 0; i < 8; i++) {
+		uint8_t want = i < 2 || (i >= 2 && !(i & 1)) ?
+			KARENA_STATE_PREPARED | KARENA_PAGE_RESIDENT |
+			KARENA_PAGE_LAZY :
+			KARENA_STATE_READY | KARENA_PAGE_RESIDENT;
+
+		EXPECT_EQ(want, q[i] & (KARENA_STATE_MASK |
+				       KARENA_PAGE_RESIDENT |
+				       KARENA_PAGE_LAZY)) TH_LOG("page %d", i);
+	}
+	ASSERT_EQ(0, ku_stats(self->fd, &st));
+	EXPECT_EQ(5 * PS, st.lazy_bytes);
+	EXPECT_EQ(-EINVAL, ku_uring_range(&self->ring, self->fd, self->a, 2,
+					  KARENA_OP_FAULT, KARENA_F_LAZY));
+	ASSERT_EQ(2, ku_uring_range(&self->ring, self->fd, self->a, 2,
+				    KARENA_OP_USED, 0));
+	EXPECT_EQ(1, self->a[0]);
+	EXPECT_EQ(2, self->a[PS]);
+}
+
 /* A vector stops at the failing range; the extra word says how far. */
 TEST_F(ku, vector_partial)
 {
