@@ -109,8 +109,10 @@ static void karena_space_free(struct karena_space *sp)
 {
 	lockdep_assert_held(&sp->kf->lock);
 	list_del(&sp->node);
-	WARN_ON_ONCE(atomic_long_read(&sp->nr_lazy));
-	karena_lazy_update(sp);		/* off the lazy list, tag freed */
+	/* Every lazy page went with the store; off the list, tag freed. */
+	if (WARN_ON_ONCE(atomic_long_read(&sp->nr_lazy)))
+		atomic_long_set(&sp->nr_lazy, 0);
+	karena_lazy_update(sp);
 	karena_rss_untrack(sp);
 	WARN_ON_ONCE(!xa_empty(&sp->store));
 	xa_destroy(&sp->store);

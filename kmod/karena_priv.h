@@ -153,8 +153,9 @@ struct karena_space {
 	atomic_long_t nr_resident;	/* Ready pages backed now */
 	atomic_long_t nr_counted;	/* pages rss.c put in RssFile */
 	atomic_long_t nr_lazy;		/* lazily released pages held */
-	struct list_head lazy_node;	/* in lazy.c's list while nr_lazy */
+	struct list_head lazy_node;	/* in lazy.c's list while lazy_on */
 	struct karena_tag *lazy_tag;	/* memcg of the lazy pages (lazy.c) */
+	bool lazy_on;			/* listed, tagged; under kf->lock */
 	struct karena_mm *kmm;		/* mm's notifier; NULL: untracked */
 	struct list_head mm_node;	/* in kmm->spaces */
 	atomic64_t ev[KAR_E_NR];
@@ -330,7 +331,7 @@ struct karena_batch {
 	gfp_t gfp;
 };
 
-int karena_batch_init(struct karena_batch *b, unsigned int nzap, gfp_t gfp);
+void karena_batch_init(struct karena_batch *b, unsigned int nzap, gfp_t gfp);
 int karena_batch_reserve(struct karena_batch *b, unsigned long more);
 void karena_batch_drop(struct karena_batch *b, struct page *page, bool cow);
 void karena_batch_zap(struct karena_batch *b, unsigned long start,

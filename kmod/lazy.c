@@ -69,8 +69,9 @@ void karena_lazy_unmark(struct karena_space *sp, struct page *page)
 }
 
 /*
- * Before a lazy Unused changes entries of @sp: the tag of its mm's memcg
- * (none in the root cgroup), so that memcg's reclaim finds the pages.
+ * Before a lazy Unused changes entries of @sp: put @sp on the list with
+ * the tag of its mm's memcg (none in the root cgroup), so that memcg's
+ * reclaim finds the pages.  Once per spell of lazy pages, not per range.
  * 0, or -ENOMEM: then the release is done eagerly.  kf->lock held.
  */
 int karena_lazy_prepare(struct karena_space *sp)
@@ -79,7 +80,7 @@ int karena_lazy_prepare(struct karena_space *sp)
 	struct karena_tag *tag = NULL;
 
 	lockdep_assert_held(&sp->kf->lock);
-	if (sp->lazy_tag)
+	if (sp->lazy_on)
 		return 0;
 	memcg = get_mem_cgroup_from_mm(sp->mm);
 	if (memcg && memcg->css.parent) {
@@ -92,30 +93,28 @@ int karena_lazy_prepare(struct karena_space *sp)
 	mem_cgroup_put(memcg);
 	spin_lock(&karena_lazy_lock);
 	sp->lazy_tag = tag;
+	list_add_tail(&sp->lazy_node, &karena_lazy_spaces);
+	karena_lazy_nspaces++;
 	spin_unlock(&karena_lazy_lock);
+	sp->lazy_on = true;
 	return 0;
 }
 
-/* @sp is on the list exactly while it holds lazy pages; kf->lock held. */
+/* Off the list, tag freed, once @sp holds no lazy page; kf->lock held. */
 void karena_lazy_update(struct karena_space *sp)
 {
-	bool lazy = atomic_long_read(&sp->nr_lazy) > 0;
-	struct karena_tag *put = NULL;
+	struct karena_tag *put;
 
 	lockdep_assert_held(&sp->kf->lock);
+	if (!sp->lazy_on || atomic_long_read(&sp->nr_lazy))
+		return;
 	spin_lock(&karena_lazy_lock);
-	if (lazy && list_empty(&sp->lazy_node)) {
-		list_add_tail(&sp->lazy_node, &karena_lazy_spaces);
-		karena_lazy_nspaces++;
-	} else if (!lazy) {
-		if (!list_empty(&sp->lazy_node)) {
-			list_del_init(&sp->lazy_node);
-			karena_lazy_nspaces--;
-		}
-		put = sp->lazy_tag;
-		sp->lazy_tag = NULL;
-	}
+	list_del_init(&sp->lazy_node);
+	karena_lazy_nspaces--;
+	put = sp->lazy_tag;
+	sp->lazy_tag = NULL;
 	spin_unlock(&karena_lazy_lock);
+	sp->lazy_on = false;
 	karena_tag_free(put);
 }
 
@@ -168,8 +167,7 @@ unsigned long karena_lazy_reclaim(struct karena_space *sp, unsigned long nr,
 				       (unsigned long)atomic_long_read(&sp->nr_lazy));
 		struct karena_batch b;
 
-		if (karena_batch_init(&b, n, gfp))
-			break;
+		karena_batch_init(&b, n, gfp);
 		if (karena_batch_reserve(&b, n)) {
 			karena_batch_release(sp->kf, &b);
 			break;

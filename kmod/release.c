@@ -33,18 +33,15 @@
 #include "karena_priv.h"
 
 /*
- * Room for @nzap address ranges (the ranges of a vector, or the runs of
- * a reclaim); 0 or -ENOMEM.
+ * An empty batch for up to @nzap address ranges (the ranges of a vector,
+ * or the runs of a reclaim), allocated with @gfp when something is
+ * dropped: a vector of lazy releases allocates nothing.
  */
-int karena_batch_init(struct karena_batch *b, unsigned int nzap, gfp_t gfp)
+void karena_batch_init(struct karena_batch *b, unsigned int nzap, gfp_t gfp)
 {
 	memset(b, 0, sizeof(*b));
 	b->gfp = gfp;
-	b->zap = kvmalloc_array(nzap, sizeof(*b->zap), gfp);
-	if (!b->zap)
-		return -ENOMEM;
 	b->zap_cap = nzap;
-	return 0;
 }
 
 /* Room for @more dropped pages; called before any entry changes. */
@@ -54,6 +51,11 @@ int karena_batch_reserve(struct karena_batch *b, unsigned long more)
 
 	if (b->ndropped + more <= cap)
 		return 0;
+	if (!b->zap) {
+		b->zap = kvmalloc_array(b->zap_cap, sizeof(*b->zap), b->gfp);
+		if (!b->zap)
+			return -ENOMEM;
+	}
 	cap = max(b->ndropped + more, 2 * cap);
 	d = kvmalloc_array(cap, sizeof(*d), b->gfp);
 	if (!d)

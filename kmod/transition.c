@@ -110,7 +110,7 @@ static struct karena_space *karena_range_space(struct file *file,
 struct karena_plan {
 	unsigned long cnt[4];		/* pages per source state */
 	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
-	unsigned long pages;		/* entries holding a page */
+	unsigned long cow;		/* entries holding a shared page */
 	unsigned long lazy;		/* of cnt[S_PREPARED], lazily released */
 };
 
@@ -129,8 +129,8 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 	xas_for_each(&xas, entry, last) {
 		karena_decode(&xas, entry, &e);
 		pl->cnt[e.state]++;
-		if (e.page)
-			pl->pages++;
+		if (e.cow)
+			pl->cow++;
 		if (e.lazy)
 			pl->lazy++;
 		present++;
@@ -263,15 +263,17 @@ static int karena_apply_reserve(struct karena_apply *a)
 {
 	int ret;
 
+	/* No memcg tag for the lazy pages: release them eagerly. */
+	if (a->lazy && karena_lazy_prepare(a->sp))
+		a->lazy = false;
+	/* A lazy release drops shared pages only (a fault adds none). */
 	if (!a->hint) {
-		ret = karena_batch_reserve(a->b, a->pl.cnt[S_READY] +
+		ret = karena_batch_reserve(a->b, a->lazy ? a->pl.cow :
+					   a->pl.cnt[S_READY] +
 					   a->pl.cnt[S_PREPARED]);
 		if (ret)
 			return ret;
 	}
-	/* No memcg tag for the lazy pages: release them eagerly. */
-	if (a->lazy && karena_lazy_prepare(a->sp))
-		a->lazy = false;
 	if (a->pl.absent && (a->hint ? a->r->op == KARENA_OP_HUGEPAGE :
 			     a->target != S_RESERVED))
 		return karena_reserve_slots(a->sp, a->first, a->last);
@@ -472,12 +474,9 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 
 	*done = 0;
 	*pages = 0;
-	if (karena_batch_init(&b, count, GFP_KERNEL_ACCOUNT))
-		return -ENOMEM;
-	if (mmap_read_lock_killable(mm)) {
-		kvfree(b.zap);
+	karena_batch_init(&b, count, GFP_KERNEL_ACCOUNT);
+	if (mmap_read_lock_killable(mm))
 		return -EINTR;
-	}
 	mutex_lock(&kf->lock);
 	for (i = 0; i < count; i++) {
 		struct karena_krange r;
