@@ -314,13 +314,15 @@ static char *kready(long n2)
 	return k;
 }
 
-static void fill_ranges(struct karena_range *rg, char *k, long n)
+static void fill_ranges(struct karena_range *rg, char *k, long n,
+			unsigned int flags)
 {
 	memset(rg, 0, n * sizeof(*rg));
 	for (long i = 0; i < n; i++) {
 		rg[i].start = (uintptr_t)(k + 2 * i * psz);
 		rg[i].len = psz;
 		rg[i].op = KARENA_OP_UNUSED;
+		rg[i].flags = flags;
 	}
 }
 
@@ -442,35 +444,26 @@ static void bench_release(void)
 				munmap(k, n2 * psz);
 			}
 		}
-		/* one vector ioctl (ceil(N / vec_max) calls) */
-		if (!ev) {
+		/*
+		 * One vector ioctl (ceil(N / vec_max) calls); then the same
+		 * with KARENA_F_LAZY: entries change, no zap, no page freed.
+		 */
+		for (int lazy = 0; lazy <= 1; lazy++) {
+			int *e = lazy ? &el : &ev;
+
+			if (*e)
+				continue;
 			k = kready(n2);
 			if (!k) {
-				ev = errno;
-			} else {
-				fill_ranges(rg, k, n);
-				t0 = now_s();
-				ev = -do_vec(rg, n);
-				if (r >= 0)
-					tv[r] = now_s() - t0;
-				munmap(k, n2 * psz);
+				*e = errno;
+				continue;
 			}
-		}
-		/* the same vector, lazy: entries change, no zap, no page freed */
-		if (!el) {
-			k = kready(n2);
-			if (!k) {
-				el = errno;
-			} else {
-				fill_ranges(rg, k, n);
-				for (long i = 0; i < n; i++)
-					rg[i].flags = KARENA_F_LAZY;
-				t0 = now_s();
-				el = -do_vec(rg, n);
-				if (r >= 0)
-					tl[r] = now_s() - t0;
-				munmap(k, n2 * psz);
-			}
+			fill_ranges(rg, k, n, lazy ? KARENA_F_LAZY : 0);
+			t0 = now_s();
+			*e = -do_vec(rg, n);
+			if (r >= 0)
+				(lazy ? tl : tv)[r] = now_s() - t0;
+			munmap(k, n2 * psz);
 		}
 		/* io_uring: vector commands, then single-range commands */
 		for (int vec = 1; vec >= 0; vec--) {
@@ -483,7 +476,7 @@ static void bench_release(void)
 				*e = errno;
 				continue;
 			}
-			fill_ranges(rg, k, n);
+			fill_ranges(rg, k, n, 0);
 			t0 = now_s();
 			*e = -do_uring(&ring, rg, n, vec);
 			if (r >= 0)

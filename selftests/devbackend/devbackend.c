@@ -171,6 +171,26 @@ TEST(release_through_device)
 }
 
 /*
+ * Write @bs bytes of @fill into a new block, free it and scavenge until
+ * it is released; *@lazy0 gets lazy_pages from just before the free.
+ * Returns the block's (freed) address, or NULL.
+ */
+static char *freed_and_released(size_t bs, int fill, long *lazy0)
+{
+	char *b = malloc(bs);
+	uint64_t s0;
+
+	if (!b)
+		return NULL;
+	memset(b, fill, bs);
+	karena_release();
+	*lazy0 = kar_sysfs("lazy_pages");
+	s0 = scavenged();
+	free(b);
+	return released_since(s0, bs) ? b : NULL;
+}
+
+/*
  * The scavenger's release is lazy on this backend by default: the pages
  * stay with the heap's mapping (lazy_pages grows by what was released)
  * until the module reclaims them (drop_caches here); with
@@ -180,23 +200,14 @@ TEST(scavenger_release_is_lazy)
 {
 	enum { BS = 4 << 20 };
 	long l0, l1, l2;
-	uint64_t s0;
-	char *b;
 	FILE *f;
 	int i;
 
 	NEED_DEV();
-	b = malloc(BS);
-	ASSERT_NE(NULL, b);
-	memset(b, 1, BS);
-	karena_release();
-	l0 = kar_sysfs("lazy_pages");
-	s0 = scavenged();
-	free(b);
-	ASSERT_TRUE(released_since(s0, BS));
+	ASSERT_NE(NULL, freed_and_released(BS, 1, &l0));
 	l1 = kar_sysfs("lazy_pages");
 	/* A reclaim skips a file whose lock is busy (the scavenger): retry. */
-	for (i = 0; i < 20 && (l2 = kar_sysfs("lazy_pages")); i++) {
+	for (i = 0; i < 20 && kar_sysfs("lazy_pages"); i++) {
 		f = fopen("/proc/sys/vm/drop_caches", "w");
 		ASSERT_NE(NULL, f);
 		fputs("3", f);
@@ -224,17 +235,11 @@ TEST(calloc_after_lazy_release_is_zero)
 {
 	enum { BS = 1 << 20 };
 	char *a, *c;
-	uint64_t s0;
-	long i;
+	long i, l0;
 
 	NEED_DEV();
-	a = malloc(BS);
+	a = freed_and_released(BS, 0xAA, &l0);
 	ASSERT_NE(NULL, a);
-	memset(a, 0xAA, BS);
-	karena_release();
-	s0 = scavenged();
-	free(a);
-	ASSERT_TRUE(released_since(s0, BS));
 	c = calloc(1, BS);
 	ASSERT_NE(NULL, c);
 	TH_LOG("freed %p, calloc %p", (void *)a, (void *)c);
