@@ -379,7 +379,15 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
 HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc);
-HIDDEN void mcache_foreign_batch(struct mcache *c, struct mspan *o);
+HIDDEN void mcache_foreign_batch(struct mspan *o);
+
+/* c frees p, an object of another thread's span, into its cache o. */
+static ALWAYS_INLINE void mcache_free_foreign(struct mcache *c, struct mspan *o, void *p)
+{
+	STAT_INC(&c->count[(uintptr_t)o->spanclass + 1]);
+	if (unlikely(!span_free_local(o, p)))
+		mcache_foreign_batch(o);
+}
 HIDDEN void mcache_release_empty(struct mcache *c);
 
 HIDDEN void mcache_init_key(void);

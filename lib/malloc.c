@@ -199,9 +199,7 @@ static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
 		if (!c)
 			c = mcache_for_free();
 		if (c && (o = mcache_ocache(c, spc)) != NULL) {
-			STAT_INC(&c->count[spc + 1]);
-			if (!span_free_local(o, p))
-				mcache_foreign_batch(c, o);
+			mcache_free_foreign(c, o, p);
 			return;
 		}
 	}
@@ -219,13 +217,10 @@ static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
 static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
 {
 	struct mcache *c = tls_mcache;
-	unsigned spc = s->spanclass;
-	struct mspan *o = c->ocache[spc];
+	struct mspan *o = c->ocache[s->spanclass];
 
 	if (likely(o != NULL)) {
-		STAT_INC(&c->count[spc + 1]);
-		if (unlikely(!span_free_local(o, p)))
-			mcache_foreign_batch(c, o);
+		mcache_free_foreign(c, o, p);
 		return;
 	}
 	small_free_rare(s, p);

@@ -193,29 +193,43 @@ HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc)
 	return o;
 }
 
-/* Give o's objects back to their spans (thread exit, karena_release). */
-static void ocache_release(struct mcache *c, struct mspan *o)
+/* Empty o: returns its list, *n objects. */
+static void *ocache_take(struct mspan *o, uint32_t *n)
 {
 	void *head = o->freelist;
-	uint32_t n = ocache_count(o);
 
-	if (c->alloc[o->spanclass] == o)
-		c->alloc[o->spanclass] = &empty_span;
+	*n = ocache_count(o);
 	ocache_set(o, NULL, 0);
-	span_free_remote_list(head, n);
+	return head;
+}
+
+/* Give every foreign object c holds back to its span (thread exit,
+ * karena_release). */
+static void ocache_release_all(struct mcache *c)
+{
+	for (int spc = 0; spc < NUM_SPANCLASS; spc++) {
+		struct mspan *o = c->ocache[spc];
+		uint32_t n;
+		void *head;
+
+		if (!o)
+			continue;
+		if (c->alloc[spc] == o)
+			c->alloc[spc] = &empty_span;
+		head = ocache_take(o, &n);
+		span_free_remote_list(head, n);
+	}
 }
 
 /*
- * c freed a batch of foreign objects into o without reusing them: hand
- * them to the transfer cache, or back to their spans when that is full.
+ * A batch of foreign objects was freed into o without being reused: hand
+ * it to the transfer cache, or back to the spans when that is full.
  */
-HIDDEN void mcache_foreign_batch(struct mcache *c, struct mspan *o)
+HIDDEN void mcache_foreign_batch(struct mspan *o)
 {
-	void *head = o->freelist;
-	uint32_t n = ocache_count(o);
+	uint32_t n;
+	void *head = ocache_take(o, &n);
 
-	(void)c;
-	ocache_set(o, NULL, 0);
 	if (!mcentral_xfer_put(o->spanclass, head, n))
 		span_free_remote_list(head, n);
 }
@@ -420,9 +434,7 @@ HIDDEN void mcache_flush(struct mcache *c)
 {
 	struct mspan *s;
 
-	for (int i = 0; i < NUM_SPANCLASS; i++)
-		if (c->ocache[i])
-			ocache_release(c, c->ocache[i]);
+	ocache_release_all(c);
 	for (int i = 0; i < NUM_SPANCLASS; i++) {
 		s = c->alloc[i];
 		if (s != &empty_span) {
@@ -489,9 +501,7 @@ HIDDEN void mcache_release_empty(struct mcache *c)
 {
 	struct mspan *s;
 
-	for (int i = 0; i < NUM_SPANCLASS; i++)
-		if (c->ocache[i])
-			ocache_release(c, c->ocache[i]);
+	ocache_release_all(c);
 	/* a queued span must not be freed while on the notify stack */
 	if (LOAD(&c->rnotify))
 		process_notify(c);
