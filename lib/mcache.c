@@ -22,7 +22,7 @@
  * becomes the class's current span, so the malloc fast path pops foreign
  * objects like any other.  The objects stay counted as out in their
  * spans meanwhile.  When a thread has freed a batch of them without
- * reusing (ocache_batch: 64 objects, fewer for big classes), the batch
+ * reusing (ocache_batch: 64 objects, 128 KiB of them above 2 KiB), the batch
  * goes to mcentral's transfer cache, where the next thread that runs out
  * of the class takes it whole; if that is full, the objects go back to
  * their spans (span_free_remote_list: a fetch-or per span word).  Thread
