@@ -93,36 +93,6 @@ static __always_inline __u32 size_row(__u64 n)
 	return 0;
 }
 
-static __always_inline __u32 log2l(__u64 v)
-{
-	__u32 r = 0;
-
-#pragma unroll
-	for (int i = 5; i >= 0; i--) {
-		__u32 shift = 1U << i;
-
-		if (v >= (1ULL << shift)) {
-			v >>= shift;
-			r += shift;
-		}
-	}
-	return r;
-}
-
-static __always_inline bool traced(__u32 tgid)
-{
-	if (!KARENA_TRACED(tgid))
-		return false;
-	if (filter_comm) {
-		char comm[16];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!karena_comm_eq(comm, targ_comm))
-			return false;
-	}
-	return true;
-}
-
 /* Entry of any allocator call.  Returns true if this is the outermost one. */
 static __always_inline bool enter(__u32 call, __u64 size, __u64 memptr)
 {
@@ -130,7 +100,7 @@ static __always_inline bool enter(__u32 call, __u64 size, __u64 memptr)
 	__u32 tid = (__u32)id;
 	struct ka_pending *p, np = {};
 
-	if (!traced(id >> 32))
+	if (!karena_traced(id >> 32))
 		return false;
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (p) {
@@ -233,6 +203,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	struct ka_class *c;
 	__u64 addr = 0, size, *h;
 	__u32 call, slot;
+	__u8 one = 1;
 
 	if (!p)
 		return 0;
@@ -258,11 +229,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 	}
 	a.size = size;
 	a.tgid = id >> 32;
-	if (!bpf_map_lookup_elem(&seen_pids, &a.tgid)) {
-		__u8 one = 1;
-
-		bpf_map_update_elem(&seen_pids, &a.tgid, &one, BPF_ANY);
-	}
+	karena_lookup_or_init(&seen_pids, &a.tgid, &one);
 	a.cls = size_row(size);
 	a.stack_id = targ_stacks ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : -1;
 	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY))
@@ -274,7 +241,7 @@ int BPF_KRETPROBE(alloc_exit, long ret)
 		__sync_fetch_and_add(&c->allocs, 1);
 		__sync_fetch_and_add(&c->alloc_bytes, size);
 	}
-	slot = log2l(size);
+	slot = karena_log2l(size);
 	if (slot >= KA_SIZE_SLOTS)
 		slot = KA_SIZE_SLOTS - 1;
 	h = bpf_map_lookup_elem(&size_hist, &slot);

@@ -29,22 +29,6 @@ struct {
 	__type(value, struct kfl_hist);
 } hists SEC(".maps");
 
-static __always_inline __u32 log2l(__u64 v)
-{
-	__u32 r = 0;
-
-#pragma unroll
-	for (int i = 5; i >= 0; i--) {
-		__u32 shift = 1U << i;
-
-		if (v >= (1ULL << shift)) {
-			v >>= shift;
-			r += shift;
-		}
-	}
-	return r;
-}
-
 SEC("kprobe/handle_mm_fault")
 int BPF_KPROBE(handle_mm_fault_entry, struct vm_area_struct *vma)
 {
@@ -52,15 +36,8 @@ int BPF_KPROBE(handle_mm_fault_entry, struct vm_area_struct *vma)
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct kfl_start s = {};
 
-	if (!KARENA_TRACED(tgid))
+	if (!karena_traced(tgid))
 		return 0;
-	if (filter_comm) {
-		char comm[16];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!karena_comm_eq(comm, targ_comm))
-			return 0;
-	}
 	s.ts = bpf_ktime_get_ns();
 	s.anon = BPF_CORE_READ(vma, vm_file) == NULL;
 	bpf_map_update_elem(&start, &tid, &s, BPF_ANY);
@@ -102,7 +79,7 @@ int BPF_KRETPROBE(handle_mm_fault_exit)
 	h = bpf_map_lookup_elem(&hists, &cls);
 	if (!h)
 		return 0;
-	slot = log2l(delta);
+	slot = karena_log2l(delta);
 	if (slot >= KFL_SLOTS)
 		slot = KFL_SLOTS - 1;
 	__sync_fetch_and_add(&h->count, 1);

@@ -38,30 +38,12 @@ struct {
 	__type(value, __u64);
 } inflight SEC(".maps");
 
-static __always_inline bool traced(__u32 tgid)
-{
-	if (!KARENA_TRACED(tgid))
-		return false;
-	if (filter_comm) {
-		char comm[16];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!karena_comm_eq(comm, targ_comm))
-			return false;
-	}
-	return true;
-}
-
 static __always_inline struct kf_proc *proc_get(__u32 tgid)
 {
-	struct kf_proc *p = bpf_map_lookup_elem(&proc_faults, &tgid);
 	struct kf_proc zero = {};
 
-	if (p)
-		return p;
 	bpf_get_current_comm(zero.comm, sizeof(zero.comm));
-	bpf_map_update_elem(&proc_faults, &tgid, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&proc_faults, &tgid);
+	return karena_lookup_or_init(&proc_faults, &tgid, &zero);
 }
 
 /*
@@ -83,7 +65,7 @@ int page_fault_user(struct trace_event_raw_x86_exceptions___karena *ctx)
 	__u64 page = ctx->address & ~0xfffULL;
 	struct kf_proc *p;
 
-	if (!traced(tgid))
+	if (!karena_traced(tgid))
 		return 0;
 	p = proc_get(tgid);
 	if (p)
@@ -99,18 +81,16 @@ int BPF_PROG(karena_fault, unsigned long address, unsigned int state, unsigned i
 	__u32 tgid = id >> 32, tid = (__u32)id;
 	struct kf_key key = {};
 	struct kf_proc *p;
-	__u64 *v, one = 1, *pend;
+	__u64 *v, zero = 0, *pend;
 
-	if (!traced(tgid))
+	if (!karena_traced(tgid))
 		return 0;
 	key.tgid = tgid;
 	key.state = state;
 	key.kind = kind;
-	v = bpf_map_lookup_elem(&karena_faults, &key);
+	v = karena_lookup_or_init(&karena_faults, &key, &zero);
 	if (v)
 		__sync_fetch_and_add(v, 1);
-	else
-		bpf_map_update_elem(&karena_faults, &key, &one, BPF_NOEXIST);
 
 	p = proc_get(tgid);
 	if (!p)

@@ -35,15 +35,8 @@ static __always_inline struct ktrace_event *reserve(__u32 type)
 	struct ktrace_event *e;
 	__u32 tgid = id >> 32;
 
-	if (!KARENA_TRACED(tgid))
+	if (!karena_traced(tgid))
 		return NULL;
-	if (filter_comm) {
-		char comm[16];
-
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!karena_comm_eq(comm, targ_comm))
-			return NULL;
-	}
 	count(type);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
