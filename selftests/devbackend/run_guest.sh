@@ -19,18 +19,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$here/../.." && pwd)}
 LIB=$TOP/lib/libkarena.so
-n=0
-failed=0
-
-ok() {	# ok COND NAME [DIAG]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n $2${3:+ # $3}"
-	fi
-}
+. "$TOP/selftests/tap.sh"
 
 counter() { cat /sys/kernel/karena/transitions 2>/dev/null || echo 0; }
 
@@ -151,6 +140,6 @@ if command -v unshare > /dev/null; then
 	echo "# fallback: $((SECONDS - start)) s"
 fi
 
-echo "1..$n"
+tap_plan
 echo "# devbackend (guest): $((n - failed)) passed, $failed failed"
 [ "$failed" -eq 0 ]

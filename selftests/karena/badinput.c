@@ -21,7 +21,7 @@
 #define QLEN	4
 #define SEED	0x5a
 
-FIXTURE(bad) {
+FIXTURE(badinput) {
 	int fd;
 	long ps;
 	char *p;
@@ -29,12 +29,12 @@ FIXTURE(bad) {
 	struct karena_stats st_before;
 };
 
-static char *pg(FIXTURE_DATA(bad) *self, int i)
+static char *pg(FIXTURE_DATA(badinput) *self, int i)
 {
 	return self->p + (long)i * self->ps;
 }
 
-FIXTURE_SETUP(bad)
+FIXTURE_SETUP(badinput)
 {
 	self->ps = kt_ps();
 	KT_OPEN_OR_SKIP(self->fd);
@@ -52,7 +52,7 @@ FIXTURE_SETUP(bad)
 	ASSERT_EQ(0, kt_stats(self->fd, &self->st_before));
 }
 
-FIXTURE_TEARDOWN(bad)
+FIXTURE_TEARDOWN(badinput)
 {
 	if (self->p && self->p != MAP_FAILED)
 		kt_munmap_guarded(self->p, NPAGES);
@@ -89,7 +89,7 @@ static int first_diff(const unsigned char *a, const unsigned char *b, int n)
 
 /* op on each quarter in 'illegal' (bitmask of quarter indexes) -> EINVAL. */
 static void illegal_quarters(struct __test_metadata *_metadata,
-			     FIXTURE_DATA(bad) *self, unsigned int op,
+			     FIXTURE_DATA(badinput) *self, unsigned int op,
 			     unsigned int illegal)
 {
 	static const char *qname[] = { "Reserved", "Prepared", "Ready", "None" };
@@ -110,48 +110,48 @@ static void illegal_quarters(struct __test_metadata *_metadata,
 
 #define QB(q)	(1U << ((q) / QLEN))
 
-TEST_F(bad, reserve_illegal_sources)
+TEST_F(badinput, reserve_illegal_sources)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_RESERVE,
 			 QB(Q_RES) | QB(Q_PREP) | QB(Q_READY));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, map_illegal_sources)
+TEST_F(badinput, map_illegal_sources)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_MAP,
 			 QB(Q_PREP) | QB(Q_READY) | QB(Q_NONE));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, used_illegal_sources)
+TEST_F(badinput, used_illegal_sources)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_USED,
 			 QB(Q_RES) | QB(Q_READY) | QB(Q_NONE));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, unused_illegal_sources)
+TEST_F(badinput, unused_illegal_sources)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_UNUSED,
 			 QB(Q_RES) | QB(Q_PREP) | QB(Q_NONE));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, fault_on_none)
+TEST_F(badinput, fault_on_none)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_FAULT, QB(Q_NONE));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, alloc_illegal_sources)
+TEST_F(badinput, alloc_illegal_sources)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_ALLOC,
 			 QB(Q_PREP) | QB(Q_READY));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, hugepage_hints_on_none)
+TEST_F(badinput, hugepage_hints_on_none)
 {
 	illegal_quarters(_metadata, self, KARENA_OP_HUGEPAGE, QB(Q_NONE));
 	illegal_quarters(_metadata, self, KARENA_OP_NOHUGEPAGE, QB(Q_NONE));
@@ -160,7 +160,7 @@ TEST_F(bad, hugepage_hints_on_none)
 
 /* All or nothing: a range with one bad page changes none of its pages. */
 
-TEST_F(bad, map_mixed_range_all_or_nothing)
+TEST_F(badinput, map_mixed_range_all_or_nothing)
 {
 	/* Reserved pages then one Prepared page. */
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_RES), (QLEN + 1) * self->ps,
@@ -168,7 +168,7 @@ TEST_F(bad, map_mixed_range_all_or_nothing)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, used_mixed_range_all_or_nothing)
+TEST_F(badinput, used_mixed_range_all_or_nothing)
 {
 	/* Prepared pages then one Ready page. */
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_PREP), (QLEN + 1) * self->ps,
@@ -176,7 +176,7 @@ TEST_F(bad, used_mixed_range_all_or_nothing)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, unused_mixed_range_all_or_nothing)
+TEST_F(badinput, unused_mixed_range_all_or_nothing)
 {
 	/* Ready pages then one None page: the Ready contents must survive. */
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_READY), (QLEN + 1) * self->ps,
@@ -184,7 +184,7 @@ TEST_F(bad, unused_mixed_range_all_or_nothing)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, fault_mixed_range_all_or_nothing)
+TEST_F(badinput, fault_mixed_range_all_or_nothing)
 {
 	/* Everything from Reserved up to one None page. */
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p, (Q_NONE + 1) * self->ps,
@@ -192,7 +192,7 @@ TEST_F(bad, fault_mixed_range_all_or_nothing)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, alloc_mixed_range_all_or_nothing)
+TEST_F(badinput, alloc_mixed_range_all_or_nothing)
 {
 	/* None pages are fine for ALLOC, the Ready page before them is not. */
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_NONE - 1), (QLEN + 1) * self->ps,
@@ -202,7 +202,7 @@ TEST_F(bad, alloc_mixed_range_all_or_nothing)
 
 /* Malformed ranges. */
 
-TEST_F(bad, unaligned_start)
+TEST_F(badinput, unaligned_start)
 {
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p + 1, self->ps, KARENA_OP_MAP));
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p + self->ps / 2, self->ps,
@@ -210,7 +210,7 @@ TEST_F(bad, unaligned_start)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, unaligned_len)
+TEST_F(badinput, unaligned_len)
 {
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p, self->ps + 1, KARENA_OP_MAP));
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p, self->ps - 1, KARENA_OP_MAP));
@@ -218,14 +218,14 @@ TEST_F(bad, unaligned_len)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, zero_len)
+TEST_F(badinput, zero_len)
 {
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p, 0, KARENA_OP_MAP));
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, Q_READY), 0, KARENA_OP_FREE));
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, overflowing_range)
+TEST_F(badinput, overflowing_range)
 {
 	uint64_t huge = ~(uint64_t)(self->ps - 1);	/* page aligned */
 
@@ -237,7 +237,7 @@ TEST_F(bad, overflowing_range)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, range_outside_any_mapping)
+TEST_F(badinput, range_outside_any_mapping)
 {
 	char *anon = mmap(NULL, self->ps, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -251,7 +251,7 @@ TEST_F(bad, range_outside_any_mapping)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, range_straddling_mapping_end)
+TEST_F(badinput, range_straddling_mapping_end)
 {
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, pg(self, NPAGES - 1), 2 * self->ps,
 				   KARENA_OP_FREE));
@@ -260,7 +260,7 @@ TEST_F(bad, range_straddling_mapping_end)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, range_straddling_mapping_start)
+TEST_F(badinput, range_straddling_mapping_start)
 {
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, self->p - self->ps, 2 * self->ps,
 				   KARENA_OP_MAP));
@@ -269,7 +269,7 @@ TEST_F(bad, range_straddling_mapping_start)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, range_in_another_files_mapping)
+TEST_F(badinput, range_in_another_files_mapping)
 {
 	int fd2 = kt_open();
 	char *q;
@@ -290,7 +290,7 @@ TEST_F(bad, range_in_another_files_mapping)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, range_across_two_mappings)
+TEST_F(badinput, range_across_two_mappings)
 {
 	/* A second mapping of the same file right after the first one. */
 	char *q = mmap(self->p + NPAGES * self->ps, self->ps, PROT_READ | PROT_WRITE,
@@ -304,7 +304,7 @@ TEST_F(bad, range_across_two_mappings)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, unknown_op)
+TEST_F(badinput, unknown_op)
 {
 	static const unsigned int ops[] = { 0, KARENA_OP_MAX + 1, 64, 0xffffffffU };
 	size_t i;
@@ -315,7 +315,7 @@ TEST_F(bad, unknown_op)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, unknown_flag_bits)
+TEST_F(badinput, unknown_flag_bits)
 {
 	unsigned int bit;
 
@@ -329,7 +329,7 @@ TEST_F(bad, unknown_flag_bits)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, transition_errors_counted)
+TEST_F(badinput, transition_errors_counted)
 {
 	struct karena_stats st;
 
@@ -344,7 +344,7 @@ TEST_F(bad, transition_errors_counted)
 
 /* QUERY errors. */
 
-TEST_F(bad, query_bad_ranges)
+TEST_F(badinput, query_bad_ranges)
 {
 	unsigned char vec[NPAGES + 2];
 
@@ -356,7 +356,7 @@ TEST_F(bad, query_bad_ranges)
 	EXPECT_EQ(EINVAL, kt_query(self->fd, self->p, ~(uint64_t)(self->ps - 1), vec));
 }
 
-TEST_F(bad, query_bad_buffer_efault)
+TEST_F(badinput, query_bad_buffer_efault)
 {
 	unsigned char *ro = mmap(NULL, self->ps, PROT_READ,
 				 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -378,7 +378,7 @@ TEST_F(bad, query_bad_buffer_efault)
 
 /* Vectors. */
 
-TEST_F(bad, vec_count_zero_and_too_big)
+TEST_F(badinput, vec_count_zero_and_too_big)
 {
 	static struct karena_range r[KARENA_VEC_MAX + 1];
 	struct karena_vec v;
@@ -392,7 +392,7 @@ TEST_F(bad, vec_count_zero_and_too_big)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, vec_max_count_accepted)
+TEST_F(badinput, vec_max_count_accepted)
 {
 	static struct karena_range r[KARENA_VEC_MAX];
 	struct karena_vec v;
@@ -407,7 +407,7 @@ TEST_F(bad, vec_max_count_accepted)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, vec_bad_pointer_efault)
+TEST_F(badinput, vec_bad_pointer_efault)
 {
 	char *two = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -422,7 +422,7 @@ TEST_F(bad, vec_bad_pointer_efault)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, vec_array_running_into_unmapped_page)
+TEST_F(badinput, vec_array_running_into_unmapped_page)
 {
 	char *two = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -446,7 +446,7 @@ TEST_F(bad, vec_array_running_into_unmapped_page)
 	munmap(two, self->ps);
 }
 
-TEST_F(bad, vec_stops_at_first_bad_range)
+TEST_F(badinput, vec_stops_at_first_bad_range)
 {
 	struct karena_range r[4];
 	struct karena_vec v;
@@ -466,7 +466,7 @@ TEST_F(bad, vec_stops_at_first_bad_range)
 	EXPECT_EQ(-1, kt_first_not(self->fd, pg(self, Q_RES + 2), 2, KARENA_STATE_RESERVED));
 }
 
-TEST_F(bad, vec_malformed_range_reports_index)
+TEST_F(badinput, vec_malformed_range_reports_index)
 {
 	struct karena_range r[3];
 	struct karena_vec v;
@@ -482,7 +482,7 @@ TEST_F(bad, vec_malformed_range_reports_index)
 	EXPECT_EQ(-1, kt_first_not(self->fd, pg(self, Q_RES + 1), 3, KARENA_STATE_RESERVED));
 }
 
-TEST_F(bad, vec_bad_op_or_flag_in_a_range_reports_index)
+TEST_F(badinput, vec_bad_op_or_flag_in_a_range_reports_index)
 {
 	struct karena_range r[3];
 	struct karena_vec v;
@@ -502,7 +502,7 @@ TEST_F(bad, vec_bad_op_or_flag_in_a_range_reports_index)
 	EXPECT_EQ(-1, kt_first_not(self->fd, pg(self, Q_RES + 1), 2, KARENA_STATE_RESERVED));
 }
 
-TEST_F(bad, vec_first_range_bad_changes_nothing)
+TEST_F(badinput, vec_first_range_bad_changes_nothing)
 {
 	struct karena_range r[2];
 	struct karena_vec v;
@@ -518,7 +518,7 @@ TEST_F(bad, vec_first_range_bad_changes_nothing)
 
 /* Limits. */
 
-TEST_F(bad, ready_limit_enomem)
+TEST_F(badinput, ready_limit_enomem)
 {
 	struct karena_limits l;
 
@@ -536,7 +536,7 @@ TEST_F(bad, ready_limit_enomem)
 	EXPECT_EQ(KARENA_STATE_PREPARED, kt_state_of(self->fd, pg(self, Q_PREP + 2)));
 }
 
-TEST_F(bad, reserved_limit_enomem_on_mmap)
+TEST_F(badinput, reserved_limit_enomem_on_mmap)
 {
 	struct karena_limits l;
 	void *q;
@@ -557,7 +557,7 @@ TEST_F(bad, reserved_limit_enomem_on_mmap)
 	ASSERT_UNCHANGED();
 }
 
-TEST_F(bad, mmap_beyond_default_max_reserved_enomem)
+TEST_F(badinput, mmap_beyond_default_max_reserved_enomem)
 {
 	struct karena_limits l;
 	void *q;
@@ -577,7 +577,7 @@ TEST_F(bad, mmap_beyond_default_max_reserved_enomem)
  * (mapped bytes): FREE makes no room for another mmap, and leaving None
  * (Reserve, Alloc) maps nothing new, so the limit does not refuse it.
  */
-TEST_F(bad, none_pages_count_in_max_reserved)
+TEST_F(badinput, none_pages_count_in_max_reserved)
 {
 	struct karena_limits l;
 	void *q;
@@ -601,7 +601,7 @@ TEST_F(bad, none_pages_count_in_max_reserved)
  * leaves an entry per None page, so the rounds must end at max_reserved
  * (the old module let them go on for ever).
  */
-TEST_F(bad, mmap_free_loop_stops_at_max_reserved)
+TEST_F(badinput, mmap_free_loop_stops_at_max_reserved)
 {
 	enum { ROUND = 64, MAX_ROUNDS = 256 };
 	void *maps[MAX_ROUNDS];
@@ -624,7 +624,7 @@ TEST_F(bad, mmap_free_loop_stops_at_max_reserved)
 		munmap(maps[n], ROUND * self->ps);
 }
 
-TEST_F(bad, limit_unknown_flags)
+TEST_F(badinput, limit_unknown_flags)
 {
 	struct karena_limits l, now;
 
@@ -637,7 +637,7 @@ TEST_F(bad, limit_unknown_flags)
 	EXPECT_EQ(now.max_reserved, l.max_reserved);
 }
 
-TEST_F(bad, config_unknown_flags)
+TEST_F(badinput, config_unknown_flags)
 {
 	unsigned int prev;
 
@@ -648,7 +648,7 @@ TEST_F(bad, config_unknown_flags)
 }
 
 /* A file opened without CAP_SYS_RESOURCE cannot go above the defaults. */
-TEST_F(bad, raise_limit_without_cap_eperm)
+TEST_F(badinput, raise_limit_without_cap_eperm)
 {
 	struct karena_limits def;
 	pid_t pid;
@@ -692,7 +692,7 @@ TEST_F(bad, raise_limit_without_cap_eperm)
  * CAP_SYS_RESOURCE may be raised by a process without it (the old module
  * checked the caller).
  */
-TEST_F(bad, raise_limit_checks_the_opener_not_the_caller)
+TEST_F(badinput, raise_limit_checks_the_opener_not_the_caller)
 {
 	struct karena_limits def;
 	pid_t pid;
@@ -715,7 +715,7 @@ TEST_F(bad, raise_limit_checks_the_opener_not_the_caller)
 	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 capset, 11 raise, 12 value)");
 }
 
-TEST_F(bad, raise_limit_with_cap_allowed)
+TEST_F(badinput, raise_limit_with_cap_allowed)
 {
 	struct karena_limits def, l;
 
@@ -733,7 +733,7 @@ TEST_F(bad, raise_limit_with_cap_allowed)
  * holding root's descriptor may lower its limits, and root may not raise
  * the limits of a descriptor that nobody opened.
  */
-TEST_F(bad, limits_follow_the_opener)
+TEST_F(badinput, limits_follow_the_opener)
 {
 	struct karena_limits def, l;
 	struct stat st;
@@ -778,7 +778,7 @@ TEST_F(bad, limits_follow_the_opener)
 
 /* mmap and mremap. */
 
-TEST_F(bad, mmap_other_flavour_einval)
+TEST_F(badinput, mmap_other_flavour_einval)
 {
 	void *q = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, KT_MAP_OTHER, self->fd, 0);
 
@@ -788,7 +788,7 @@ TEST_F(bad, mmap_other_flavour_einval)
 		munmap(q, self->ps);
 }
 
-TEST_F(bad, mremap_grow_fails_cleanly)
+TEST_F(badinput, mremap_grow_fails_cleanly)
 {
 	void *q = mremap(self->p, NPAGES * self->ps, 2 * NPAGES * self->ps,
 			 MREMAP_MAYMOVE);
@@ -803,7 +803,7 @@ TEST_F(bad, mremap_grow_fails_cleanly)
 	EXPECT_EQ(0, kt_probe_write(pg(self, Q_READY), SEED));
 }
 
-TEST_F(bad, mremap_move_fails_cleanly)
+TEST_F(badinput, mremap_move_fails_cleanly)
 {
 	char *dst = mmap(NULL, NPAGES * self->ps, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -16,14 +16,14 @@
 #define NPAGES	64
 #define SEED	0x3c
 
-FIXTURE(conc) {
+FIXTURE(concurrency) {
 	int fd;
 	long ps;
 	size_t len;
 	char *p;
 };
 
-FIXTURE_SETUP(conc)
+FIXTURE_SETUP(concurrency)
 {
 	self->ps = kt_ps();
 	self->len = NPAGES * self->ps;
@@ -34,7 +34,7 @@ FIXTURE_SETUP(conc)
 	kt_fill(self->p, NPAGES, SEED);
 }
 
-FIXTURE_TEARDOWN(conc)
+FIXTURE_TEARDOWN(concurrency)
 {
 	if (self->p && self->p != MAP_FAILED)
 		munmap(self->p, self->len);
@@ -90,7 +90,7 @@ static void *worker_fn(void *arg)
 	return NULL;
 }
 
-TEST_F(conc, threads_transition_own_regions)
+TEST_F(concurrency, threads_transition_own_regions)
 {
 	struct worker w[NTHREADS];
 	pthread_t t[NTHREADS];
@@ -149,7 +149,7 @@ static void *racer_fn(void *arg)
 	return NULL;
 }
 
-TEST_F(conc, munmap_while_another_thread_ioctls)
+TEST_F(concurrency, munmap_while_another_thread_ioctls)
 {
 	struct racer r = { .fd = self->fd, .base = self->p, .len = self->len };
 	pthread_t t;
@@ -166,7 +166,7 @@ TEST_F(conc, munmap_while_another_thread_ioctls)
 	EXPECT_EQ(EINVAL, kt_trans(self->fd, r.base, r.len, KARENA_OP_FREE));
 }
 
-TEST_F(conc, close_while_another_thread_ioctls)
+TEST_F(concurrency, close_while_another_thread_ioctls)
 {
 	struct racer r = { .fd = self->fd, .base = self->p, .len = self->len };
 	pthread_t t;
@@ -184,7 +184,7 @@ TEST_F(conc, close_while_another_thread_ioctls)
 	EXPECT_EQ(EBADF, kt_trans(r.fd, r.base, r.len, KARENA_OP_FREE));
 }
 
-TEST_F(conc, munmap_while_another_thread_faults)
+TEST_F(concurrency, munmap_while_another_thread_faults)
 {
 	struct racer r = { .fd = self->fd, .base = self->p, .len = self->len };
 	pthread_t t;
@@ -255,7 +255,7 @@ static void *cycler_fn(void *arg)
 	return NULL;
 }
 
-TEST_F(conc, fork_while_another_thread_transitions)
+TEST_F(concurrency, fork_while_another_thread_transitions)
 {
 	struct cycler c = { .fd = self->fd, .ps = self->ps, .base = self->p };
 	pthread_t t;
@@ -302,7 +302,7 @@ TEST_F(conc, fork_while_another_thread_transitions)
 	EXPECT_LT(0, atomic_load(&c.loops));
 }
 
-TEST_F(conc, split_while_another_thread_transitions)
+TEST_F(concurrency, split_while_another_thread_transitions)
 {
 	struct cycler c = { .fd = self->fd, .ps = self->ps, .base = self->p };
 	pthread_t t;
@@ -325,7 +325,7 @@ TEST_F(conc, split_while_another_thread_transitions)
 	/* The teardown's munmap of the whole range covers the holes too. */
 }
 
-TEST_F(conc, parent_and_child_transition_concurrently)
+TEST_F(concurrency, parent_and_child_transition_concurrently)
 {
 	pid_t pid;
 	int i, fails = 0;
@@ -419,13 +419,13 @@ static int kill_mid_transition(long ps, bool vec, int delay_ms)
 	return 5;
 }
 
-TEST_F(conc, sigkill_during_long_transition_leaks_nothing)
+TEST_F(concurrency, sigkill_during_long_transition_leaks_nothing)
 {
 	EXPECT_EQ(0, kill_mid_transition(self->ps, false, 30));
 	EXPECT_EQ(0, kill_mid_transition(self->ps, false, 120));
 }
 
-TEST_F(conc, sigkill_during_long_vector_leaks_nothing)
+TEST_F(concurrency, sigkill_during_long_vector_leaks_nothing)
 {
 	EXPECT_EQ(0, kill_mid_transition(self->ps, true, 30));
 	EXPECT_EQ(0, kill_mid_transition(self->ps, true, 120));

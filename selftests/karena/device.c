@@ -25,24 +25,24 @@
 			 KARENA_FEAT_LENIENT | KARENA_FEAT_FORK_COW | \
 			 KARENA_FEAT_LAZY)
 
-FIXTURE(dev) {
+FIXTURE(device) {
 	int fd;
 	long ps;
 };
 
-FIXTURE_SETUP(dev)
+FIXTURE_SETUP(device)
 {
 	self->ps = kt_ps();
 	KT_OPEN_OR_SKIP(self->fd);
 }
 
-FIXTURE_TEARDOWN(dev)
+FIXTURE_TEARDOWN(device)
 {
 	if (self->fd >= 0)
 		close(self->fd);
 }
 
-TEST_F(dev, module_is_loaded)
+TEST_F(device, module_is_loaded)
 {
 	struct stat st;
 
@@ -51,7 +51,7 @@ TEST_F(dev, module_is_loaded)
 	ASSERT_TRUE(S_ISDIR(st.st_mode));
 }
 
-TEST_F(dev, node_is_misc_char_device)
+TEST_F(device, node_is_misc_char_device)
 {
 	unsigned int maj = 0, min = 0;
 	struct stat st;
@@ -68,7 +68,7 @@ TEST_F(dev, node_is_misc_char_device)
 	EXPECT_EQ(min, minor(st.st_rdev));
 }
 
-TEST_F(dev, node_has_documented_mode)
+TEST_F(device, node_has_documented_mode)
 {
 	struct stat st;
 
@@ -77,7 +77,7 @@ TEST_F(dev, node_has_documented_mode)
 		TH_LOG("mode %o, expected %o", st.st_mode & 07777, KT_DEV_MODE);
 }
 
-TEST_F(dev, opens_are_independent_files)
+TEST_F(device, opens_are_independent_files)
 {
 	struct karena_info a, b;
 	int fd2 = kt_open();
@@ -91,7 +91,7 @@ TEST_F(dev, opens_are_independent_files)
 	EXPECT_EQ(0, kt_info(self->fd, &a));
 }
 
-TEST_F(dev, info_abi_version)
+TEST_F(device, info_abi_version)
 {
 	struct karena_info info;
 
@@ -100,7 +100,7 @@ TEST_F(dev, info_abi_version)
 	EXPECT_EQ(sizeof(info), info.size);
 }
 
-TEST_F(dev, info_page_size)
+TEST_F(device, info_page_size)
 {
 	struct karena_info info;
 
@@ -108,7 +108,7 @@ TEST_F(dev, info_page_size)
 	EXPECT_EQ((unsigned long)getpagesize(), info.page_size);
 }
 
-TEST_F(dev, info_vec_max)
+TEST_F(device, info_vec_max)
 {
 	struct karena_info info;
 
@@ -116,7 +116,7 @@ TEST_F(dev, info_vec_max)
 	EXPECT_EQ(KARENA_VEC_MAX, info.vec_max);
 }
 
-TEST_F(dev, info_features)
+TEST_F(device, info_features)
 {
 	struct karena_info info;
 
@@ -132,7 +132,7 @@ TEST_F(dev, info_features)
 		TH_LOG("features %#llx", (unsigned long long)info.features);
 }
 
-TEST_F(dev, info_limits_match_limits_ioctl)
+TEST_F(device, info_limits_match_limits_ioctl)
 {
 	struct karena_info info;
 	struct karena_limits l;
@@ -147,7 +147,7 @@ TEST_F(dev, info_limits_match_limits_ioctl)
 	EXPECT_EQ(info.max_ready, l.max_ready);
 }
 
-TEST_F(dev, info_limits_match_module_parameters)
+TEST_F(device, info_limits_match_module_parameters)
 {
 	const char *dir = "/sys/module/karena/parameters/";
 	struct karena_info info;
@@ -171,7 +171,7 @@ TEST_F(dev, info_limits_match_module_parameters)
 	EXPECT_EQ(high, info.cache_pages);
 }
 
-TEST_F(dev, info_cache_fields)
+TEST_F(device, info_cache_fields)
 {
 	struct karena_info info;
 	long possible = sysconf(_SC_NPROCESSORS_CONF);
@@ -182,7 +182,7 @@ TEST_F(dev, info_cache_fields)
 	EXPECT_LE(info.nr_cpus, possible > 0 ? possible : 4096);
 }
 
-TEST_F(dev, info_reserved_out_zero)
+TEST_F(device, info_reserved_out_zero)
 {
 	struct karena_info info;
 	int i;
@@ -192,7 +192,7 @@ TEST_F(dev, info_reserved_out_zero)
 		EXPECT_EQ(0, info.reserved[i]);
 }
 
-TEST_F(dev, fresh_file_stats_are_zero)
+TEST_F(device, fresh_file_stats_are_zero)
 {
 	struct karena_stats st, zero;
 
@@ -202,7 +202,7 @@ TEST_F(dev, fresh_file_stats_are_zero)
 	EXPECT_EQ(0, memcmp(&st, &zero, sizeof(st)));
 }
 
-TEST_F(dev, fresh_file_is_strict)
+TEST_F(device, fresh_file_is_strict)
 {
 	unsigned int prev = ~0U;
 
@@ -213,7 +213,7 @@ TEST_F(dev, fresh_file_is_strict)
 /* ------------------------------------------------------------------ */
 /* Command encoding: unknown numbers and wrong encoded sizes -> ENOTTY. */
 
-TEST_F(dev, unknown_ioctl_numbers_enotty)
+TEST_F(device, unknown_ioctl_numbers_enotty)
 {
 	char buf[512] = { 0 };
 
@@ -242,7 +242,7 @@ static const struct {
 	{ "CONFIG", KARENA_IOC_CONFIG },
 };
 
-TEST_F(dev, wrong_encoded_size_enotty)
+TEST_F(device, wrong_encoded_size_enotty)
 {
 	char buf[1024] = { 0 };
 	size_t i;
@@ -265,7 +265,7 @@ TEST_F(dev, wrong_encoded_size_enotty)
 	}
 }
 
-TEST_F(dev, wrong_encoded_direction_enotty)
+TEST_F(device, wrong_encoded_direction_enotty)
 {
 	char buf[1024] = { 0 };
 	size_t i;
@@ -297,7 +297,7 @@ static int kt_size_field(int fd, unsigned long cmd, __u32 size)
 	return kt_ioctl(fd, cmd, buf);
 }
 
-TEST_F(dev, info_wrong_size_einval)
+TEST_F(device, info_wrong_size_einval)
 {
 	__u32 s = sizeof(struct karena_info);
 
@@ -307,7 +307,7 @@ TEST_F(dev, info_wrong_size_einval)
 	EXPECT_EQ(EINVAL, kt_size_field(self->fd, KARENA_IOC_INFO, ~0U));
 }
 
-TEST_F(dev, every_command_wrong_size_einval)
+TEST_F(device, every_command_wrong_size_einval)
 {
 	size_t i;
 
@@ -323,7 +323,7 @@ TEST_F(dev, every_command_wrong_size_einval)
 	}
 }
 
-TEST_F(dev, vec_wrong_range_size_einval)
+TEST_F(device, vec_wrong_range_size_einval)
 {
 	void *p = kt_mmap(self->fd, self->ps);
 	struct karena_range r;
@@ -349,7 +349,7 @@ TEST_F(dev, vec_wrong_range_size_einval)
 /* ------------------------------------------------------------------ */
 /* Reserved fields must be zero. */
 
-TEST_F(dev, info_reserved_nonzero_einval)
+TEST_F(device, info_reserved_nonzero_einval)
 {
 	struct karena_info info;
 	int i;
@@ -363,7 +363,7 @@ TEST_F(dev, info_reserved_nonzero_einval)
 	}
 }
 
-TEST_F(dev, transition_reserved_nonzero_einval)
+TEST_F(device, transition_reserved_nonzero_einval)
 {
 	void *p = kt_mmap(self->fd, self->ps);
 	struct karena_transition t;
@@ -387,7 +387,7 @@ TEST_F(dev, transition_reserved_nonzero_einval)
 	munmap(p, self->ps);
 }
 
-TEST_F(dev, vec_reserved_nonzero_einval)
+TEST_F(device, vec_reserved_nonzero_einval)
 {
 	void *p = kt_mmap(self->fd, self->ps);
 	struct karena_range r;
@@ -415,7 +415,7 @@ TEST_F(dev, vec_reserved_nonzero_einval)
 	munmap(p, self->ps);
 }
 
-TEST_F(dev, query_reserved_nonzero_einval)
+TEST_F(device, query_reserved_nonzero_einval)
 {
 	void *p = kt_mmap(self->fd, self->ps);
 	unsigned char vec[1];
@@ -439,7 +439,7 @@ TEST_F(dev, query_reserved_nonzero_einval)
 	munmap(p, self->ps);
 }
 
-TEST_F(dev, stats_limits_config_reserved_nonzero_einval)
+TEST_F(device, stats_limits_config_reserved_nonzero_einval)
 {
 	struct karena_stats st;
 	struct karena_limits l;
@@ -470,7 +470,7 @@ TEST_F(dev, stats_limits_config_reserved_nonzero_einval)
 /* ------------------------------------------------------------------ */
 /* Bad user pointers -> EFAULT. */
 
-TEST_F(dev, null_struct_pointer_efault)
+TEST_F(device, null_struct_pointer_efault)
 {
 	size_t i;
 
@@ -482,7 +482,7 @@ TEST_F(dev, null_struct_pointer_efault)
 	}
 }
 
-TEST_F(dev, struct_straddling_unmapped_page_efault)
+TEST_F(device, struct_straddling_unmapped_page_efault)
 {
 	char *two = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -503,7 +503,7 @@ TEST_F(dev, struct_straddling_unmapped_page_efault)
 	munmap(two, self->ps);
 }
 
-TEST_F(dev, info_readonly_struct_efault)
+TEST_F(device, info_readonly_struct_efault)
 {
 	struct karena_info *info = mmap(NULL, self->ps, PROT_READ | PROT_WRITE,
 					MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -516,7 +516,7 @@ TEST_F(dev, info_readonly_struct_efault)
 	munmap(info, self->ps);
 }
 
-TEST_F(dev, stats_kernel_address_efault)
+TEST_F(device, stats_kernel_address_efault)
 {
 	/* A kernel address is never a valid user pointer. */
 	void *kaddr = (void *)0xffffffff81000000UL;
@@ -525,7 +525,7 @@ TEST_F(dev, stats_kernel_address_efault)
 	EXPECT_EQ(EFAULT, kt_ioctl(self->fd, KARENA_IOC_INFO, kaddr));
 }
 
-TEST_F(dev, read_write_not_supported)
+TEST_F(device, read_write_not_supported)
 {
 	char buf[8] = { 0 };
 

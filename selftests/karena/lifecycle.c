@@ -14,14 +14,14 @@
 #define SEED	0x3c
 #define SYSFS	"/sys/kernel/karena/"
 
-FIXTURE(life) {
+FIXTURE(lifecycle) {
 	int fd;
 	long ps;
 	size_t len;
 	char *p;
 };
 
-FIXTURE_SETUP(life)
+FIXTURE_SETUP(lifecycle)
 {
 	self->ps = kt_ps();
 	self->len = NPAGES * self->ps;
@@ -32,7 +32,7 @@ FIXTURE_SETUP(life)
 	kt_fill(self->p, NPAGES, SEED);
 }
 
-FIXTURE_TEARDOWN(life)
+FIXTURE_TEARDOWN(lifecycle)
 {
 	if (self->p && self->p != MAP_FAILED)
 		munmap(self->p, self->len);
@@ -70,7 +70,7 @@ static void sync2_wait(int fd)
 /* ------------------------------------------------------------------ */
 /* fork */
 
-TEST_F(life, fork_child_sees_parent_data)
+TEST_F(lifecycle, fork_child_sees_parent_data)
 {
 	pid_t pid = fork();
 
@@ -85,7 +85,7 @@ TEST_F(life, fork_child_sees_parent_data)
 	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("1: state, 2: data");
 }
 
-TEST_F(life, fork_child_writes_invisible_to_parent)
+TEST_F(lifecycle, fork_child_writes_invisible_to_parent)
 {
 	struct sync2 s;
 	pid_t pid;
@@ -107,7 +107,7 @@ TEST_F(life, fork_child_writes_invisible_to_parent)
 	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
 }
 
-TEST_F(life, fork_parent_writes_invisible_to_child)
+TEST_F(lifecycle, fork_parent_writes_invisible_to_child)
 {
 	struct sync2 s;
 	pid_t pid;
@@ -125,7 +125,7 @@ TEST_F(life, fork_parent_writes_invisible_to_child)
 	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED + 2));
 }
 
-TEST_F(life, fork_both_write_interleaved_pages)
+TEST_F(lifecycle, fork_both_write_interleaved_pages)
 {
 	const size_t n = 256;
 	char *q = kt_mmap(self->fd, n * self->ps);
@@ -162,7 +162,7 @@ TEST_F(life, fork_both_write_interleaved_pages)
 	munmap(q, n * self->ps);
 }
 
-TEST_F(life, fork_child_transitions_do_not_touch_parent)
+TEST_F(lifecycle, fork_child_transitions_do_not_touch_parent)
 {
 	struct sync2 s;
 	pid_t pid;
@@ -195,7 +195,7 @@ TEST_F(life, fork_child_transitions_do_not_touch_parent)
 	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
 }
 
-TEST_F(life, fork_parent_transitions_do_not_touch_child)
+TEST_F(lifecycle, fork_parent_transitions_do_not_touch_child)
 {
 	struct sync2 s;
 	pid_t pid;
@@ -215,7 +215,7 @@ TEST_F(life, fork_parent_transitions_do_not_touch_child)
 	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("1: state, 2: data");
 }
 
-TEST_F(life, fork_child_stats_are_its_own)
+TEST_F(lifecycle, fork_child_stats_are_its_own)
 {
 	struct karena_stats pst, cst_expect;
 	pid_t pid;
@@ -243,7 +243,7 @@ TEST_F(life, fork_child_stats_are_its_own)
 	EXPECT_EQ(self->len, pst.ready_bytes);
 }
 
-TEST_F(life, fork_exec_child_leaves_parent_intact)
+TEST_F(lifecycle, fork_exec_child_leaves_parent_intact)
 {
 	long long base = -1;
 	pid_t pid;
@@ -268,7 +268,7 @@ TEST_F(life, fork_exec_child_leaves_parent_intact)
 	EXPECT_EQ(base - NPAGES, kt_read_num("/sys/kernel/karena/pages_allocated"));
 }
 
-TEST_F(life, fork_three_generations)
+TEST_F(lifecycle, fork_three_generations)
 {
 	pid_t pid;
 	int i;
@@ -310,7 +310,7 @@ TEST_F(life, fork_three_generations)
 		EXPECT_TRUE(kt_page_ok(self->p, i, SEED)) TH_LOG("page %d", i);
 }
 
-TEST_F(life, fork_after_close_keeps_mapping_private)
+TEST_F(lifecycle, fork_after_close_keeps_mapping_private)
 {
 	pid_t pid;
 
@@ -328,7 +328,7 @@ TEST_F(life, fork_after_close_keeps_mapping_private)
 	EXPECT_EQ(-1, kt_check(self->p, NPAGES, SEED));
 }
 
-TEST_F(life, child_keeps_data_after_parent_unmaps)
+TEST_F(lifecycle, child_keeps_data_after_parent_unmaps)
 {
 	struct sync2 s;
 	pid_t pid;
@@ -349,7 +349,7 @@ TEST_F(life, child_keeps_data_after_parent_unmaps)
 /* ------------------------------------------------------------------ */
 /* munmap, close, exit */
 
-TEST_F(life, munmap_whole_then_range_einval)
+TEST_F(lifecycle, munmap_whole_then_range_einval)
 {
 	struct karena_stats st;
 	unsigned char vec[NPAGES];
@@ -363,7 +363,7 @@ TEST_F(life, munmap_whole_then_range_einval)
 	self->p = NULL;
 }
 
-TEST_F(life, munmap_partial_then_remainder_works)
+TEST_F(lifecycle, munmap_partial_then_remainder_works)
 {
 	char *hole = self->p + 16 * self->ps;
 	struct karena_stats st;
@@ -393,7 +393,7 @@ TEST_F(life, munmap_partial_then_remainder_works)
 	self->p = NULL;
 }
 
-TEST_F(life, mremap_shrink_keeps_the_head)
+TEST_F(lifecycle, mremap_shrink_keeps_the_head)
 {
 	struct karena_stats st;
 	void *q;
@@ -411,7 +411,7 @@ TEST_F(life, mremap_shrink_keeps_the_head)
 	self->p = NULL;
 }
 
-TEST_F(life, close_before_munmap_mapping_still_works)
+TEST_F(lifecycle, close_before_munmap_mapping_still_works)
 {
 	ASSERT_EQ(0, close(self->fd));
 	self->fd = -1;
@@ -422,7 +422,7 @@ TEST_F(life, close_before_munmap_mapping_still_works)
 	self->p = NULL;
 }
 
-TEST_F(life, close_before_munmap_reserved_still_faults)
+TEST_F(lifecycle, close_before_munmap_reserved_still_faults)
 {
 	char *q = kt_mmap(self->fd, 4 * self->ps);
 
@@ -434,7 +434,7 @@ TEST_F(life, close_before_munmap_reserved_still_faults)
 	munmap(q, 4 * self->ps);
 }
 
-TEST_F(life, exit_with_everything_open)
+TEST_F(lifecycle, exit_with_everything_open)
 {
 	pid_t pid = fork();
 
@@ -463,7 +463,7 @@ TEST_F(life, exit_with_everything_open)
 /* ------------------------------------------------------------------ */
 /* memcg */
 
-TEST_F(life, memcg_charged_for_touched_pages)
+TEST_F(lifecycle, memcg_charged_for_touched_pages)
 {
 	const long n = 4096;	/* 16 MiB with 4 KiB pages */
 	const char *why;
@@ -559,37 +559,41 @@ static int pages_back_after_munmap(int fd, long ps, enum touch how)
 	return 0;
 }
 
-TEST_F(life, munmap_returns_pages_untouched)
+/* One mapping per variant, touched as the variant says, then unmapped. */
+FIXTURE(munmap) {
+	int fd;
+	long ps;
+};
+
+FIXTURE_VARIANT(munmap) {
+	enum touch how;
+};
+
+FIXTURE_VARIANT_ADD(munmap, untouched) { .how = T_NONE };
+FIXTURE_VARIANT_ADD(munmap, read) { .how = T_READ };
+FIXTURE_VARIANT_ADD(munmap, written) { .how = T_WRITE };
+FIXTURE_VARIANT_ADD(munmap, read_then_written) { .how = T_READ_WRITE };
+FIXTURE_VARIANT_ADD(munmap, populated) { .how = T_POPULATE };
+FIXTURE_VARIANT_ADD(munmap, after_fork) { .how = T_FORK };
+
+FIXTURE_SETUP(munmap)
 {
-	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, T_NONE));
+	self->ps = kt_ps();
+	KT_OPEN_OR_SKIP(self->fd);
 }
 
-TEST_F(life, munmap_returns_pages_read)
+FIXTURE_TEARDOWN(munmap)
 {
-	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, T_READ));
+	if (self->fd >= 0)
+		close(self->fd);
 }
 
-TEST_F(life, munmap_returns_pages_written)
+TEST_F(munmap, returns_every_page)
 {
-	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, T_WRITE));
+	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, variant->how));
 }
 
-TEST_F(life, munmap_returns_pages_read_then_written)
-{
-	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, T_READ_WRITE));
-}
-
-TEST_F(life, munmap_returns_pages_populated)
-{
-	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, T_POPULATE));
-}
-
-TEST_F(life, munmap_returns_pages_after_fork)
-{
-	EXPECT_EQ(0, pages_back_after_munmap(self->fd, self->ps, T_FORK));
-}
-
-TEST_F(life, global_counters_return_to_zero)
+TEST_F(lifecycle, global_counters_return_to_zero)
 {
 	static const char *const names[] = { "files", "spaces", "mappings", "pages_allocated" };
 	long long v;

@@ -11,14 +11,14 @@
 
 #define NPAGES	16
 
-FIXTURE(tr) {
+FIXTURE(transitions) {
 	int fd;
 	long ps;
 	size_t len;
 	char *p;
 };
 
-FIXTURE_SETUP(tr)
+FIXTURE_SETUP(transitions)
 {
 	self->ps = kt_ps();
 	self->len = NPAGES * self->ps;
@@ -27,7 +27,7 @@ FIXTURE_SETUP(tr)
 	ASSERT_NE(MAP_FAILED, self->p) TH_LOG("mmap: %s", strerror(errno));
 }
 
-FIXTURE_TEARDOWN(tr)
+FIXTURE_TEARDOWN(transitions)
 {
 	if (self->p && self->p != MAP_FAILED)
 		kt_munmap_guarded(self->p, NPAGES);
@@ -35,7 +35,7 @@ FIXTURE_TEARDOWN(tr)
 		close(self->fd);
 }
 
-static char *pg(FIXTURE_DATA(tr) *self, int i)
+static char *pg(FIXTURE_DATA(transitions) *self, int i)
 {
 	return self->p + (long)i * self->ps;
 }
@@ -59,7 +59,7 @@ static char *pg(FIXTURE_DATA(tr) *self, int i)
 	EXPECT_EQ(-1, kt_first_nonzero((addr), (n) * self->ps));	\
 } while (0)
 
-TEST_F(tr, mmap_is_all_reserved)
+TEST_F(transitions, mmap_is_all_reserved)
 {
 	struct karena_stats st;
 
@@ -71,7 +71,7 @@ TEST_F(tr, mmap_is_all_reserved)
 	EXPECT_EQ(0, st.resident_bytes);
 }
 
-TEST_F(tr, reserved_access_sigsegv)
+TEST_F(transitions, reserved_access_sigsegv)
 {
 	struct karena_stats st;
 
@@ -82,7 +82,7 @@ TEST_F(tr, reserved_access_sigsegv)
 	EXPECT_EQ(0, st.faults);
 }
 
-TEST_F(tr, map_gives_prepared)
+TEST_F(transitions, map_gives_prepared)
 {
 	uint64_t pages = 0;
 	struct karena_stats st;
@@ -95,7 +95,7 @@ TEST_F(tr, map_gives_prepared)
 	EXPECT_EQ(self->len, st.prepared_bytes);
 }
 
-TEST_F(tr, prepared_access_sigsegv_strict)
+TEST_F(transitions, prepared_access_sigsegv_strict)
 {
 	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_MAP));
 	EXPECT_ALL_SEGV(self->p, 2);
@@ -103,7 +103,7 @@ TEST_F(tr, prepared_access_sigsegv_strict)
 	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_PREPARED));
 }
 
-TEST_F(tr, used_gives_ready_zeroed_rw)
+TEST_F(transitions, used_gives_ready_zeroed_rw)
 {
 	uint64_t pages = 0;
 
@@ -118,7 +118,7 @@ TEST_F(tr, used_gives_ready_zeroed_rw)
 	EXPECT_EQ(0xa5, (unsigned char)self->p[self->len - 1]);
 }
 
-TEST_F(tr, ready_untouched_not_resident)
+TEST_F(transitions, ready_untouched_not_resident)
 {
 	unsigned char vec[NPAGES];
 	int i;
@@ -137,7 +137,7 @@ TEST_F(tr, ready_untouched_not_resident)
 			TH_LOG("page %d: %#x", i, vec[i]);
 }
 
-TEST_F(tr, used_populate_resident_before_touch)
+TEST_F(transitions, used_populate_resident_before_touch)
 {
 	unsigned char vec[NPAGES];
 	struct karena_stats st;
@@ -156,7 +156,7 @@ TEST_F(tr, used_populate_resident_before_touch)
 	EXPECT_ZEROED(self->p, NPAGES);
 }
 
-TEST_F(tr, unused_gives_prepared_then_zeros)
+TEST_F(transitions, unused_gives_prepared_then_zeros)
 {
 	unsigned char vec[NPAGES];
 	uint64_t pages = 0;
@@ -176,7 +176,7 @@ TEST_F(tr, unused_gives_prepared_then_zeros)
 	EXPECT_ZEROED(self->p, NPAGES);
 }
 
-TEST_F(tr, unused_part_keeps_the_rest)
+TEST_F(transitions, unused_part_keeps_the_rest)
 {
 	int i;
 
@@ -194,7 +194,7 @@ TEST_F(tr, unused_part_keeps_the_rest)
 	EXPECT_EQ(SIGSEGV, kt_probe_read(pg(self, 11), NULL));
 }
 
-TEST_F(tr, fault_from_each_state_to_reserved)
+TEST_F(transitions, fault_from_each_state_to_reserved)
 {
 	uint64_t pages = 0;
 
@@ -212,7 +212,7 @@ TEST_F(tr, fault_from_each_state_to_reserved)
 	EXPECT_ZEROED(self->p, NPAGES);
 }
 
-TEST_F(tr, free_from_each_state_to_none)
+TEST_F(transitions, free_from_each_state_to_none)
 {
 	struct karena_stats st;
 	uint64_t pages = 0;
@@ -232,7 +232,7 @@ TEST_F(tr, free_from_each_state_to_none)
 	EXPECT_EQ(0, st.resident_bytes);
 }
 
-TEST_F(tr, reserve_from_none)
+TEST_F(transitions, reserve_from_none)
 {
 	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_FREE));
 	ASSERT_EQ(0, kt_trans(self->fd, pg(self, 2), 4 * self->ps, KARENA_OP_RESERVE));
@@ -246,7 +246,7 @@ TEST_F(tr, reserve_from_none)
 	EXPECT_ZEROED(pg(self, 2), 4);
 }
 
-TEST_F(tr, alloc_from_none_and_reserved)
+TEST_F(transitions, alloc_from_none_and_reserved)
 {
 	uint64_t pages = 0;
 
@@ -260,7 +260,7 @@ TEST_F(tr, alloc_from_none_and_reserved)
 	EXPECT_EQ(-1, kt_check(self->p, NPAGES, 0x66));
 }
 
-TEST_F(tr, alloc_populate_resident)
+TEST_F(transitions, alloc_populate_resident)
 {
 	unsigned char vec[NPAGES];
 	int i;
@@ -275,14 +275,14 @@ TEST_F(tr, alloc_populate_resident)
 	EXPECT_ZEROED(self->p, NPAGES);
 }
 
-TEST_F(tr, free_of_none_is_legal)
+TEST_F(transitions, free_of_none_is_legal)
 {
 	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_FREE));
 	EXPECT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_FREE));
 	EXPECT_EQ(-1, kt_first_not(self->fd, self->p, NPAGES, KARENA_STATE_NONE));
 }
 
-TEST_F(tr, hugepage_hint_sets_and_clears_flag)
+TEST_F(transitions, hugepage_hint_sets_and_clears_flag)
 {
 	unsigned char vec[NPAGES];
 	int i;
@@ -307,7 +307,7 @@ TEST_F(tr, hugepage_hint_sets_and_clears_flag)
 	EXPECT_EQ(-1, kt_check(pg(self, 8), 8, 0x77));
 }
 
-TEST_F(tr, lenient_prepared_reads_zeros)
+TEST_F(transitions, lenient_prepared_reads_zeros)
 {
 	struct karena_stats st;
 	unsigned int prev = ~0U;
@@ -330,7 +330,7 @@ TEST_F(tr, lenient_prepared_reads_zeros)
 	EXPECT_EQ(SIGSEGV, kt_probe_read(pg(self, 5), NULL));
 }
 
-TEST_F(tr, lenient_unused_page_reads_zeros_not_old_data)
+TEST_F(transitions, lenient_unused_page_reads_zeros_not_old_data)
 {
 	char c = 1;
 	int i;
@@ -346,7 +346,7 @@ TEST_F(tr, lenient_unused_page_reads_zeros_not_old_data)
 	}
 }
 
-TEST_F(tr, lenient_prepared_write_is_dropped_by_used)
+TEST_F(transitions, lenient_prepared_write_is_dropped_by_used)
 {
 	ASSERT_EQ(0, kt_config(self->fd, KARENA_CFG_LENIENT, NULL));
 	ASSERT_EQ(0, kt_trans(self->fd, self->p, self->len, KARENA_OP_MAP));
@@ -357,7 +357,7 @@ TEST_F(tr, lenient_prepared_write_is_dropped_by_used)
 	EXPECT_ZEROED(self->p, NPAGES);
 }
 
-TEST_F(tr, stats_bytes_follow_states)
+TEST_F(transitions, stats_bytes_follow_states)
 {
 	struct karena_stats st;
 	long ps = self->ps;
@@ -380,7 +380,7 @@ TEST_F(tr, stats_bytes_follow_states)
 	EXPECT_EQ(1 * ps, st.resident_bytes);
 }
 
-TEST_F(tr, stats_transition_calls_counted)
+TEST_F(transitions, stats_transition_calls_counted)
 {
 	struct karena_stats st;
 	int op;
@@ -403,7 +403,7 @@ TEST_F(tr, stats_transition_calls_counted)
 	EXPECT_EQ(0, st.transition_errors);
 }
 
-TEST_F(tr, stats_faults_counted)
+TEST_F(transitions, stats_faults_counted)
 {
 	struct karena_stats st;
 	int i;
@@ -422,7 +422,7 @@ TEST_F(tr, stats_faults_counted)
 	EXPECT_EQ(0, st.cow_copies);
 }
 
-TEST_F(tr, vec_applies_ranges_in_order)
+TEST_F(transitions, vec_applies_ranges_in_order)
 {
 	struct karena_range r[5];
 	struct karena_vec v;
@@ -445,7 +445,7 @@ TEST_F(tr, vec_applies_ranges_in_order)
 	EXPECT_ZEROED(self->p, 2);
 }
 
-TEST_F(tr, two_mappings_of_one_file_are_independent)
+TEST_F(transitions, two_mappings_of_one_file_are_independent)
 {
 	char *q = kt_mmap(self->fd, 4 * self->ps);
 	struct karena_stats st;
@@ -464,7 +464,7 @@ TEST_F(tr, two_mappings_of_one_file_are_independent)
 	EXPECT_EQ(self->len, st.ready_bytes);
 }
 
-TEST_F(tr, recycled_pages_are_zeroed_across_files)
+TEST_F(transitions, recycled_pages_are_zeroed_across_files)
 {
 	const size_t n = 256;
 	int fd2 = kt_open();
@@ -495,7 +495,7 @@ TEST_F(tr, recycled_pages_are_zeroed_across_files)
 	close(fd2);
 }
 
-TEST_F(tr, rss_follows_touched_ready_pages)
+TEST_F(transitions, rss_follows_touched_ready_pages)
 {
 	const long n = 512;
 	long kb = self->ps / 1024, base, touched, released;
@@ -525,7 +525,7 @@ TEST_F(tr, rss_follows_touched_ready_pages)
 	munmap(q, n * self->ps);
 }
 
-TEST_F(tr, vma_rss_exact)
+TEST_F(transitions, vma_rss_exact)
 {
 	const long n = 256;
 	long kb = self->ps / 1024;
@@ -550,7 +550,7 @@ TEST_F(tr, vma_rss_exact)
 
 /* The kernel reads and writes arena pages like anonymous memory. */
 
-TEST_F(tr, kernel_copies_to_and_from_ready_pages)
+TEST_F(transitions, kernel_copies_to_and_from_ready_pages)
 {
 	size_t n = 4 * self->ps;
 	int pfd[2];
@@ -566,7 +566,7 @@ TEST_F(tr, kernel_copies_to_and_from_ready_pages)
 	close(pfd[1]);
 }
 
-TEST_F(tr, kernel_access_to_reserved_and_prepared_efault)
+TEST_F(transitions, kernel_access_to_reserved_and_prepared_efault)
 {
 	char buf[16] = "0123456789abcde";
 	int pfd[2];
@@ -587,7 +587,7 @@ TEST_F(tr, kernel_access_to_reserved_and_prepared_efault)
 	close(pfd[1]);
 }
 
-TEST_F(tr, process_vm_readv_writev_on_ready_pages)
+TEST_F(transitions, process_vm_readv_writev_on_ready_pages)
 {
 	size_t n = 4 * self->ps;
 	char *local = malloc(n);
@@ -611,7 +611,7 @@ TEST_F(tr, process_vm_readv_writev_on_ready_pages)
 	free(local);
 }
 
-TEST_F(tr, remap_after_munmap_starts_reserved)
+TEST_F(transitions, remap_after_munmap_starts_reserved)
 {
 	void *q;
 
@@ -633,7 +633,7 @@ TEST_F(tr, remap_after_munmap_starts_reserved)
  * each case the released pages must still be unreachable and come back
  * zeroed, and pages that stayed Ready keep their data.
  */
-TEST_F(tr, release_of_unmapped_pages_still_unmaps)
+TEST_F(transitions, release_of_unmapped_pages_still_unmaps)
 {
 	char *half = pg(self, NPAGES / 2);
 	size_t hl = self->len / 2;

@@ -11,17 +11,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$here/../.." && pwd)}
 export TOP
-n=0
-failed=0
-ok() {	# ok STATUS NAME [DIAGNOSTIC]
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then
-		echo "ok $n $2"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n $2${3:+ # $(printf '%s' "$3" | tr '\n' ' ' | cut -c1-400)}"
-	fi
-}
+. "$TOP/selftests/tap.sh"
 
 echo "TAP version 13"
 . "$here/version.sh"
@@ -29,5 +19,5 @@ echo "TAP version 13"
 . "$here/module.sh"
 . "$here/kselftest.sh"
 . "$here/licenses.sh"
-echo "1..$n"
+tap_plan
 [ "$failed" -eq 0 ]

@@ -18,21 +18,21 @@
 
 #define NPG	16
 
-FIXTURE(ku) {
+FIXTURE(uring) {
 	int fd;
 	int old_inline;
 	struct io_uring ring;
 	char *a, *b;		/* same shape: a via io_uring, b via ioctl */
 };
 
-FIXTURE_VARIANT(ku) {
+FIXTURE_VARIANT(uring) {
 	int inline_cmds;
 };
 
-FIXTURE_VARIANT_ADD(ku, iowq) { .inline_cmds = 0 };
-FIXTURE_VARIANT_ADD(ku, inline) { .inline_cmds = 1 };
+FIXTURE_VARIANT_ADD(uring, iowq) { .inline_cmds = 0 };
+FIXTURE_VARIANT_ADD(uring, inline) { .inline_cmds = 1 };
 
-FIXTURE_SETUP(ku)
+FIXTURE_SETUP(uring)
 {
 	struct karena_info info;
 
@@ -54,7 +54,7 @@ FIXTURE_SETUP(ku)
 	ASSERT_NE(NULL, self->b);
 }
 
-FIXTURE_TEARDOWN(ku)
+FIXTURE_TEARDOWN(uring)
 {
 	if (self->fd < 0)
 		return;
@@ -89,7 +89,7 @@ static const struct step steps[] = {
 };
 
 /* Every op, one range per command: same states and results as the ioctl. */
-TEST_F(ku, every_op_matches_ioctl)
+TEST_F(uring, every_op_matches_ioctl)
 {
 	struct karena_stats sa, sb;
 	uint8_t qa[NPG], qb[NPG];
@@ -122,7 +122,7 @@ TEST_F(ku, every_op_matches_ioctl)
 }
 
 /* The same steps as one vector per region: same final states. */
-TEST_F(ku, vector_matches_ioctl_vector)
+TEST_F(uring, vector_matches_ioctl_vector)
 {
 	struct karena_range ra[16], rb[16];
 	struct karena_vec v;
@@ -216,7 +216,7 @@ TEST_F(ku, lazy_unused_range_and_vector)
 }
 
 /* A vector stops at the failing range; the extra word says how far. */
-TEST_F(ku, vector_partial)
+TEST_F(uring, vector_partial)
 {
 	struct karena_range r[4];
 	uint8_t q[NPG];
@@ -234,7 +234,7 @@ TEST_F(ku, vector_partial)
 	ASSERT_EQ(KARENA_STATE_RESERVED, q[8] & KARENA_STATE_MASK);
 }
 
-TEST_F(ku, bad_commands)
+TEST_F(uring, bad_commands)
 {
 	struct karena_uring_range u;
 	struct karena_uring_vec v;
@@ -333,7 +333,7 @@ TEST_F(ku, bad_commands)
 }
 
 /* Commands on a ring without CQE32, and with SQE128, work the same. */
-TEST_F(ku, plain_and_sqe128_rings)
+TEST_F(uring, plain_and_sqe128_rings)
 {
 	struct io_uring r1, r2;
 	struct io_uring_params p;
@@ -380,7 +380,7 @@ static int iowq_workers(void)
 #define MANY	256
 
 /* 256 commands on disjoint ranges in one submission, then 256 more. */
-TEST_F(ku, many_in_flight)
+TEST_F(uring, many_in_flight)
 {
 	const size_t len = MANY * PS;
 	char *p = ku_reserve(self->fd, len);
@@ -444,7 +444,7 @@ static int wait_files(long want)
  * every command completes (done, or -EINVAL once the mapping is gone),
  * and the file is released afterwards.
  */
-TEST_F(ku, close_in_flight)
+TEST_F(uring, close_in_flight)
 {
 	const size_t per = 16, len = MANY * per * PS;
 	long files0 = ku_sysfs("files");
@@ -482,7 +482,7 @@ TEST_F(ku, close_in_flight)
 }
 
 /* A process exits with commands in flight and its ring never reaped. */
-TEST_F(ku, exit_in_flight)
+TEST_F(uring, exit_in_flight)
 {
 	long files0 = ku_sysfs("files");
 	int status;
@@ -516,7 +516,7 @@ TEST_F(ku, exit_in_flight)
 }
 
 /* After fork the child's commands act on the child's pages only. */
-TEST_F(ku, fork_child_private)
+TEST_F(uring, fork_child_private)
 {
 	uint8_t q[NPG];
 	int status;
@@ -571,7 +571,7 @@ static void *hog_main(void *arg)
  * (punted to io-wq when inline), and POPULATE commands big enough to be
  * punted: all complete with the right result and states.
  */
-TEST_F(ku, contended_and_big_populate)
+TEST_F(uring, contended_and_big_populate)
 {
 	const size_t n = 64, big = 128;
 	char *p = ku_reserve(self->fd, n * PS);
