@@ -38,6 +38,8 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <karena.h>
+#include "karena_ioctl.h"
+#include "karena_uring.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -116,19 +118,6 @@ static char *kmap(long pages)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-static int ktrans(void *start, long len, unsigned op, unsigned flags)
-{
-	struct karena_transition t;
-
-	memset(&t, 0, sizeof(t));
-	t.size = sizeof(t);
-	t.range.start = (uintptr_t)start;
-	t.range.len = len;
-	t.range.op = op;
-	t.range.flags = flags;
-	return ioctl(kfd, KARENA_IOC_TRANSITION, &t) ? -errno : 0;
-}
-
 static char *anon(long pages)
 {
 	void *p = mmap(NULL, pages * psz, PROT_READ | PROT_WRITE,
@@ -164,7 +153,7 @@ static void bench_fault(void)
 			err = errno;
 			continue;
 		}
-		err = -ktrans(k, npages * psz, KARENA_OP_ALLOC, 0);
+		err = kt_trans_f(kfd, k, npages * psz, KARENA_OP_ALLOC, 0);
 		if (!err) {
 			t0 = now_s();
 			touch_all(k, npages);
@@ -204,10 +193,10 @@ static void bench_populate(void)
 			errk = errno;
 			continue;
 		}
-		errk = -ktrans(k, npages * psz, KARENA_OP_MAP, 0);
+		errk = kt_trans_f(kfd, k, npages * psz, KARENA_OP_MAP, 0);
 		if (!errk) {
 			t0 = now_s();
-			errk = -ktrans(k, npages * psz, KARENA_OP_USED, KARENA_F_POPULATE);
+			errk = kt_trans_f(kfd, k, npages * psz, KARENA_OP_USED, KARENA_F_POPULATE);
 			if (r >= 0)
 				tk[r] = now_s() - t0;
 		}
@@ -246,13 +235,13 @@ static int populate_touch_once(int v, double *t, long *flt)
 	if (!p)
 		return errno;
 	if (v != PT_ANON)
-		err = -ktrans(p, npages * psz, KARENA_OP_MAP, 0);
+		err = kt_trans_f(kfd, p, npages * psz, KARENA_OP_MAP, 0);
 	f0 = minflt();
 	t0 = now_s();
 	if (!err && v == PT_KPOP)
-		err = -ktrans(p, npages * psz, KARENA_OP_USED, KARENA_F_POPULATE);
+		err = kt_trans_f(kfd, p, npages * psz, KARENA_OP_USED, KARENA_F_POPULATE);
 	if (!err && v == PT_KMADV)
-		err = -ktrans(p, npages * psz, KARENA_OP_USED, 0);
+		err = kt_trans_f(kfd, p, npages * psz, KARENA_OP_USED, 0);
 	if (!err && v != PT_KPOP && madvise(p, npages * psz, MADV_POPULATE_WRITE))
 		err = errno;
 	if (!err)
@@ -304,7 +293,7 @@ static char *kready(long n2)
 
 	if (!k)
 		return NULL;
-	e = -ktrans(k, n2 * psz, KARENA_OP_ALLOC, 0);
+	e = kt_trans_f(kfd, k, n2 * psz, KARENA_OP_ALLOC, 0);
 	if (e) {
 		munmap(k, n2 * psz);
 		errno = e;
@@ -332,22 +321,18 @@ static int do_vec(struct karena_range *rg, long n)
 
 	for (long off = 0; off < n; off += vmax) {
 		struct karena_vec v;
+		int err = kt_vec(kfd, rg + off, n - off < vmax ? n - off : vmax, &v);
 
-		memset(&v, 0, sizeof(v));
-		v.size = sizeof(v);
-		v.range_size = sizeof(struct karena_range);
-		v.ranges = (uintptr_t)(rg + off);
-		v.count = n - off < vmax ? n - off : vmax;
-		if (ioctl(kfd, KARENA_IOC_VEC, &v))
-			return -errno;
+		if (err)
+			return err;
 		if (v.done != v.count)
-			return v.error ? v.error : -EIO;
+			return v.error ? -v.error : EIO;
 	}
 	return 0;
 }
 
 /* One submission of uring commands; vec=1: KARENA_URING_VEC per vec_max
- * ranges, vec=0: one KARENA_URING_TRANSITION per range. */
+ * ranges, vec=0: one KARENA_URING_TRANSITION per range.  0 or an errno. */
 static int do_uring(struct io_uring *ring, struct karena_range *rg, long n, int vec)
 {
 	long vmax = kinfo.vec_max ? kinfo.vec_max : KARENA_VEC_MAX;
@@ -355,49 +340,34 @@ static int do_uring(struct io_uring *ring, struct karena_range *rg, long n, int 
 	int ret, bad = 0;
 
 	for (long off = 0; off < n; off += vec ? vmax : 1) {
-		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+		struct karena_uring_vec uv = {
+			.ranges = (uintptr_t)(rg + off),
+			.count = n - off < vmax ? n - off : vmax,
+		};
+		struct karena_uring_range ur;
+		uint32_t op = vec ? KARENA_URING_VEC : KARENA_URING_TRANSITION;
+		const void *pdu = vec ? (const void *)&uv : (const void *)&ur;
 
-		if (!sqe) {
+		ku_range_pdu(&ur, (void *)(uintptr_t)rg[off].start, 1,
+			     KARENA_OP_UNUSED, 0);
+		if (!ku_prep(ring, kfd, op, pdu, 0)) {
 			ret = io_uring_submit(ring);
 			if (ret < 0)
-				return ret;
-			sqe = io_uring_get_sqe(ring);
-			if (!sqe)
-				return -EBUSY;
-		}
-		io_uring_prep_rw(IORING_OP_URING_CMD, sqe, kfd, NULL, 0, 0);
-		if (vec) {
-			struct karena_uring_vec uv = {
-				.ranges = (uintptr_t)(rg + off),
-				.count = n - off < vmax ? n - off : vmax,
-			};
-
-			sqe->cmd_op = KARENA_URING_VEC;
-			memcpy(sqe->cmd, &uv, sizeof(uv));
-		} else {
-			struct karena_uring_range ur = {
-				.start = rg[off].start,
-				.npages = 1,
-				.op = KARENA_OP_UNUSED,
-			};
-
-			sqe->cmd_op = KARENA_URING_TRANSITION;
-			memcpy(sqe->cmd, &ur, sizeof(ur));
+				return -ret;
+			if (!ku_prep(ring, kfd, op, pdu, 0))
+				return EBUSY;
 		}
 		nsqe++;
 	}
 	ret = io_uring_submit_and_wait(ring, nsqe);
 	if (ret < 0)
-		return ret;
+		return -ret;
 	for (long i = 0; i < nsqe; i++) {
-		struct io_uring_cqe *cqe;
-
-		ret = io_uring_wait_cqe(ring, &cqe);
-		if (ret < 0)
-			return ret;
-		if (cqe->res < 0 && !bad)
-			bad = cqe->res;
-		io_uring_cqe_seen(ring, cqe);
+		ret = ku_reap(ring, NULL, NULL);
+		if (ret < -100000)
+			return EIO;
+		if (ret < 0 && !bad)
+			bad = -ret;
 	}
 	return bad;
 }
@@ -438,7 +408,7 @@ static void bench_release(void)
 			} else {
 				t0 = now_s();
 				for (long i = 0; i < n && !es; i++)
-					es = -ktrans(k + 2 * i * psz, psz, KARENA_OP_UNUSED, 0);
+					es = kt_trans_f(kfd, k + 2 * i * psz, psz, KARENA_OP_UNUSED, 0);
 				if (r >= 0)
 					ts[r] = now_s() - t0;
 				munmap(k, n2 * psz);
@@ -460,7 +430,7 @@ static void bench_release(void)
 			}
 			fill_ranges(rg, k, n, lazy ? KARENA_F_LAZY : 0);
 			t0 = now_s();
-			*e = -do_vec(rg, n);
+			*e = do_vec(rg, n);
 			if (r >= 0)
 				(lazy ? tl : tv)[r] = now_s() - t0;
 			munmap(k, n2 * psz);
@@ -478,7 +448,7 @@ static void bench_release(void)
 			}
 			fill_ranges(rg, k, n, 0);
 			t0 = now_s();
-			*e = -do_uring(&ring, rg, n, vec);
+			*e = do_uring(&ring, rg, n, vec);
 			if (r >= 0)
 				(vec ? tu : tt)[r] = now_s() - t0;
 			munmap(k, n2 * psz);
@@ -515,11 +485,10 @@ static void bench_release(void)
 static void print_stats(const char *when)
 {
 	struct karena_stats st;
+	int err = kt_stats(kfd, &st);
 
-	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
-	if (ioctl(kfd, KARENA_IOC_STATS, &st)) {
-		na("stats", when, "KARENA_IOC_STATS_failed", errno);
+	if (err) {
+		na("stats", when, "KARENA_IOC_STATS_failed", err);
 		return;
 	}
 	printf("KBENCH test=stats variant=%s faults=%llu cache_hit=%llu cache_miss=%llu\n",
@@ -543,12 +512,12 @@ int main(void)
 	if (reps > MAXREPS)
 		reps = MAXREPS;
 
-	kfd = open(KARENA_DEVICE, O_RDWR | O_CLOEXEC);
+	kfd = kt_open();
 	if (kfd >= 0) {
-		memset(&kinfo, 0, sizeof(kinfo));
-		kinfo.size = sizeof(kinfo);
-		if (ioctl(kfd, KARENA_IOC_INFO, &kinfo)) {
-			printf("KBENCH test=info na=INFO_failed:%s\n", strerrorname_np(errno));
+		int err = kt_info(kfd, &kinfo);
+
+		if (err) {
+			printf("KBENCH test=info na=INFO_failed:%s\n", strerrorname_np(err));
 			memset(&kinfo, 0, sizeof(kinfo));
 		} else {
 			printf("KBENCH test=info abi=%u page_size=%u vec_max=%u features=0x%llx "

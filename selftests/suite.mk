@@ -10,9 +10,11 @@
 # sources, another library).  $(LIBKARENA_SO) and $(LIBKARENA_A) as a
 # prerequisite build the library first.
 #
-# Headers: kmod/uapi (karena.h) and the kselftest harness from the kernel
-# source (scripts/ksrc.sh unpacks it), included with -isystem: the 6.1
-# harness is not -Wextra clean.
+# Headers: kmod/uapi (karena.h), selftests/common ($(COMMON_HDRS): the
+# ioctl and io_uring command wrappers the suites and bench/kbench.c share)
+# and the kselftest harness from the kernel source (scripts/ksrc.sh
+# unpacks it), included with -isystem: the 6.1 harness is not -Wextra
+# clean.
 SUITE_DIR	:= $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 TOP		?= $(abspath $(SUITE_DIR)/..)
 KSFT_INCLUDE	?= $(TOP)/build/ksrc/include
@@ -21,9 +23,10 @@ LIBKARENA_SO	:= $(LIBDIR)/libkarena.so
 LIBKARENA_A	:= $(LIBDIR)/libkarena.a
 HARNESS		:= $(KSFT_INCLUDE)/kselftest_harness.h
 UAPI		:= $(TOP)/kmod/uapi/karena.h
+COMMON_HDRS	:= $(SUITE_DIR)/common/karena_ioctl.h $(SUITE_DIR)/common/karena_uring.h
 SUITE_CFLAGS	:= -std=gnu11 -O2 -g -Wall -Wextra -Werror
 # after the suite's CFLAGS: a suite's own -I (lib/include's karena.h) wins
-SUITE_INCLUDES	:= -isystem $(KSFT_INCLUDE) -I$(TOP)/kmod/uapi
+SUITE_INCLUDES	:= -isystem $(KSFT_INCLUDE) -I$(TOP)/kmod/uapi -I$(SUITE_DIR)/common
 
 all: $(PROGS)
 

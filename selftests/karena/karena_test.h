@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers shared by the karena device selftests: thin wrappers around the
- * ioctls of kmod/uapi/karena.h that return 0 or an errno value (never -1),
- * access probes that report the signal an access raised, and /proc readers.
- *
- * Every wrapper fills the size field with the size of the struct this
- * header was compiled against; tests that want a wrong size call ioctl()
- * themselves.
+ * Helpers shared by the karena device selftests: the ioctl wrappers
+ * (selftests/common/karena_ioctl.h), skip-or-open, mappings with guard
+ * pages, state checks, access probes that report the signal an access
+ * raised, and /proc readers.
  */
 #ifndef KARENA_TEST_H
 #define KARENA_TEST_H
@@ -32,6 +29,7 @@
 #include <linux/capability.h>
 
 #include "karena.h"
+#include "karena_ioctl.h"
 
 #define KT_STATE(b)	((b) & KARENA_STATE_MASK)
 
@@ -41,7 +39,7 @@ static inline long kt_ps(void)
 }
 
 /*
- * Open the device.  Outside the guest (KARENA_GUEST unset) a missing
+ * KT_OPEN_OR_SKIP: outside the guest (KARENA_GUEST unset) a missing
  * device is a reason to skip; inside the guest the module is loaded by the
  * runner, so a missing device is a failure.
  */
@@ -50,11 +48,6 @@ static inline bool kt_in_guest(void)
 	const char *g = getenv("KARENA_GUEST");
 
 	return g && !strcmp(g, "1");
-}
-
-static inline int kt_open(void)
-{
-	return open(KARENA_DEVICE, O_RDWR | O_CLOEXEC);
 }
 
 /*
@@ -118,127 +111,6 @@ static inline void kt_munmap_guarded(void *p, size_t npages)
 	long ps = kt_ps();
 
 	munmap((char *)p - ps, (npages + 2) * ps);
-}
-
-static inline int kt_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	return ioctl(fd, cmd, arg) ? errno : 0;
-}
-
-static inline int kt_info(int fd, struct karena_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	return kt_ioctl(fd, KARENA_IOC_INFO, info);
-}
-
-static inline int kt_trans_pages(int fd, const void *start, size_t len,
-				 unsigned int op, unsigned int flags,
-				 uint64_t *pages)
-{
-	struct karena_transition t;
-	int ret;
-
-	memset(&t, 0, sizeof(t));
-	t.size = sizeof(t);
-	t.range.start = (uintptr_t)start;
-	t.range.len = len;
-	t.range.op = op;
-	t.range.flags = flags;
-	ret = kt_ioctl(fd, KARENA_IOC_TRANSITION, &t);
-	if (pages)
-		*pages = t.pages;
-	return ret;
-}
-
-static inline int kt_trans(int fd, const void *start, size_t len,
-			   unsigned int op)
-{
-	return kt_trans_pages(fd, start, len, op, 0, NULL);
-}
-
-static inline int kt_trans_f(int fd, const void *start, size_t len,
-			     unsigned int op, unsigned int flags)
-{
-	return kt_trans_pages(fd, start, len, op, flags, NULL);
-}
-
-static inline void kt_range(struct karena_range *r, const void *start,
-			    size_t len, unsigned int op, unsigned int flags)
-{
-	memset(r, 0, sizeof(*r));
-	r->start = (uintptr_t)start;
-	r->len = len;
-	r->op = op;
-	r->flags = flags;
-}
-
-static inline int kt_vec(int fd, struct karena_range *r, unsigned int count,
-			 struct karena_vec *out)
-{
-	struct karena_vec v;
-	int ret;
-
-	memset(&v, 0, sizeof(v));
-	v.size = sizeof(v);
-	v.range_size = sizeof(*r);
-	v.ranges = (uintptr_t)r;
-	v.count = count;
-	ret = kt_ioctl(fd, KARENA_IOC_VEC, &v);
-	if (out)
-		*out = v;
-	return ret;
-}
-
-static inline int kt_query(int fd, const void *start, size_t len,
-			   unsigned char *vec)
-{
-	struct karena_query q;
-
-	memset(&q, 0, sizeof(q));
-	q.size = sizeof(q);
-	q.start = (uintptr_t)start;
-	q.len = len;
-	q.vec = (uintptr_t)vec;
-	return kt_ioctl(fd, KARENA_IOC_QUERY, &q);
-}
-
-static inline int kt_stats(int fd, struct karena_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->size = sizeof(*st);
-	return kt_ioctl(fd, KARENA_IOC_STATS, st);
-}
-
-static inline int kt_limits(int fd, unsigned int flags, uint64_t max_reserved,
-			    uint64_t max_ready, struct karena_limits *out)
-{
-	struct karena_limits l;
-	int ret;
-
-	memset(&l, 0, sizeof(l));
-	l.size = sizeof(l);
-	l.flags = flags;
-	l.max_reserved = max_reserved;
-	l.max_ready = max_ready;
-	ret = kt_ioctl(fd, KARENA_IOC_LIMITS, &l);
-	if (out)
-		*out = l;
-	return ret;
-}
-
-static inline int kt_config(int fd, unsigned int flags, unsigned int *prev)
-{
-	struct karena_config c;
-	int ret;
-
-	memset(&c, 0, sizeof(c));
-	c.size = sizeof(c);
-	c.flags = flags;
-	ret = kt_ioctl(fd, KARENA_IOC_CONFIG, &c);
-	if (prev)
-		*prev = c.flags;
-	return ret;
 }
 
 /*

@@ -164,7 +164,7 @@ static void uring_cmd(struct arena *a, unsigned int *s)
 		cnt = 1 + rnd(s) % 8;
 		for (i = 0; i < cnt; i++) {
 			pick_range(a, s, &first, &n);
-			ku_krange(&a->vec[i], a->p + (size_t)first * PS,
+			kt_range(&a->vec[i], a->p + (size_t)first * PS,
 				  (size_t)n * PS, pick_op(s),
 				  rnd(s) % 3 ? 0 : KARENA_F_POPULATE);
 		}
@@ -191,14 +191,14 @@ static void ioctl_op(struct arena *a, unsigned int *s)
 
 	pick_range(a, s, &first, &n);
 	__atomic_add_fetch(&tally->ioctls, 1, __ATOMIC_RELAXED);
-	ku_ioc(a->fd, a->p + (size_t)first * PS, (size_t)n * PS, pick_op(s),
-	       rnd(s) % 3 ? 0 : KARENA_F_POPULATE, NULL);
+	kt_trans_pages(a->fd, a->p + (size_t)first * PS, (size_t)n * PS,
+		       pick_op(s), rnd(s) % 3 ? 0 : KARENA_F_POPULATE, NULL);
 }
 
 static int arena_open(struct arena *a, unsigned int *s)
 {
 	memset(a, 0, sizeof(*a));
-	a->fd = ku_open();
+	a->fd = kt_open();
 	if (a->fd < 0)
 		return -1;
 	a->npg = 1 + rnd(s) % (rnd(s) % 4 ? MAXPG : BIGPG);
@@ -210,8 +210,8 @@ static int arena_open(struct arena *a, unsigned int *s)
 	a->ring_up = !chaos_ring(&a->ring);
 	/* Half the time all of it at once: memory pressure in the memcg. */
 	if (rnd(s) % 2)
-		ku_ioc(a->fd, a->p, (size_t)a->npg * PS, KARENA_OP_ALLOC,
-		       KARENA_F_POPULATE, NULL);
+		kt_trans_pages(a->fd, a->p, (size_t)a->npg * PS,
+			       KARENA_OP_ALLOC, KARENA_F_POPULATE, NULL);
 	__atomic_add_fetch(&tally->opens, 1, __ATOMIC_RELAXED);
 	return 0;
 }

@@ -69,7 +69,7 @@ int main(void)
 		n = 1024;
 	if (reps < 1 || reps > MAXREPS)
 		reps = 7;
-	fd = ku_open();
+	fd = kt_open();
 	if (fd < 0) {
 		printf("ok 1 release_ratio # SKIP no %s\n", KARENA_DEVICE);
 		return 0;
@@ -84,8 +84,8 @@ int main(void)
 	k = ku_reserve(fd, 2 * n * PS);
 	rg = calloc(n, sizeof(*rg));
 	if (anon == MAP_FAILED || !k || !rg ||
-	    ku_ioc(fd, k, 2 * n * PS, KARENA_OP_MAP, 0, NULL) ||
-	    ku_ioc(fd, k, 2 * n * PS, KARENA_OP_USED, 0, NULL)) {
+	    kt_trans_pages(fd, k, 2 * n * PS, KARENA_OP_MAP, 0, NULL) ||
+	    kt_trans_pages(fd, k, 2 * n * PS, KARENA_OP_USED, 0, NULL)) {
 		printf("not ok 1 release_ratio setup\n");
 		return 1;
 	}
@@ -102,7 +102,7 @@ int main(void)
 				touch(anon, 2 * n);
 			} else {
 				for (i = 0; i < n; i++)
-					ku_krange(&rg[i], k + 2 * i * PS, PS,
+					kt_range(&rg[i], k + 2 * i * PS, PS,
 						  KARENA_OP_USED, 0);
 				memset(&kv, 0, sizeof(kv));
 				kv.size = sizeof(kv);
@@ -128,8 +128,9 @@ int main(void)
 				break;
 			case V_IOC1:
 				for (i = 0; i < n; i++)
-					bad |= ku_ioc(fd, k + 2 * i * PS, PS,
-						      KARENA_OP_UNUSED, 0, NULL);
+					bad |= kt_trans_pages(fd, k + 2 * i * PS,
+							      PS, KARENA_OP_UNUSED,
+							      0, NULL);
 				break;
 			case V_VEC:
 				bad = ioctl(fd, KARENA_IOC_VEC, &kv);

@@ -36,7 +36,7 @@ FIXTURE_SETUP(uring)
 {
 	struct karena_info info;
 
-	self->fd = ku_open();
+	self->fd = kt_open();
 	if (self->fd < 0)
 		SKIP(return, "no %s", KARENA_DEVICE);
 	memset(&info, 0, sizeof(info));
@@ -95,7 +95,7 @@ TEST_F(uring, every_op_matches_ioctl)
 	uint8_t qa[NPG], qb[NPG];
 	size_t i;
 
-	ASSERT_EQ(0, ku_stats(self->fd, &sb));
+	ASSERT_EQ(0, kt_stats(self->fd, &sb));
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		const struct step *s = &steps[i];
 		uint64_t pages = 0;
@@ -103,19 +103,20 @@ TEST_F(uring, every_op_matches_ioctl)
 
 		res = ku_uring_range(&self->ring, self->fd, self->a + s->first * PS,
 				     s->n, s->op, s->flags);
-		ASSERT_EQ(0, ku_ioc(self->fd, self->b + s->first * PS, s->n * PS,
-				    s->op, s->flags, &pages)) TH_LOG("step %zu", i);
+		ASSERT_EQ(0, kt_trans_pages(self->fd, self->b + s->first * PS,
+					    s->n * PS, s->op, s->flags, &pages))
+			TH_LOG("step %zu", i);
 		ASSERT_EQ((int)pages, res) TH_LOG("step %zu op %u", i, s->op);
 		if (s->touch) {
 			memset(self->a + s->first * PS, 0x5a, s->n * PS);
 			memset(self->b + s->first * PS, 0x5a, s->n * PS);
 		}
-		ASSERT_EQ(0, ku_query(self->fd, self->a, NPG * PS, qa));
-		ASSERT_EQ(0, ku_query(self->fd, self->b, NPG * PS, qb));
+		ASSERT_EQ(0, kt_query(self->fd, self->a, NPG * PS, qa));
+		ASSERT_EQ(0, kt_query(self->fd, self->b, NPG * PS, qb));
 		ASSERT_EQ(0, memcmp(qa, qb, NPG)) TH_LOG("step %zu op %u", i, s->op);
 	}
 	/* both paths count the same transitions in the per-file stats */
-	ASSERT_EQ(0, ku_stats(self->fd, &sa));
+	ASSERT_EQ(0, kt_stats(self->fd, &sa));
 	for (i = KARENA_OP_RESERVE; i <= KARENA_OP_MAX; i++)
 		ASSERT_EQ(0, (sa.transitions[i] - sb.transitions[i]) % 2)
 			TH_LOG("op %zu", i);
@@ -136,8 +137,8 @@ TEST_F(uring, vector_matches_ioctl_vector)
 
 		if (s->touch)
 			continue;
-		ku_krange(&ra[n], self->a + s->first * PS, s->n * PS, s->op, s->flags);
-		ku_krange(&rb[n], self->b + s->first * PS, s->n * PS, s->op, s->flags);
+		kt_range(&ra[n], self->a + s->first * PS, s->n * PS, s->op, s->flags);
+		kt_range(&rb[n], self->b + s->first * PS, s->n * PS, s->op, s->flags);
 		n++;
 	}
 	/* without the USED steps, UNUSED of 2..4 is illegal: cut before it */
@@ -153,18 +154,18 @@ TEST_F(uring, vector_matches_ioctl_vector)
 	ASSERT_EQ(v.done, done);
 	if (!res)
 		ASSERT_EQ((int)v.pages, res);
-	ASSERT_EQ(0, ku_query(self->fd, self->a, NPG * PS, qa));
-	ASSERT_EQ(0, ku_query(self->fd, self->b, NPG * PS, qb));
+	ASSERT_EQ(0, kt_query(self->fd, self->a, NPG * PS, qa));
+	ASSERT_EQ(0, kt_query(self->fd, self->b, NPG * PS, qb));
 	ASSERT_EQ(0, memcmp(qa, qb, NPG));
 
 	/* a vector that succeeds: pages in res, ranges in the extra word */
-	ku_krange(&ra[0], self->a + 8 * PS, 4 * PS, KARENA_OP_FREE, 0);
-	ku_krange(&ra[1], self->a + 8 * PS, 4 * PS, KARENA_OP_ALLOC, 0);
-	ku_krange(&ra[2], self->a + 8 * PS, 2 * PS, KARENA_OP_UNUSED, 0);
+	kt_range(&ra[0], self->a + 8 * PS, 4 * PS, KARENA_OP_FREE, 0);
+	kt_range(&ra[1], self->a + 8 * PS, 4 * PS, KARENA_OP_ALLOC, 0);
+	kt_range(&ra[2], self->a + 8 * PS, 2 * PS, KARENA_OP_UNUSED, 0);
 	res = ku_uring_vec(&self->ring, self->fd, ra, 3, &done);
 	ASSERT_EQ(10, res);
 	ASSERT_EQ(3, done);
-	ASSERT_EQ(0, ku_query(self->fd, self->a + 8 * PS, 4 * PS, qa));
+	ASSERT_EQ(0, kt_query(self->fd, self->a + 8 * PS, 4 * PS, qa));
 	ASSERT_EQ(KARENA_STATE_PREPARED, qa[0] & KARENA_STATE_MASK);
 	ASSERT_EQ(KARENA_STATE_PREPARED, qa[1] & KARENA_STATE_MASK);
 	ASSERT_EQ(KARENA_STATE_READY, qa[2] & KARENA_STATE_MASK);
@@ -222,13 +223,13 @@ TEST_F(uring, vector_partial)
 	uint8_t q[NPG];
 	uint64_t done = 99;
 
-	ku_krange(&r[0], self->a, 2 * PS, KARENA_OP_MAP, 0);
-	ku_krange(&r[1], self->a + 2 * PS, 2 * PS, KARENA_OP_MAP, 0);
-	ku_krange(&r[2], self->a + 8 * PS, 2 * PS, KARENA_OP_UNUSED, 0);
-	ku_krange(&r[3], self->a + 4 * PS, 2 * PS, KARENA_OP_MAP, 0);
+	kt_range(&r[0], self->a, 2 * PS, KARENA_OP_MAP, 0);
+	kt_range(&r[1], self->a + 2 * PS, 2 * PS, KARENA_OP_MAP, 0);
+	kt_range(&r[2], self->a + 8 * PS, 2 * PS, KARENA_OP_UNUSED, 0);
+	kt_range(&r[3], self->a + 4 * PS, 2 * PS, KARENA_OP_MAP, 0);
 	ASSERT_EQ(-EINVAL, ku_uring_vec(&self->ring, self->fd, r, 4, &done));
 	ASSERT_EQ(2, done);
-	ASSERT_EQ(0, ku_query(self->fd, self->a, NPG * PS, q));
+	ASSERT_EQ(0, kt_query(self->fd, self->a, NPG * PS, q));
 	ASSERT_EQ(KARENA_STATE_PREPARED, q[3] & KARENA_STATE_MASK);
 	ASSERT_EQ(KARENA_STATE_RESERVED, q[4] & KARENA_STATE_MASK);
 	ASSERT_EQ(KARENA_STATE_RESERVED, q[8] & KARENA_STATE_MASK);
@@ -273,7 +274,7 @@ TEST_F(uring, bad_commands)
 	ASSERT_NE(MAP_FAILED, anon);
 	ASSERT_EQ(-EINVAL, ku_uring_range(&self->ring, self->fd, anon, 1,
 					  KARENA_OP_MAP, 0));
-	fd2 = ku_open();
+	fd2 = kt_open();
 	ASSERT_LE(0, fd2);
 	other = ku_reserve(fd2, PS);
 	ASSERT_NE(NULL, other);
@@ -293,8 +294,8 @@ TEST_F(uring, bad_commands)
 					  KARENA_OP_UNUSED, 0));
 
 	/* vectors: count 0, too big, reserved, bad pointers, bad range */
-	ku_krange(&r[0], self->a, PS, KARENA_OP_MAP, 0);
-	ku_krange(&r[1], self->a + PS, PS, KARENA_OP_MAP, 0);
+	kt_range(&r[0], self->a, PS, KARENA_OP_MAP, 0);
+	kt_range(&r[1], self->a + PS, PS, KARENA_OP_MAP, 0);
 	ASSERT_EQ(-EINVAL, ku_uring_vec(&self->ring, self->fd, r, 0, NULL));
 	ASSERT_EQ(-EINVAL, ku_uring_vec(&self->ring, self->fd, r,
 					KARENA_VEC_MAX + 1, NULL));
@@ -325,7 +326,7 @@ TEST_F(uring, bad_commands)
 		uint8_t q[NPG];
 		int i;
 
-		ASSERT_EQ(0, ku_query(self->fd, self->a, NPG * PS, q));
+		ASSERT_EQ(0, kt_query(self->fd, self->a, NPG * PS, q));
 		ASSERT_EQ(KARENA_STATE_PREPARED, q[0] & KARENA_STATE_MASK);
 		for (i = 1; i < NPG; i++)
 			ASSERT_EQ(KARENA_STATE_RESERVED, q[i] & KARENA_STATE_MASK);
@@ -389,7 +390,7 @@ TEST_F(uring, many_in_flight)
 	int pass, i;
 
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, ku_ioc(self->fd, p, len, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, kt_trans_pages(self->fd, p, len, KARENA_OP_MAP, 0, NULL));
 	for (pass = 0; pass < 2; pass++) {
 		unsigned int op = pass ? KARENA_OP_UNUSED : KARENA_OP_USED;
 
@@ -413,7 +414,7 @@ TEST_F(uring, many_in_flight)
 		if (!pass)
 			for (i = 0; i < MANY; i++)
 				p[(size_t)i * PS] = 1;
-		ASSERT_EQ(0, ku_query(self->fd, p, len, q));
+		ASSERT_EQ(0, kt_query(self->fd, p, len, q));
 		for (i = 0; i < MANY; i++)
 			ASSERT_EQ(pass ? KARENA_STATE_PREPARED : KARENA_STATE_READY,
 				  q[i] & KARENA_STATE_MASK);
@@ -448,13 +449,13 @@ TEST_F(uring, close_in_flight)
 {
 	const size_t per = 16, len = MANY * per * PS;
 	long files0 = ku_sysfs("files");
-	int fd2 = ku_open(), i, ok = 0, gone = 0;
+	int fd2 = kt_open(), i, ok = 0, gone = 0;
 	char *p;
 
 	ASSERT_LE(0, fd2);
 	p = ku_reserve(fd2, len);
 	ASSERT_NE(NULL, p);
-	ASSERT_EQ(0, ku_ioc(fd2, p, len, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, kt_trans_pages(fd2, p, len, KARENA_OP_MAP, 0, NULL));
 	for (i = 0; i < MANY; i++) {
 		struct karena_uring_range u;
 
@@ -492,13 +493,13 @@ TEST_F(uring, exit_in_flight)
 	if (!pid) {
 		const size_t per = 16, len = MANY * per * PS;
 		struct io_uring ring;
-		int fd = ku_open(), i;
+		int fd = kt_open(), i;
 		char *p;
 
 		if (fd < 0 || ku_ring(&ring, MANY))
 			_exit(2);
 		p = ku_reserve(fd, len);
-		if (!p || ku_ioc(fd, p, len, KARENA_OP_MAP, 0, NULL))
+		if (!p || kt_trans_pages(fd, p, len, KARENA_OP_MAP, 0, NULL))
 			_exit(3);
 		for (i = 0; i < MANY; i++) {
 			struct karena_uring_range u;
@@ -534,14 +535,14 @@ TEST_F(uring, fork_child_private)
 		if (ku_uring_range(&ring, self->fd, self->a, NPG,
 				   KARENA_OP_USED, 0) != NPG)
 			_exit(3);
-		if (ku_query(self->fd, self->a, NPG * PS, q) ||
+		if (kt_query(self->fd, self->a, NPG * PS, q) ||
 		    (q[0] & KARENA_STATE_MASK) != KARENA_STATE_READY)
 			_exit(4);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
-	ASSERT_EQ(0, ku_query(self->fd, self->a, NPG * PS, q));
+	ASSERT_EQ(0, kt_query(self->fd, self->a, NPG * PS, q));
 	ASSERT_EQ(KARENA_STATE_PREPARED, q[0] & KARENA_STATE_MASK);
 }
 
@@ -559,8 +560,9 @@ static void *hog_main(void *arg)
 	int i;
 
 	for (i = 0; i < h->rounds; i++) {
-		if (ku_ioc(h->fd, h->p, h->len, KARENA_OP_USED, KARENA_F_POPULATE, NULL) ||
-		    ku_ioc(h->fd, h->p, h->len, KARENA_OP_UNUSED, 0, NULL))
+		if (kt_trans_pages(h->fd, h->p, h->len, KARENA_OP_USED,
+				   KARENA_F_POPULATE, NULL) ||
+		    kt_trans_pages(h->fd, h->p, h->len, KARENA_OP_UNUSED, 0, NULL))
 			return (void *)1;
 	}
 	return NULL;
@@ -587,9 +589,9 @@ TEST_F(uring, contended_and_big_populate)
 	h.len = 64 * PS;
 	h.p = ku_reserve(self->fd, h.len);
 	ASSERT_NE(NULL, h.p);
-	ASSERT_EQ(0, ku_ioc(self->fd, h.p, h.len, KARENA_OP_MAP, 0, NULL));
-	ASSERT_EQ(0, ku_ioc(self->fd, p, n * PS, KARENA_OP_MAP, 0, NULL));
-	ASSERT_EQ(0, ku_ioc(self->fd, q, big * PS, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, kt_trans_pages(self->fd, h.p, h.len, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, kt_trans_pages(self->fd, p, n * PS, KARENA_OP_MAP, 0, NULL));
+	ASSERT_EQ(0, kt_trans_pages(self->fd, q, big * PS, KARENA_OP_MAP, 0, NULL));
 	ASSERT_EQ(0, pthread_create(&t, NULL, hog_main, &h));
 	for (i = 0; i < n; i++) {
 		struct karena_uring_range u;
@@ -610,10 +612,10 @@ TEST_F(uring, contended_and_big_populate)
 	ASSERT_LT(0, iowq_workers());
 	ASSERT_EQ(0, pthread_join(t, &ret));
 	ASSERT_EQ(NULL, ret);
-	ASSERT_EQ(0, ku_query(self->fd, p, n * PS, st));
+	ASSERT_EQ(0, kt_query(self->fd, p, n * PS, st));
 	for (i = 0; i < n; i++)
 		ASSERT_EQ(KARENA_STATE_READY, st[i] & KARENA_STATE_MASK);
-	ASSERT_EQ(0, ku_query(self->fd, q, big * PS, st));
+	ASSERT_EQ(0, kt_query(self->fd, q, big * PS, st));
 	for (i = 0; i < big; i++) {
 		ASSERT_EQ(KARENA_STATE_READY, st[i] & KARENA_STATE_MASK);
 		ASSERT_TRUE(st[i] & KARENA_PAGE_RESIDENT);
