@@ -176,7 +176,7 @@ TEST_F(uring, vector_matches_ioctl_vector)
  * pages stay with their entries (QUERY: Prepared, RESIDENT, LAZY) and a
  * Used gets their contents back; LAZY on another op is -EINVAL.
  */
-TEST_F(ku, lazy_unused_range_and_vector)
+TEST_F(uring, lazy_unused_range_and_vector)
 {
 	struct karena_range r[4];
 	struct karena_stats st;
@@ -191,11 +191,11 @@ TEST_F(ku, lazy_unused_range_and_vector)
 	ASSERT_EQ(2, ku_uring_range(&self->ring, self->fd, self->a, 2,
 				    KARENA_OP_UNUSED, KARENA_F_LAZY));
 	for (i = 0; i < 3; i++)
-		ku_krange(&r[i], self->a + (2 + 2 * i) * PS, PS,
-			  KARENA_OP_UNUSED, KARENA_F_LAZY);
+		kt_range(&r[i], self->a + (2 + 2 * i) * PS, PS,
+			 KARENA_OP_UNUSED, KARENA_F_LAZY);
 	ASSERT_EQ(3, ku_uring_vec(&self->ring, self->fd, r, 3, &done));
 	ASSERT_EQ(3, done);
-	ASSERT_EQ(0, ku_query(self->fd, self->a, 8 * PS, q));
+	ASSERT_EQ(0, kt_query(self->fd, self->a, 8 * PS, q));
 	for (i = 0; i < 8; i++) {
 		uint8_t want = i < 2 || (i >= 2 && !(i & 1)) ?
 			KARENA_STATE_PREPARED | KARENA_PAGE_RESIDENT |
@@ -206,7 +206,7 @@ TEST_F(ku, lazy_unused_range_and_vector)
 				       KARENA_PAGE_RESIDENT |
 				       KARENA_PAGE_LAZY)) TH_LOG("page %d", i);
 	}
-	ASSERT_EQ(0, ku_stats(self->fd, &st));
+	ASSERT_EQ(0, kt_stats(self->fd, &st));
 	EXPECT_EQ(5 * PS, st.lazy_bytes);
 	EXPECT_EQ(-EINVAL, ku_uring_range(&self->ring, self->fd, self->a, 2,
 					  KARENA_OP_FAULT, KARENA_F_LAZY));
