@@ -506,12 +506,8 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	skel->rodata->targ_tgid = args.pid;
+	TOOL_SET_FILTER(skel->rodata, &args);
 	skel->rodata->targ_stacks = !opt_no_stacks;
-	if (args.comm) {
-		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
-		skel->rodata->filter_comm = true;
-	}
 	if (setup_classes(skel, lib)) {
 		err = 1;
 		goto out;
@@ -533,8 +529,7 @@ int main(int argc, char **argv)
 	if (!args.json)
 		fprintf(stderr, "Tracing %d functions of %s... %s\n", i, lib,
 			args.interval ? "" : "Ctrl-C to end.");
-	if (tool_child_start()) {
-		fprintf(stderr, "karena-allocs: could not start the command\n");
+	if (tool_child_start("karena-allocs")) {
 		err = 1;
 		goto out;
 	}

@@ -140,13 +140,9 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	skel->rodata->targ_tgid = args.pid;
+	TOOL_SET_FILTER(skel->rodata, &args);
 	skel->rodata->targ_ns = opt_ns;
 	skel->rodata->targ_ms = opt_ms;
-	if (args.comm) {
-		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
-		skel->rodata->filter_comm = true;
-	}
 	err = karena_faultlat__load(skel);
 	if (err) {
 		fprintf(stderr, "karena-faultlat: failed to load BPF programs: %s\n", strerror(-err));
@@ -160,8 +156,7 @@ int main(int argc, char **argv)
 	}
 	if (!args.json)
 		fprintf(stderr, "Tracing fault latency... %s\n", args.interval ? "" : "Ctrl-C to end.");
-	if (tool_child_start()) {
-		fprintf(stderr, "karena-faultlat: could not start the command\n");
+	if (tool_child_start("karena-faultlat")) {
 		err = 1;
 		goto out;
 	}

@@ -287,11 +287,7 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	skel->rodata->targ_tgid = args.pid;
-	if (args.comm) {
-		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
-		skel->rodata->filter_comm = true;
-	}
+	TOOL_SET_FILTER(skel->rodata, &args);
 	err = karena_faults__load(skel);
 	if (err) {
 		fprintf(stderr, "karena-faults: failed to load BPF programs: %s\n", strerror(-err));
@@ -307,8 +303,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Tracing page faults%s... %s\n",
 			args.pid ? " of one process" : "",
 			args.interval ? "" : "Ctrl-C to end.");
-	if (tool_child_start()) {
-		fprintf(stderr, "karena-faults: could not start the command\n");
+	if (tool_child_start("karena-faults")) {
 		err = 1;
 		goto out;
 	}

@@ -235,11 +235,7 @@ int main(int argc, char **argv)
 		err = 1;
 		goto out;
 	}
-	skel->rodata->targ_tgid = args.pid;
-	if (args.comm) {
-		strncpy((char *)skel->rodata->targ_comm, args.comm, 15);
-		skel->rodata->filter_comm = true;
-	}
+	TOOL_SET_FILTER(skel->rodata, &args);
 	err = karena_trace__load(skel);
 	if (err) {
 		fprintf(stderr, "karena-trace: failed to load BPF programs: %s\n", strerror(-err));
@@ -265,8 +261,7 @@ int main(int argc, char **argv)
 		       "CPU", "EVENT", "OP", "RANGE", "PAGES", "RESULT");
 	}
 	fflush(stdout);
-	if (tool_child_start()) {
-		fprintf(stderr, "karena-trace: could not start the command\n");
+	if (tool_child_start("karena-trace")) {
 		err = 1;
 		goto out;
 	}

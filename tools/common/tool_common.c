@@ -117,14 +117,16 @@ pid_t tool_child_spawn(const char *tool, const char *command)
 	return pid;
 }
 
-int tool_child_start(void)
+int tool_child_start(const char *tool)
 {
 	int ret = 0;
 
 	if (child_gate[1] < 0)
 		return 0;
-	if (write(child_gate[1], "g", 1) != 1)
+	if (write(child_gate[1], "g", 1) != 1) {
 		ret = -errno;
+		fprintf(stderr, "%s: could not start the command\n", tool);
+	}
 	close(child_gate[1]);
 	child_gate[1] = -1;
 	return ret;

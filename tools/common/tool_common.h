@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 
 #define KARENA_SYSFS_MODULE	"/sys/module/karena"
@@ -33,7 +34,22 @@ void tool_setup_libbpf(bool verbose);
 /* -c COMMAND: fork a child that waits until tool_child_start() and then
  * runs "/bin/sh -c 'exec COMMAND'", so its pid is the traced pid. */
 pid_t tool_child_spawn(const char *tool, const char *command);
-int tool_child_start(void);
+/* Start it; prints "TOOL: could not start the command" and returns
+ * -errno when that fails.  0 without -c. */
+int tool_child_start(const char *tool);
+/*
+ * The -p and -c filters into a BPF skeleton's read-only data (the
+ * variables karena_bpf.h's KARENA_FILTER_DECL declares), before load.
+ */
+#define TOOL_SET_FILTER(rodata, a) do {					\
+	(rodata)->targ_tgid = (a)->pid;					\
+	if ((a)->comm) {						\
+		strncpy((char *)(rodata)->targ_comm, (a)->comm,		\
+			sizeof((rodata)->targ_comm) - 1);		\
+		(rodata)->filter_comm = true;				\
+	}								\
+} while (0)
+
 /* Non-blocking: true (and *status set) once the child has exited. */
 bool tool_child_exited(pid_t pid, int *status);
 void tool_child_kill(pid_t pid);
