@@ -214,6 +214,32 @@ HIDDEN __attribute__((noreturn)) void karena_fatal(const char *msg);
 HIDDEN void karena_bad_pointer(const char *what, const void *p);
 HIDDEN void karena_init_slow(void);
 
+/*
+ * Debug assertions, where Go throws and mimalloc has mi_assert_internal:
+ * compiled in when KARENA_ASSERTS is defined (the SAN= builds, and
+ * `make -C lib ASSERTS=1`), and to nothing otherwise.  A failed one
+ * aborts with "karena: fatal: assertion ... failed at FILE:LINE".
+ * KARENA_ASSERT_LOCKED(m): some thread holds m (a default mutex cannot
+ * say which; a caller without the lock takes it here and fails).
+ */
+#ifdef KARENA_ASSERTS
+#include <errno.h>
+#include <stdio.h>
+static inline __attribute__((noreturn)) void
+karena_assert_fail(const char *cond, const char *file, int line)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "assertion %s failed at %s:%d", cond, file, line);
+	karena_fatal(buf);
+}
+#define KARENA_ASSERT(c)	((c) ? (void)0 : karena_assert_fail(#c, __FILE__, __LINE__))
+#define KARENA_ASSERT_LOCKED(m)	KARENA_ASSERT(pthread_mutex_trylock(m) == EBUSY)
+#else
+#define KARENA_ASSERT(c)	((void)sizeof(!(c)))
+#define KARENA_ASSERT_LOCKED(m)	((void)sizeof(m))
+#endif
+
 /* ---- arena index (mheap.c) ---- */
 static ALWAYS_INLINE struct heap_arena *arena_of(uintptr_t a)
 {
@@ -352,6 +378,7 @@ static inline void span_set_list(struct mspan *s, enum span_list_id id)
 {
 	uint32_t live = span_live(s);
 
+	KARENA_ASSERT(live <= s->nelems);
 	s->list = (uint8_t)id;
 	s->allocCount = id == LIST_LFULL ? live - span_park_threshold(s) : live;
 }

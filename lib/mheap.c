@@ -77,6 +77,7 @@ HIDDEN struct mspan *span_struct_alloc(void)
 {
 	struct mspan *s = span_freelist;
 
+	KARENA_ASSERT_LOCKED(&mheap_.lock);
 	if (s)
 		span_freelist = s->next;
 	else
@@ -89,6 +90,7 @@ HIDDEN struct mspan *span_struct_alloc(void)
 /* mheap_.lock held */
 static void span_struct_free(struct mspan *s)
 {
+	KARENA_ASSERT_LOCKED(&mheap_.lock);
 	s->state = SPAN_DEAD;
 	s->next = span_freelist;
 	span_freelist = s;
@@ -272,6 +274,8 @@ static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 
 static void free_insert(struct mspan *s)
 {
+	KARENA_ASSERT_LOCKED(&mheap_.lock);
+	KARENA_ASSERT(s->npages > 0);
 	s->state = SPAN_FREE;
 	s->list = LIST_NONE;
 	if (s->npages < FREE_BINS) {
@@ -295,6 +299,8 @@ static void free_insert(struct mspan *s)
 
 static void free_remove(struct mspan *s)
 {
+	KARENA_ASSERT_LOCKED(&mheap_.lock);
+	KARENA_ASSERT(s->state == SPAN_FREE);
 	if (s->npages < FREE_BINS) {
 		struct span_list *l = &mheap_.free[s->npages];
 
@@ -579,7 +585,9 @@ out:
 /* Return in-use span s to the heap. */
 HIDDEN void mheap_free(struct mspan *s)
 {
+	KARENA_ASSERT(s->state == SPAN_INUSE);
 	pthread_mutex_lock(&mheap_.lock);
+	KARENA_ASSERT(mheap_.st.spans_inuse > 0 && mheap_.st.inuse_pages >= s->npages);
 	if (s->spanclass == 0) {
 		mheap_.st.large_frees++;
 		mheap_.st.large_inuse -= s->npages * PAGE_BYTES;
