@@ -27,20 +27,20 @@
  *             does the work.
  *
  * Fresh regions.  The heap Maps memory as it grows (4 MiB or more at a
- * time) and then Uses it one span at a time: on this backend that was an
- * ioctl per span (4,300 for python3 building 20,000 JSON documents), each
- * taking mmap_lock and the file's mutex, which the scavenger thread holds
- * while it zaps the pages it releases; in the guest the allocating thread
- * spent 3-5 s of a 10-24 s run in those calls.  Pages a fresh mapping
- * never handed out hold no memory whether they are Prepared or Ready, so
- * a Map of at least FRESH_MIN bytes becomes one KARENA_OP_ALLOC (Reserved
- * -> Ready) and the region's pages are remembered in a bitmap; the heap's
- * first Used of such a page only clears its bit.  Everything else (pages
- * the scavenger released and the heap Uses again, small Maps, a full
- * table) goes to the module as before.  A fresh page the heap has not
- * Used yet is Ready, not Prepared: in strict mode a stray write there is
- * not caught (the heap never touches such pages), and it counts against
- * the file's max_ready limit.  Fault and Free forget the pages they cover.
+ * time) and then Uses it one span at a time: done plainly, an ioctl per
+ * span, each taking mmap_lock and the file's mutex, which the scavenger
+ * thread holds while it zaps the pages it releases (bench/README.md, "Why
+ * python3 is slower on the device backend", has the cost).  Pages a
+ * fresh mapping never handed out hold no memory whether they are Prepared
+ * or Ready, so a Map of at least FRESH_MIN bytes becomes one
+ * KARENA_OP_ALLOC (Reserved -> Ready) and the region's pages are
+ * remembered in a bitmap; the heap's first Used of such a page only clears
+ * its bit.  Everything else (pages the scavenger released and the heap
+ * Uses again, small Maps, a full table) goes to the module.  A fresh
+ * page the heap has not Used yet is Ready, not Prepared: in strict mode a
+ * stray write there is not caught (the heap never touches such pages), and
+ * it counts against the file's max_ready limit.  Fault and Free forget
+ * the pages they cover.
  *
  * Mapping boundaries.  The module applies a range only when one mapping
  * (VMA) of the file holds all of it, and device VMAs never merge.  The
