@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * karena tracepoints.  The TP_PROTOs are an interface: the eBPF tools
- * attach raw_tp programs to them, so keep argument order and types.
+ * attach raw_tp programs to them, so keep argument order and types.  The
+ * values they report (ops, states, fault kinds, drain reasons) are the
+ * uapi's (uapi/karena.h lists the events with them).
  * Every event name carries the karena_ prefix (karena:karena_fault, raw
  * tracepoint karena_fault), as kvm's do: raw tracepoint names are global,
  * and a bare "fault" could be defined by any other module.

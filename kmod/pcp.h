@@ -17,13 +17,7 @@
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 
-enum karena_drain_reason {
-	KAR_DRAIN_HIGH = 0,
-	KAR_DRAIN_SHRINKER = 1,
-	KAR_DRAIN_OFFLINE = 2,
-	KAR_DRAIN_UNLOAD = 3,
-	KAR_DRAIN_MEMCG = 4,	/* handed over to another memcg */
-};
+#include "uapi/karena.h"
 
 struct karena_pcp {
 	local_lock_t lock;
@@ -88,9 +82,10 @@ static inline bool karena_pcp_in(struct karena_pcp *pcp,
 void karena_free_list(struct list_head *list);
 struct karena_tag *karena_pcp_take(struct karena_pcp *pcp, unsigned int nr,
 				   struct list_head *out, unsigned int *taken);
-unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason);
+unsigned int karena_drain_cpu_unlocked(int cpu,
+				       enum karena_drain_reason reason);
 unsigned int karena_drain_local(struct mem_cgroup *target, unsigned int nr,
-				unsigned int reason);
+				enum karena_drain_reason reason);
 
 /* pcp_reclaim.c */
 struct karena_tag *karena_tag_new(struct mem_cgroup *memcg);

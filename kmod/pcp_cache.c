@@ -219,7 +219,7 @@ struct karena_tag *karena_pcp_take(struct karena_pcp *pcp, unsigned int nr,
  */
 static void karena_drain_finish(int cpu, struct karena_tag *put,
 				struct list_head *list, unsigned int n,
-				unsigned int reason)
+				enum karena_drain_reason reason)
 {
 	karena_tag_free(put);
 	if (n) {
@@ -400,7 +400,7 @@ static struct page *karena_cache_get(struct mem_cgroup *key,
 		karena_pcp_kick_refill(pcp);
 	*busy = karena_pcp_total(pcp);
 	local_unlock(&karena_pcp.lock);
-	karena_drain_finish(cpu, put, &list, drained, KAR_DRAIN_MEMCG);
+	karena_drain_finish(cpu, put, &list, drained, KARENA_DRAIN_MEMCG);
 	return page;
 }
 
@@ -495,7 +495,7 @@ static bool karena_cache_put(struct page *page, struct mem_cgroup *key,
 	}
 	local_unlock(&karena_pcp.lock);
 	karena_tag_free(tag);
-	karena_drain_finish(cpu, put, &list, drained, KAR_DRAIN_HIGH);
+	karena_drain_finish(cpu, put, &list, drained, KARENA_DRAIN_HIGH);
 	return cached;
 }
 
@@ -565,7 +565,8 @@ unsigned long karena_cache_pages(bool dirty)
 }
 
 /* Empty @cpu's cache; the caller excludes every other user of it. */
-unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
+unsigned int karena_drain_cpu_unlocked(int cpu,
+				       enum karena_drain_reason reason)
 {
 	struct karena_pcp *pcp = per_cpu_ptr(&karena_pcp, cpu);
 	struct karena_tag *put;
@@ -579,7 +580,7 @@ unsigned int karena_drain_cpu_unlocked(int cpu, unsigned int reason)
 
 /* Drain up to @nr pages of the local CPU's cache if it is @target's. */
 unsigned int karena_drain_local(struct mem_cgroup *target, unsigned int nr,
-				unsigned int reason)
+				enum karena_drain_reason reason)
 {
 	struct karena_tag *put = NULL;
 	struct karena_pcp *pcp;
@@ -677,7 +678,7 @@ static bool karena_drain_if_stale(void)
 	stale = karena_pcp_stale(this_cpu_ptr(&karena_pcp));
 	local_unlock(&karena_pcp.lock);
 	if (stale)
-		karena_drain_local(NULL, UINT_MAX, KAR_DRAIN_MEMCG);
+		karena_drain_local(NULL, UINT_MAX, KARENA_DRAIN_MEMCG);
 	return stale;
 }
 
@@ -732,7 +733,7 @@ static void karena_refill_workfn(struct work_struct *work)
 /* Runs on a control CPU after @cpu is dead: nothing else can use its cache. */
 static int karena_cpu_dead(unsigned int cpu)
 {
-	karena_drain_cpu_unlocked(cpu, KAR_DRAIN_OFFLINE);
+	karena_drain_cpu_unlocked(cpu, KARENA_DRAIN_OFFLINE);
 	return 0;
 }
 
@@ -778,6 +779,6 @@ void karena_cache_exit(void)
 						      cpu)->zero_work);
 	}
 	for_each_possible_cpu(cpu)
-		karena_drain_cpu_unlocked(cpu, KAR_DRAIN_UNLOAD);
+		karena_drain_cpu_unlocked(cpu, KARENA_DRAIN_UNLOAD);
 	karena_reclaim_exit();
 }

@@ -108,7 +108,7 @@ void karena_drain_workfn(struct work_struct *work)
 	/* After CPU offline the work may run elsewhere: the dead callback drains. */
 	if (pcp != raw_cpu_ptr(&karena_pcp))
 		return;
-	n = karena_drain_local(NULL, UINT_MAX, KAR_DRAIN_SHRINKER);
+	n = karena_drain_local(NULL, UINT_MAX, KARENA_DRAIN_SHRINKER);
 	karena_count(KAR_C_SHRINK_FREED, n);
 }
 
@@ -155,7 +155,7 @@ static unsigned long karena_shrink_scan(struct shrinker *s,
 
 	/* Lazily released pages first (lazy.c): into the caches, drained next. */
 	lazy = karena_lazy_shrink(target, sc->nr_to_scan);
-	freed = karena_drain_local(target, sc->nr_to_scan, KAR_DRAIN_SHRINKER);
+	freed = karena_drain_local(target, sc->nr_to_scan, KARENA_DRAIN_SHRINKER);
 	karena_count(KAR_C_SHRINK_FREED, freed);
 	me = raw_smp_processor_id();
 	rcu_read_lock();

@@ -68,7 +68,7 @@ int BPF_KRETPROBE(handle_mm_fault_exit)
 		return 0;
 	delta = bpf_ktime_get_ns() - s->ts;
 	if (s->kind)
-		cls = s->kind - 1 < KFL_ANON ? s->kind - 1 : KFL_KARENA_HIT;
+		cls = s->kind - 1 < KARENA_FAULT_NR_KINDS ? s->kind - 1 : KARENA_FAULT_CACHE_HIT;
 	else
 		cls = s->anon ? KFL_ANON : KFL_FILE;
 	bpf_map_delete_elem(&start, &tid);

@@ -18,8 +18,6 @@
 #include "trace_helpers.h"
 #include "tool_common.h"
 
-_Static_assert((int)KFL_KARENA_COW == (int)KARENA_FAULT_COW, "classes out of sync with uapi");
-
 static struct tool_args args = { .tool = "karena-faultlat" };
 static bool opt_ns, opt_ms;
 
@@ -55,14 +53,17 @@ static const char doc[] =
 "    karena-faultlat -N -T 1 5    # ns, every second, 5 times, with the time\n"
 "    karena-faultlat -c ./bench   # latency of ./bench's faults\n";
 
-static const char *class_name(int c)
+/* karena_<kind> (karena_names.h), anon, file. */
+static const char *class_name(__u32 c)
 {
-	static const char *const n[KFL_NCLASSES] = {
-		"karena_cache_hit", "karena_cache_miss", "karena_sigsegv",
-		"karena_zero", "karena_cow", "anon", "file",
-	};
+	static char karena[KARENA_FAULT_NR_KINDS][32];
 
-	return c >= 0 && c < KFL_NCLASSES ? n[c] : "unknown";
+	if (c < KARENA_FAULT_NR_KINDS) {
+		if (!karena[c][0])
+			snprintf(karena[c], sizeof(karena[c]), "karena_%s", karena_kind_name(c));
+		return karena[c];
+	}
+	return c == KFL_ANON ? "anon" : c == KFL_FILE ? "file" : "unknown";
 }
 
 static void report(void *ctx, bool final, int status)

@@ -3,19 +3,16 @@
 #ifndef KARENA_FAULTLAT_H
 #define KARENA_FAULTLAT_H
 
+#include "karena.h"	/* kmod/uapi/karena.h: fault kinds */
+
 #define KFL_SLOTS	32
 
-/* Histogram classes: karena faults by enum karena_fault_kind (0..4),
- * then faults on anonymous and on file-backed (other) mappings. */
+/* Histogram classes: karena faults by enum karena_fault_kind (class ==
+ * kind), then faults on anonymous and on file-backed (other) mappings. */
 enum kfl_class {
-	KFL_KARENA_HIT	= 0,
-	KFL_KARENA_MISS	= 1,
-	KFL_KARENA_SEGV	= 2,
-	KFL_KARENA_ZERO	= 3,
-	KFL_KARENA_COW	= 4,
-	KFL_ANON	= 5,
-	KFL_FILE	= 6,
-	KFL_NCLASSES	= 7,
+	KFL_ANON	= KARENA_FAULT_NR_KINDS,
+	KFL_FILE,
+	KFL_NCLASSES,
 };
 
 struct kfl_hist {

@@ -20,10 +20,6 @@
 #include "trace_helpers.h"
 #include "tool_common.h"
 
-_Static_assert(KF_NKINDS == KARENA_NKINDS, "fault kinds out of sync with uapi");
-_Static_assert(KARENA_FAULT_COW == KF_NKINDS - 1, "fault kinds out of sync with uapi");
-_Static_assert(KARENA_STATE_READY == KF_NSTATES - 1, "states out of sync with uapi");
-
 static struct tool_args args = { .tool = "karena-faults" };
 static bool opt_cumulative;
 static unsigned long opt_top;
@@ -69,7 +65,7 @@ static const char doc[] =
 struct row {
 	__u32 pid;
 	struct kf_proc p;
-	__u64 sk[KF_NSTATES][KF_NKINDS];
+	__u64 sk[KARENA_NR_STATES][KARENA_FAULT_NR_KINDS];
 	__u64 total_karena;
 };
 
@@ -149,7 +145,7 @@ static size_t collect(struct karena_faults *skel, struct row **out)
 		if (bpf_map_lookup_elem(kfd, &kk, &v))
 			continue;
 		r = find_row(rows, n, kk.tgid);
-		if (!r || kk.state >= KF_NSTATES || kk.kind >= KF_NKINDS)
+		if (!r || kk.state >= KARENA_NR_STATES || kk.kind >= KARENA_FAULT_NR_KINDS)
 			continue;
 		r->sk[kk.state][kk.kind] += v;
 		r->total_karena += v;
@@ -173,7 +169,7 @@ static __u64 kind_sum(const struct row *r, unsigned int kind)
 	__u64 s = 0;
 	int st;
 
-	for (st = 0; st < KF_NSTATES; st++)
+	for (st = 0; st < KARENA_NR_STATES; st++)
 		s += r->sk[st][kind];
 	return s;
 }
@@ -205,7 +201,7 @@ static void print_rows(struct row *rows, size_t n, double secs, int status, bool
 			       (unsigned long long)r->p.karena_all,
 			       (unsigned long long)r->p.karena_user,
 			       (unsigned long long)(r->p.karena_all - r->p.karena_user));
-			for (k = 0; k < KF_NKINDS; k++)
+			for (k = 0; k < KARENA_FAULT_NR_KINDS; k++)
 				printf(",\"%s\":%llu", karena_kind_name(k),
 				       (unsigned long long)kind_sum(r, k));
 			printf(",\"sigsegv_none\":%llu,\"sigsegv_reserved\":%llu,\"sigsegv_prepared\":%llu",
@@ -213,8 +209,8 @@ static void print_rows(struct row *rows, size_t n, double secs, int status, bool
 			       (unsigned long long)r->sk[KARENA_STATE_RESERVED][KARENA_FAULT_SIGSEGV],
 			       (unsigned long long)r->sk[KARENA_STATE_PREPARED][KARENA_FAULT_SIGSEGV]);
 			printf(",\"by_state\":[");
-			for (st = 0; st < KF_NSTATES; st++)
-				for (k = 0; k < KF_NKINDS; k++) {
+			for (st = 0; st < KARENA_NR_STATES; st++)
+				for (k = 0; k < KARENA_FAULT_NR_KINDS; k++) {
 					if (!r->sk[st][k])
 						continue;
 					printf("%s{\"state\":\"%s\",\"kind\":\"%s\",\"count\":%llu}",

@@ -3,10 +3,10 @@
 #ifndef KARENA_FAULTS_H
 #define KARENA_FAULTS_H
 
+#include "karena.h"	/* kmod/uapi/karena.h: states, fault kinds */
+
 #define KF_COMM_LEN	16
 #define KF_MAX_PROCS	10240
-#define KF_NSTATES	4	/* KARENA_STATE_* */
-#define KF_NKINDS	5	/* enum karena_fault_kind */
 
 /* proc_faults: per process (tgid). */
 struct kf_proc {

@@ -79,8 +79,15 @@
 #ifndef _UAPI_KARENA_H
 #define _UAPI_KARENA_H
 
+/*
+ * BPF programs built on a vmlinux.h (the eBPF tools) have these types from
+ * it already, and <linux/types.h> would define them a second time.  They
+ * use only the constants and the tracepoint values below.
+ */
+#ifndef __VMLINUX_H__
 #include <linux/ioctl.h>
 #include <linux/types.h>
+#endif
 
 #define KARENA_DEVICE		"/dev/karena"
 #define KARENA_ABI_VERSION	1
@@ -94,6 +101,7 @@ enum karena_state {
 	KARENA_STATE_READY	= 3,
 };
 #define KARENA_STATE_MASK	0x03
+#define KARENA_NR_STATES	4	/* states 0 .. KARENA_STATE_MASK */
 #define KARENA_PAGE_RESIDENT	0x80	/* a physical page backs it now */
 #define KARENA_PAGE_HUGE	0x40	/* HUGEPAGE hint set */
 #define KARENA_PAGE_LAZY	0x20	/* Prepared, lazily released page kept */
@@ -261,13 +269,42 @@ struct karena_uring_vec {	/* 16 bytes: fits the SQE */
 	__u32 reserved;		/* must be zero */
 };
 
-/* Tracepoint event ids as the tools decode them (karena:karena_fault 'kind'). */
+/*
+ * Tracepoints (TRACE_SYSTEM karena; raw tracepoints of the same names).
+ * Their TP_PROTOs are stable; the values they report are defined here:
+ *
+ *   karena_transition   (unsigned long start, unsigned long npages,
+ *                        unsigned int op, unsigned int flags, int result)
+ *                       op KARENA_OP_*, flags KARENA_F_*, result 0 or -errno
+ *   karena_fault        (unsigned long address, unsigned int state,
+ *                        unsigned int kind)
+ *                       state KARENA_STATE_* before the fault,
+ *                       kind enum karena_fault_kind
+ *   karena_cache_refill (int cpu, unsigned int npages, unsigned int cached)
+ *   karena_cache_drain  (int cpu, unsigned int npages, unsigned int reason)
+ *                       reason enum karena_drain_reason
+ *
+ * New kinds and reasons are added before the _NR_ value, which grows with
+ * them: a tool built with an older header reports the ones it does not
+ * know as unknown.
+ */
 enum karena_fault_kind {
 	KARENA_FAULT_CACHE_HIT	= 0,	/* Ready, page from per-CPU cache */
 	KARENA_FAULT_CACHE_MISS	= 1,	/* Ready, page from the allocator */
 	KARENA_FAULT_SIGSEGV	= 2,	/* Reserved/Prepared(strict)/None */
 	KARENA_FAULT_ZERO	= 3,	/* Prepared in lenient mode */
 	KARENA_FAULT_COW	= 4,	/* write after fork: private copy */
+	KARENA_FAULT_NR_KINDS	= 5,	/* how many kinds there are */
+};
+
+/* Why a per-CPU cache gave pages back to the page allocator. */
+enum karena_drain_reason {
+	KARENA_DRAIN_HIGH	= 0,	/* a free carried it past cache_high */
+	KARENA_DRAIN_SHRINKER	= 1,	/* memory pressure (global or memcg) */
+	KARENA_DRAIN_OFFLINE	= 2,	/* its CPU went offline */
+	KARENA_DRAIN_UNLOAD	= 3,	/* module unload */
+	KARENA_DRAIN_MEMCG	= 4,	/* handed over to another memcg */
+	KARENA_DRAIN_NR_REASONS	= 5,	/* how many reasons there are */
 };
 
 #endif /* _UAPI_KARENA_H */
