@@ -48,10 +48,12 @@
 #include <linux/string.h>
 
 /*
- * Newer kernels: 6.5 passes the whole SQE (ioucmd->sqe, payload through
+ * The one API difference kept out of compat.h, which every file includes:
+ * 6.5 passes the whole SQE (ioucmd->sqe, payload through
  * io_uring_sqe_cmd()) and 6.7 moved the declarations to
- * <linux/io_uring/cmd.h>; the header test covers both (6.5 and 6.6 would
- * need the SQE form with the old header, but compat.h stops at 6.3).
+ * <linux/io_uring/cmd.h>.  The header test picks 6.1's form or 6.7's (the
+ * 6.12 build uses it); 6.5 and 6.6, with the SQE form in the old header,
+ * are among the kernels between 6.1 and 6.12 that are not built here.
  */
 #if __has_include("linux/io_uring/cmd.h")
 #include <linux/io_uring/cmd.h>
