@@ -108,7 +108,7 @@ static struct karena_space *karena_range_space(struct file *file,
 }
 
 struct karena_plan {
-	unsigned long cnt[4];		/* pages per source state */
+	unsigned long cnt[KARENA_NR_STATES];	/* pages per source state */
 	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
 	unsigned long cow;		/* entries holding a shared page */
 	unsigned long lazy;		/* of cnt[S_PREPARED], lazily released */
@@ -203,7 +203,7 @@ static int karena_apply_check(struct karena_apply *a)
 	int s;
 
 	karena_scan(a->sp, a->first, a->last, &a->pl);
-	for (s = 0; s < 4; s++)
+	for (s = 0; s < KARENA_NR_STATES; s++)
 		if (a->pl.cnt[s] && !(karena_legal[r->op] & BIT(s)))
 			return -EINVAL;
 	/*
@@ -365,18 +365,12 @@ static void karena_apply_account(struct karena_apply *a, unsigned long before)
 {
 	const struct karena_krange *r = a->r;
 	struct karena_space *sp = a->sp;
+	unsigned int s;
 
 	if (!a->hint) {
-		sp->nr_none -= a->pl.cnt[S_NONE];
-		sp->nr_prepared -= a->pl.cnt[S_PREPARED];
-		sp->nr_ready -= a->pl.cnt[S_READY];
-		if (a->target == S_NONE)
-			sp->nr_none += r->npages;
-		else if (a->target == S_PREPARED)
-			sp->nr_prepared += r->npages;
-		else if (a->target == S_READY)
-			sp->nr_ready += r->npages;
-		a->kf->ready_pages += a->d_ready;
+		for (s = 0; s < KARENA_NR_STATES; s++)
+			karena_space_add(sp, s, -(long)a->pl.cnt[s]);
+		karena_space_add(sp, a->target, r->npages);
 		atomic_long_add(a->d_resident, &sp->nr_resident);
 		karena_rss_count(sp, a->d_counted);
 		if (a->lazy || a->pl.lazy)

@@ -421,7 +421,7 @@ static unsigned int fz_flags(struct fz_thread *t)
  */
 static unsigned int fz_legal_op(struct fz_thread *t, uintptr_t a)
 {
-	static const unsigned char legal[4][5] = {
+	static const unsigned char legal[KARENA_NR_STATES][5] = {
 		[KARENA_STATE_NONE] = { KARENA_OP_RESERVE, KARENA_OP_ALLOC,
 			KARENA_OP_ALLOC, KARENA_OP_FREE, KARENA_OP_RESERVE },
 		[KARENA_STATE_RESERVED] = { KARENA_OP_MAP, KARENA_OP_ALLOC,

@@ -532,7 +532,7 @@ struct forkmem_report {
 	volatile int victim_ready;
 	volatile int fork_errno;
 	volatile int child_status;	/* kt_wait() of the forked child */
-	volatile long child_states[4];	/* the child's pages by state */
+	volatile long child_states[KARENA_NR_STATES]; /* the child's pages by state */
 	volatile long parent_prepared;
 };
 
@@ -619,7 +619,7 @@ static void __attribute__((noreturn)) victim(FIXTURE_DATA(forkmem) *self)
  */
 static void __attribute__((noreturn)) forker(FIXTURE_DATA(forkmem) *self)
 {
-	long n[4] = { 0 };
+	long n[KARENA_NR_STATES] = { 0 };
 	pid_t pid;
 	char *p;
 	int fd;
