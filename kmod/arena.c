@@ -145,7 +145,9 @@ void karena_page_release(struct karena_file *kf, struct page *page,
 	karena_held_uncharge(kf, 1);
 	/* rss.c cleared it when the entry went: a cached page has none. */
 	WARN_ON_ONCE(test_bit(KAR_PG_UNMAPPED, &page->flags));
-	if (page_ref_count(page) == 1 && !page_mapped(page))
+	/* A huge block's subpage: its last reference frees the block. */
+	if (!PageCompound(page) && page_ref_count(page) == 1 &&
+	    !page_mapped(page))
 		karena_page_free(page, false);
 	else
 		put_page(page);
@@ -410,7 +412,8 @@ static bool karena_fork_entry(struct karena_fork *f, unsigned long idx)
 	if (e.lazy)	/* stays the parent's: the child's is Prepared */
 		e.page = NULL;
 	was_cow = e.cow;
-	if (e.page && karena_page_held(e.page)) {
+	/* A huge block (huge.c) is never shared: the child gets copies. */
+	if (e.page && (PageCompound(e.page) || karena_page_held(e.page))) {
 		xas_unlock(&pxas);
 		copy = karena_fork_copy(f->child->kf, e.page);
 		if (!copy)

@@ -64,6 +64,22 @@ static inline void karena_zap(struct vm_area_struct *vma, unsigned long start,
 #endif
 
 /*
+ * Huge blocks (huge.c) rely on 6.1's finish_fault() mapping a compound
+ * page that ->fault returns with one PMD (do_set_pmd(), mm/memory.c:4473)
+ * and on page_mapcount() of a subpage.  6.10 reworked mapcounts
+ * (page_mapcount() is gone by 6.12), and 6.12.95's finish_fault()
+ * (mm/memory.c:5106-5119) refuses a PMD past the file's i_size, which is
+ * 0 for a character device: there the HUGEPAGE hint stays a hint.
+ */
+#if defined(CONFIG_TRANSPARENT_HUGEPAGE) && !KARENA_KERNEL_AT_LEAST_6(10)
+#define KARENA_HAVE_HUGE	1
+#define karena_subpage_mapped(page)	(page_mapcount(page) > 0)
+#else
+#define KARENA_HAVE_HUGE	0
+#define karena_subpage_mapped(page)	page_mapped(page)
+#endif
+
+/*
  * Add @n to an RSS counter of @mm.  add_mm_counter() is not for modules
  * (its tracepoint is not exported): 6.1 keeps the counters in atomics,
  * 6.2 made them percpu_counters.

@@ -14,7 +14,9 @@
  * is one marked shared that someone else (GUP, a pin) still holds.  A new
  * page that would pass a bound of bounds.c raises SIGBUS (as a full tmpfs
  * does); a failed allocation returns VM_FAULT_OOM, for the memcg OOM
- * killer when the memcg is at its limit.
+ * killer when the memcg is at its limit.  A Ready 2 MiB block with the
+ * HUGEPAGE hint may be backed by one huge page mapped by one PMD
+ * (huge.c).
  *
  * ->page_mkwrite exists for two reasons: it makes the mapping write-notify
  * (the core then skips file_update_time() on every write fault of the
@@ -117,6 +119,7 @@ struct karena_fault_ctx {
 	struct page *newp;
 	bool hit;
 	bool dirty;
+	bool no_huge;	/* a huge block was tried: 4 KiB from now on */
 };
 
 /* The store changed under the fault: look again (never a vm_fault_t). */
@@ -218,7 +221,7 @@ static vm_fault_t karena_fault_backed(struct karena_fault_ctx *f,
 		return KARENA_FAULT_AGAIN;
 	}
 	karena_fault_drop_spare(f);
-	karena_rss_fault(f->sp, page, false);
+	karena_huge_rss_fault(f->sp, f->vmf, page);
 	/* Mapped again (e.g. after MADV_DONTNEED): no allocation. */
 	if (e->state == KARENA_STATE_READY)
 		karena_fault_account(f->sp, f->addr, e->state,
@@ -321,6 +324,25 @@ static vm_fault_t karena_fault_unbacked(struct karena_fault_ctx *f,
 	return karena_fault_store(f, e, kind);
 }
 
+/*
+ * A Ready hinted block that may be mapped by one PMD (huge.c): back it
+ * with a compound page.  Called with the store locked; returns unlocked.
+ */
+static vm_fault_t karena_fault_huge(struct karena_fault_ctx *f)
+{
+	struct page *page;
+
+	xas_unlock(f->xas);
+	page = karena_huge_fault(f->sp, f->vmf, f->memcg);
+	f->no_huge = true;
+	if (!page)
+		return KARENA_FAULT_AGAIN;
+	karena_fault_drop_spare(f);
+	karena_fault_account(f->sp, f->addr, S_READY, KARENA_FAULT_CACHE_MISS);
+	f->vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
 static vm_fault_t __karena_fault(struct vm_fault *vmf,
 				 struct mem_cgroup *memcg)
 {
@@ -344,6 +366,8 @@ static vm_fault_t __karena_fault(struct vm_fault *vmf,
 		karena_decode(&xas, entry, &e);
 		if (e.page)
 			ret = karena_fault_backed(&f, &e);
+		else if (!f.no_huge && karena_huge_wanted(vmf, &e))
+			ret = karena_fault_huge(&f);
 		else
 			ret = karena_fault_unbacked(&f, &e, entry);
 	} while (ret == KARENA_FAULT_AGAIN);
@@ -394,6 +418,7 @@ static vm_fault_t karena_page_mkwrite(struct vm_fault *vmf)
 const struct vm_operations_struct karena_vm_ops = {
 	.open = karena_vm_open,
 	.close = karena_vm_close,
+	.may_split = karena_huge_may_split,
 	.mremap = karena_vm_mremap,
 	.fault = karena_fault,
 	.page_mkwrite = karena_page_mkwrite,

@@ -88,6 +88,9 @@ enum karena_counter {
 	KAR_C_HELD_REFUSED,	/* charges refused by a bound */
 	KAR_C_LAZY,		/* lazily released pages held now */
 	KAR_C_LAZY_RECLAIMED,	/* lazily released pages reclaimed */
+	KAR_C_FAULTS_HUGE,	/* blocks backed by a compound page */
+	KAR_C_HUGE_FALLBACKS,	/* huge blocks tried, 4 KiB served */
+	KAR_C_HUGE_SPLITS,	/* huge blocks copied to 4 KiB pages */
 	KAR_C_NR
 };
 
@@ -156,6 +159,7 @@ struct karena_space {
 	struct list_head lazy_node;	/* in lazy.c's list while lazy_on */
 	struct karena_tag *lazy_tag;	/* memcg of the lazy pages (lazy.c) */
 	bool lazy_on;			/* listed, tagged; under kf->lock */
+	unsigned int huge_cuts;		/* no new huge block (huge.c) */
 	struct karena_mm *kmm;		/* mm's notifier; NULL: untracked */
 	struct list_head mm_node;	/* in kmm->spaces */
 	atomic64_t ev[KAR_E_NR];
@@ -270,6 +274,7 @@ extern unsigned long karena_param_max_ready;
 extern unsigned int karena_param_cache_high;
 extern unsigned int karena_param_cache_batch;
 extern bool karena_param_strict;
+extern bool karena_param_hugepage;
 extern const struct file_operations karena_fops;
 
 /* bounds.c */
@@ -363,6 +368,61 @@ unsigned long karena_lazy_shrink(struct mem_cgroup *target, unsigned long nr);
 
 /* fault.c */
 extern const struct vm_operations_struct karena_vm_ops;
+
+/* huge.c */
+#if KARENA_HAVE_HUGE
+bool karena_huge_wanted(struct vm_fault *vmf, const struct karena_ent *e);
+struct page *karena_huge_fault(struct karena_space *sp, struct vm_fault *vmf,
+			       struct mem_cgroup *memcg);
+void karena_huge_rss_fault(struct karena_space *sp, struct vm_fault *vmf,
+			   struct page *page);
+int karena_huge_split_edges(struct karena_space *sp, unsigned long first,
+			    unsigned long last);
+bool karena_huge_cut_begin(struct karena_space *sp, unsigned long first,
+			   unsigned long last, bool lazy);
+void karena_huge_cut_end(struct karena_space *sp);
+int karena_huge_may_split(struct vm_area_struct *vma, unsigned long addr);
+#else
+static inline bool karena_huge_wanted(struct vm_fault *vmf,
+				      const struct karena_ent *e)
+{
+	return false;
+}
+
+static inline struct page *karena_huge_fault(struct karena_space *sp,
+					     struct vm_fault *vmf,
+					     struct mem_cgroup *memcg)
+{
+	return NULL;
+}
+
+static inline void karena_huge_rss_fault(struct karena_space *sp,
+					 struct vm_fault *vmf,
+					 struct page *page)
+{
+	karena_rss_fault(sp, page, false);
+}
+
+static inline int karena_huge_split_edges(struct karena_space *sp,
+					  unsigned long first,
+					  unsigned long last)
+{
+	return 0;
+}
+
+static inline bool karena_huge_cut_begin(struct karena_space *sp,
+					 unsigned long first,
+					 unsigned long last, bool lazy)
+{
+	return false;
+}
+
+static inline void karena_huge_cut_end(struct karena_space *sp)
+{
+}
+
+#define karena_huge_may_split	NULL
+#endif
 
 /* pcp_cache.c */
 struct page *karena_cache_pop(struct mem_cgroup *memcg);

@@ -69,6 +69,11 @@ module_param_named(strict, karena_param_strict, bool, 0644);
 MODULE_PARM_DESC(strict,
 		 "New files start strict: access to Prepared raises SIGSEGV (default Y)");
 
+bool karena_param_hugepage = true;
+module_param_named(hugepage, karena_param_hugepage, bool, 0644);
+MODULE_PARM_DESC(hugepage,
+		 "Back 2 MiB-aligned Ready blocks with the HUGEPAGE hint by one huge page mapped by a PMD (6.1; default Y)");
+
 DEFINE_PER_CPU(struct karena_counters, karena_counters);
 
 long karena_counter_read(enum karena_counter c)
@@ -319,6 +324,8 @@ const struct file_operations karena_fops = {
 	.open = karena_open,
 	.release = karena_release,
 	.mmap = karena_mmap,
+	/* Mappings of 2 MiB or more start 2 MiB aligned (huge.c). */
+	.get_unmapped_area = thp_get_unmapped_area,
 	.unlocked_ioctl = karena_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.uring_cmd = karena_uring_cmd,
@@ -387,6 +394,9 @@ KAR_ATTR(shrinker_freed, KAR_C_SHRINK_FREED);
 KAR_ATTR(held_refused, KAR_C_HELD_REFUSED);
 KAR_ATTR(lazy_pages, KAR_C_LAZY);
 KAR_ATTR(lazy_reclaimed, KAR_C_LAZY_RECLAIMED);
+KAR_ATTR(faults_huge, KAR_C_FAULTS_HUGE);
+KAR_ATTR(huge_fallbacks, KAR_C_HUGE_FALLBACKS);
+KAR_ATTR(huge_splits, KAR_C_HUGE_SPLITS);
 
 static struct attribute *karena_attrs[] = {
 	&karena_attr_files.attr.attr,
@@ -408,6 +418,9 @@ static struct attribute *karena_attrs[] = {
 	&karena_attr_held_refused.attr.attr,
 	&karena_attr_lazy_pages.attr.attr,
 	&karena_attr_lazy_reclaimed.attr.attr,
+	&karena_attr_faults_huge.attr.attr,
+	&karena_attr_huge_fallbacks.attr.attr,
+	&karena_attr_huge_splits.attr.attr,
 	NULL,
 };
 

@@ -93,7 +93,8 @@ static long karena_rss_recheck_one(struct karena_space *sp, unsigned long idx,
 	xa_lock(&sp->store);
 	if (xa_load(&sp->store, idx) == page &&
 	    !xa_get_mark(&sp->store, idx, KAR_MARK_COW)) {
-		if (!page_mapped(page))
+		/* Of a huge block's subpage: its own PTE or the PMD. */
+		if (!karena_subpage_mapped(page))
 			d = karena_rss_mark(page);
 		else
 			d = -karena_rss_unmark(page, false);

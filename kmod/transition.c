@@ -110,7 +110,7 @@ static struct karena_space *karena_range_space(struct file *file,
 struct karena_plan {
 	unsigned long cnt[KARENA_NR_STATES];	/* pages per source state */
 	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
-	unsigned long cow;		/* entries holding a shared page */
+	unsigned long eager;		/* pages a lazy release drops too */
 	unsigned long lazy;		/* of cnt[S_PREPARED], lazily released */
 };
 
@@ -129,8 +129,9 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 	xas_for_each(&xas, entry, last) {
 		karena_decode(&xas, entry, &e);
 		pl->cnt[e.state]++;
-		if (e.cow)
-			pl->cow++;
+		/* Shared, or of a huge block (huge.c): never kept lazily. */
+		if (e.cow || (e.page && PageCompound(e.page)))
+			pl->eager++;
 		if (e.lazy)
 			pl->lazy++;
 		present++;
@@ -263,12 +264,18 @@ static int karena_apply_reserve(struct karena_apply *a)
 {
 	int ret;
 
+	if (!a->hint) {
+		/* A huge block this range cuts goes to 4 KiB pages first. */
+		ret = karena_huge_split_edges(a->sp, a->first, a->last);
+		if (ret)
+			return ret;
+	}
 	/* No memcg tag for the lazy pages: release them eagerly. */
 	if (a->lazy && karena_lazy_prepare(a->sp))
 		a->lazy = false;
 	/* A lazy release drops shared pages only (a fault adds none). */
 	if (!a->hint) {
-		ret = karena_batch_reserve(a->b, a->lazy ? a->pl.cow :
+		ret = karena_batch_reserve(a->b, a->lazy ? a->pl.eager :
 					   a->pl.cnt[S_READY] +
 					   a->pl.cnt[S_PREPARED]);
 		if (ret)
@@ -315,7 +322,7 @@ static void karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
 		a->d_resident++;
 		return;
 	}
-	if (a->lazy && e->page && !e->cow) {
+	if (a->lazy && e->page && !e->cow && !PageCompound(e->page)) {
 		/* Lazy Unused keeps the page (and its PTEs). */
 		karena_lazy_mark(a->sp, e->page);
 		karena_encode(xas, S_PREPARED, e->huge, e->page, false);
@@ -421,6 +428,7 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 		.target = karena_target[r->op],
 	};
 	unsigned long before = b->ndropped;
+	bool cut;
 	int ret;
 
 	mmap_assert_locked(sp->mm);
@@ -429,6 +437,7 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 	a.hint = a.target == S_KEEP;
 	a.populate = (r->flags & KARENA_F_POPULATE) && a.target == S_READY;
 	a.lazy = r->flags & KARENA_F_LAZY;
+	cut = !a.hint && karena_huge_cut_begin(sp, a.first, a.last, a.lazy);
 	for (;;) {
 		ret = karena_apply_check(&a);
 		if (ret || !a.populate || a.charged)
@@ -443,6 +452,8 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 		karena_apply_store(&a);
 		karena_apply_account(&a, before);
 	}
+	if (cut)
+		karena_huge_cut_end(sp);
 	karena_apply_finish(&a, ret);
 	return ret;
 }

@@ -18,7 +18,9 @@
  *   KARENA_OP_FAULT    Reserved, Prepared, Ready    Reserved (contents dropped)
  *   KARENA_OP_FREE     any                          None     (contents dropped)
  *   KARENA_OP_ALLOC    None, Reserved               Ready
- *   KARENA_OP_HUGEPAGE, KARENA_OP_NOHUGEPAGE  hint only; any state but None
+ *   KARENA_OP_HUGEPAGE, KARENA_OP_NOHUGEPAGE  hint; any state but None
+ *                      (a Ready 2 MiB-aligned hinted block may be backed by
+ *                      one huge page: kmod/README.md "Huge blocks")
  *
  * Access to a Ready page is backed on first touch (or at once with
  * KARENA_F_POPULATE) by a zeroed page.  Access to Reserved or None raises
