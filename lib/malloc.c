@@ -104,11 +104,14 @@ HIDDEN void karena_init_slow(void)
 	pthread_mutex_lock(&init_lock);
 	if (!karena_inited) {
 		karena_debug = (int)karena_option(OPT_DEBUG);
-		karena_hugepage = (int)karena_option(OPT_HUGEPAGE);
 		stats_report_prepare();
 		if (karena_option(OPT_VERBOSE))
 			options_report();
 		os_init();
+		/* Default: the device's huge blocks; THP decides for mmap. */
+		karena_hugepage = karena_option(OPT_HUGEPAGE) < 0 ?
+			os_cur != &os_mmap_backend :
+			(int)karena_option(OPT_HUGEPAGE);
 		scavenger_init();
 		mcache_init_key();
 		STORE_REL(&karena_inited, 1);
