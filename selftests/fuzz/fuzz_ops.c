@@ -280,16 +280,46 @@ static size_t fz_npages(struct fz_thread *t)
 	}
 }
 
+#define FZ_HUGE		(2UL << 20)
+
+/* Make the new mapping [p, p + len) Ready with the HUGEPAGE hint. */
+static void fz_ready_huge(int fd, void *p, size_t len)
+{
+	static const unsigned int ops[] = { KARENA_OP_ALLOC,
+					    KARENA_OP_HUGEPAGE };
+	struct karena_transition tr;
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		memset(&tr, 0, sizeof(tr));
+		tr.size = sizeof(tr);
+		tr.range.start = (uintptr_t)p;
+		tr.range.len = len;
+		tr.range.op = ops[i];
+		if (fz_ioctl(fd, KARENA_IOC_TRANSITION, (uintptr_t)&tr))
+			return;
+	}
+}
+
 static void op_mmap(struct fz_thread *t)
 {
 	size_t n = fz_npages(t), len = n * FZ_PS;
 	uintptr_t a = FZ_REGION_BASE +
 		fz_rnd(t, (FZ_REGION_LEN - len) / FZ_PS) * FZ_PS;
 	int flags = MAP_SHARED | MAP_FIXED, fd = fz_fd(t), s;
+	bool huge = false;
 	off_t off = 0;
 	void *p;
 
 	switch (fz_rnd(t, 32)) {
+	case 6:
+	case 7:
+		/* 1-2 huge blocks (kmod/huge.c), touched by the other ops. */
+		len = (1 + fz_rnd(t, 2)) * FZ_HUGE;
+		a = FZ_REGION_BASE +
+			fz_rnd(t, FZ_REGION_LEN / FZ_HUGE - 2) * FZ_HUGE;
+		huge = true;
+		break;
 	case 0: flags = MAP_PRIVATE | MAP_FIXED; break;
 	case 1: flags |= MAP_POPULATE; break;
 	case 2: flags |= MAP_LOCKED; break;
@@ -302,6 +332,8 @@ static void op_mmap(struct fz_thread *t)
 	p = mmap((void *)a, len, fz_prot(t), flags, fd, off);
 	if (p == MAP_FAILED)
 		return;
+	if (huge)
+		fz_ready_huge(fd, p, len);
 	s = fz_rnd(t, FZ_SLOTS);
 	atomic_store(&t->p->slots[s].addr, 0);
 	atomic_store(&t->p->slots[s].len, len);
