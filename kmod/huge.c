@@ -33,8 +33,12 @@
  *     block: the 512 subpages are copied into order-0 pages that replace
  *     them in the store, and the compound page is freed.  So RSS, bounds
  *     and memcg never count a released part as held.  Demoting needs 512
- *     pages and a block nobody else holds (no GUP reference or pin): else
- *     the transition or the split fails with ENOMEM or EBUSY.  While a
+ *     pages and a block nobody else holds (no GUP reference or pin: the
+ *     holder would go on writing the old page): else the transition fails
+ *     with ENOMEM or EBUSY, and the split goes ahead without it (the block
+ *     then lies in two VMAs, where no PMD maps it; a part that munmap
+ *     drops stays allocated, uncounted like any released page a holder
+ *     keeps, until the block's last subpage goes).  While a
  *     transition that may cut a block runs, faults make no new block in
  *     that space (sp->huge_cuts, counted under the store's lock: a POPULATE
  *     transition drops kf->lock while it allocates).
@@ -323,19 +327,24 @@ int karena_huge_split_edges(struct karena_space *sp, unsigned long first,
 	return ret;
 }
 
-/* vm_ops->may_split: a VMA split inside a huge block demotes it first. */
+/*
+ * vm_ops->may_split: a VMA split inside a huge block demotes it first.
+ * The split never fails for it: a block that cannot be demoted (no memory,
+ * a holder) stays whole in two VMAs, where no PMD can map it any more;
+ * what ->close then drops of it is freed with its last subpage.
+ */
 int karena_huge_may_split(struct vm_area_struct *vma, unsigned long addr)
 {
 	struct karena_space *sp = vma->vm_private_data;
-	int ret;
 
 	mmap_assert_write_locked(vma->vm_mm);
 	if (IS_ALIGNED(addr, HPAGE_PMD_SIZE))
 		return 0;
 	mutex_lock(&sp->kf->lock);
-	ret = karena_block_demote(sp, karena_block_first(addr >> PAGE_SHIFT));
+	if (karena_block_demote(sp, karena_block_first(addr >> PAGE_SHIFT)))
+		karena_count(KAR_C_HUGE_SPLIT_FAILS, 1);
 	mutex_unlock(&sp->kf->lock);
-	return ret;
+	return 0;
 }
 
 #endif /* KARENA_HAVE_HUGE */

@@ -91,6 +91,7 @@ enum karena_counter {
 	KAR_C_FAULTS_HUGE,	/* blocks backed by a compound page */
 	KAR_C_HUGE_FALLBACKS,	/* huge blocks tried, 4 KiB served */
 	KAR_C_HUGE_SPLITS,	/* huge blocks copied to 4 KiB pages */
+	KAR_C_HUGE_SPLIT_FAILS,	/* VMA splits that could not copy one */
 	KAR_C_NR
 };
 

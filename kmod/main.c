@@ -397,6 +397,7 @@ KAR_ATTR(lazy_reclaimed, KAR_C_LAZY_RECLAIMED);
 KAR_ATTR(faults_huge, KAR_C_FAULTS_HUGE);
 KAR_ATTR(huge_fallbacks, KAR_C_HUGE_FALLBACKS);
 KAR_ATTR(huge_splits, KAR_C_HUGE_SPLITS);
+KAR_ATTR(huge_split_fails, KAR_C_HUGE_SPLIT_FAILS);
 
 static struct attribute *karena_attrs[] = {
 	&karena_attr_files.attr.attr,
@@ -421,6 +422,7 @@ static struct attribute *karena_attrs[] = {
 	&karena_attr_faults_huge.attr.attr,
 	&karena_attr_huge_fallbacks.attr.attr,
 	&karena_attr_huge_splits.attr.attr,
+	&karena_attr_huge_split_fails.attr.attr,
 	NULL,
 };
 

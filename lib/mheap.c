@@ -233,8 +233,27 @@ HIDDEN size_t scav_count(uintptr_t start, size_t npages)
 }
 
 /*
+ * Apply r[0..nr).  Only Unused may fail (the device refuses to cut a huge
+ * block it cannot copy to 4 KiB pages: ENOMEM, EBUSY): the ranges from
+ * the failed one on stay backed and leave *pages; returns false then.
+ */
+static bool scav_batch(const struct os_range *r, size_t nr, size_t *pages)
+{
+	size_t done = 0;
+
+	if (!os_batch(r, nr, &done))
+		return true;
+	if (r[0].op != OS_UNUSED)
+		karena_fatal("OS layer transition failed");
+	for (size_t k = done; k < nr; k++)
+		*pages -= r[k].len / PAGE_BYTES;
+	return false;
+}
+
+/*
  * Apply op to every maximal run of pages in [start, start+npages) whose
- * scavenged bit equals want, in batches.  Returns pages affected.
+ * scavenged bit equals want, in batches.  Returns pages affected: those
+ * of the runs in order up to the first that failed (Unused only).
  */
 static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 			      int op, size_t budget_pages)
@@ -259,14 +278,14 @@ static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 		nr++;
 		done_pages += j - i;
 		if (nr == 64) {
-			if (os_batch(r, nr, NULL))
-				karena_fatal("OS layer transition failed");
+			if (!scav_batch(r, nr, &done_pages))
+				return done_pages;
 			nr = 0;
 		}
 		i = j;
 	}
-	if (nr && os_batch(r, nr, NULL))
-		karena_fatal("OS layer transition failed");
+	if (nr)
+		scav_batch(r, nr, &done_pages);
 	return done_pages;
 }
 
@@ -657,13 +676,14 @@ HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks)
 		}
 		pthread_mutex_unlock(&mheap_.lock);
 
-		size_t got[SCAV_BATCH], left_budget = budget - done;
+		size_t got[SCAV_BATCH], left_budget = budget - done, round = 0;
 
 		for (size_t k = 0; k < nb; k++) {
 			got[k] = left_budget ?
 				scav_runs_apply(b[k]->start, b[k]->npages, false,
 						OS_UNUSED, left_budget) : 0;
 			left_budget -= got[k];
+			round += got[k];
 		}
 
 		pthread_mutex_lock(&mheap_.lock);
@@ -688,6 +708,8 @@ HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks)
 			done += got[k];
 			free_coalesce_insert(x);
 		}
+		if (!round)	/* nothing could be released: try later */
+			break;
 	}
 	pthread_mutex_unlock(&mheap_.lock);
 	return done * PAGE_BYTES;

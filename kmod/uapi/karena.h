@@ -77,6 +77,11 @@
  *           opener's rights, whoever uses it)
  *   EINTR   a fatal signal arrived during a long transition (vector
  *           reports progress)
+ *   EBUSY   a transition that drops part of a 2 MiB block backed by one
+ *           huge page, which someone else holds (a pin or GUP reference:
+ *           O_DIRECT, vmsplice): the block cannot be copied to 4 KiB
+ *           pages without losing the holder's writes; nothing changed.
+ *           (Without memory for that copy: ENOMEM.)
  */
 #ifndef _UAPI_KARENA_H
 #define _UAPI_KARENA_H

@@ -216,6 +216,7 @@ static const char *const chaos_event_counters[] = {
 	"faults", "faults_cache_hit", "faults_cache_miss", "faults_sigsegv",
 	"faults_zero", "cow_copies", "cow_shared", "transitions",
 	"transition_errors", "shrinker_freed", "held_refused", "lazy_reclaimed",
+	"faults_huge", "huge_fallbacks", "huge_splits", "huge_split_fails",
 };
 
 static long chaos_counter(const char *name)

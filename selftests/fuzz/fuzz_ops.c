@@ -222,6 +222,7 @@ void fz_errno_ok(struct fz_thread *t, const char *what, int err)
 	switch (err) {
 	case 0: case EINVAL: case EFAULT: case ENOMEM: case EPERM:
 	case ENOTTY: case EINTR:
+	case EBUSY:	/* cutting a huge block someone holds (vmsplice) */
 	case EBADF:	/* another thread closed the file */
 		return;
 	default:

@@ -17,6 +17,7 @@
  * the data tests run as they are.
  */
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 
 #include "kselftest_harness.h"
@@ -412,6 +413,41 @@ TEST_F(huge, partial_unmap_protect)
 				LEN - HUGE - 12288, 11 + 515));
 	touch(self->p + 2 * HUGE + 8192, HUGE - 8192, 1);
 	EXPECT_EQ(rss0 - 4, kt_dev_rss_kb());
+}
+
+/*
+ * A block someone else holds (vmsplice()d pages sit in a pipe) cannot be
+ * copied: Unused of part of it fails with EBUSY and changes nothing; a
+ * munmap inside it still succeeds (the block stays whole in two VMAs).
+ * Once the pipe is drained, the Unused works.
+ */
+TEST_F(huge, held_block)
+{
+	long long fails0 = kt_counter("huge_split_fails");
+	struct iovec iov = { .iov_base = self->p, .iov_len = 4096 };
+	char buf[4096];
+	int pfd[2];
+
+	ASSERT_EQ(0, ready_huge(self->fd, self->p, LEN));
+	touch(self->p, LEN, 31);
+	ASSERT_EQ(0, pipe(pfd));
+	ASSERT_EQ(4096, vmsplice(pfd[1], &iov, 1, 0));
+	EXPECT_EQ(self->huge ? EBUSY : 0,
+		  kt_trans(self->fd, self->p + 65536, 65536, KARENA_OP_UNUSED));
+	EXPECT_EQ(-1, untouched(self->p, LEN, 31));
+	ASSERT_EQ(0, munmap(self->p + 8192, 4096));
+	EXPECT_EQ(self->huge ? 1 : 0,
+		  kt_counter("huge_split_fails") - fails0);
+	EXPECT_EQ(-1, untouched(self->p, 8192, 31));
+	EXPECT_EQ(-1, untouched(self->p + 12288, LEN - 12288, 31 + 3));
+	ASSERT_EQ(4096, read(pfd[0], buf, sizeof(buf)));
+	EXPECT_EQ(31, buf[0]);
+	close(pfd[0]);
+	close(pfd[1]);
+	EXPECT_EQ(0, kt_trans(self->fd, self->p + 65536, 65536,
+			      KARENA_OP_UNUSED));
+	EXPECT_EQ(-1, untouched(self->p + 12288, 65536 - 12288, 31 + 3));
+	EXPECT_EQ(-1, untouched(self->p + 131072, LEN - 131072, 31 + 32));
 }
 
 /* MADV_DONTNEED of a block keeps its data; RssFile stays the same. */
