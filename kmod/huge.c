@@ -179,20 +179,32 @@ void karena_huge_rss_fault(struct karena_space *sp, struct vm_fault *vmf,
 		karena_rss_fault(sp, head + i, false);
 }
 
-/* The compound page backing the block at @first, referenced, or NULL. */
+/*
+ * The compound page backing the whole block at @first, referenced, or
+ * NULL.  A block that lost part of its entries (a split that could not
+ * demote it, then munmap) lies in two VMAs and no PMD maps it: it needs no
+ * demotion, its subpages go one by one.
+ */
 static struct page *karena_block_get(struct karena_space *sp,
 				     unsigned long first)
 {
+	XA_STATE(xas, &sp->store, first);
 	struct page *head = NULL;
+	unsigned long i;
 	void *entry;
 
-	xa_lock(&sp->store);
-	entry = xa_load(&sp->store, first);
-	if (entry && !xa_is_value(entry) && PageCompound((struct page *)entry)) {
+	xas_lock(&xas);
+	entry = xas_load(&xas);
+	if (entry && !xa_is_value(entry) && PageCompound((struct page *)entry))
 		head = compound_head((struct page *)entry);
-		get_page(head);
+	for (i = 0; head && i < HPAGE_PMD_NR; i++) {
+		xas_set(&xas, first + i);
+		if (xas_load(&xas) != head + i)
+			head = NULL;
 	}
-	xa_unlock(&sp->store);
+	if (head)
+		get_page(head);
+	xas_unlock(&xas);
 	return head;
 }
 
