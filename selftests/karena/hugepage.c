@@ -454,6 +454,40 @@ TEST_F(huge, held_block)
 	EXPECT_EQ(-1, untouched(self->p + 131072, LEN - 131072, 31 + 32));
 }
 
+/*
+ * A lazy Unused (KARENA_F_LAZY) keeps 4 KiB pages but releases a whole
+ * huge block at once (lazy reclaim would take it apart page by page);
+ * cutting a block demotes it first, then the cut part is kept lazily.
+ */
+TEST_F(huge, lazy_unused)
+{
+	long long held0, lazy0, splits0;
+
+	ASSERT_EQ(0, ready_huge(self->fd, self->p, LEN));
+	touch(self->p, LEN, 41);
+	held0 = kt_counter("pages_allocated");
+	lazy0 = kt_counter("lazy_pages");
+	splits0 = kt_counter("huge_splits");
+	ASSERT_EQ(0, kt_trans_f(self->fd, self->p, HUGE, KARENA_OP_UNUSED,
+				KARENA_F_LAZY));
+	EXPECT_EQ(self->huge ? held0 - 512 : held0,
+		  kt_counter("pages_allocated"));
+	EXPECT_EQ(self->huge ? lazy0 : lazy0 + 512, kt_counter("lazy_pages"));
+	ASSERT_EQ(0, kt_trans_f(self->fd, self->p + HUGE + 65536, 65536,
+				KARENA_OP_UNUSED, KARENA_F_LAZY));
+	EXPECT_EQ(self->huge ? 1 : 0, kt_counter("huge_splits") - splits0);
+	EXPECT_EQ(lazy0 + (self->huge ? 16 : 528), kt_counter("lazy_pages"));
+	EXPECT_EQ(-1, untouched(self->p + HUGE, 65536, 41 + 512));
+	EXPECT_EQ(-1, untouched(self->p + HUGE + 131072, LEN - HUGE - 131072,
+				41 + 512 + 32));
+	/* Ready again: the whole block reads zeros, and comes back huge. */
+	ASSERT_EQ(0, kt_trans(self->fd, self->p, HUGE, KARENA_OP_USED));
+	if (self->huge) {
+		EXPECT_EQ(-1, kt_first_nonzero(self->p, HUGE));
+		EXPECT_EQ(LEN / 1024 - 2048, kt_pmd_mapped_kb(self->p));
+	}
+}
+
 /* MADV_DONTNEED of a block keeps its data; RssFile stays the same. */
 TEST_F(huge, dontneed)
 {
