@@ -20,21 +20,22 @@
  * both malloc and free, plus the window upkeep, where a list costs two
  * stores (bench/PROFILE.md: instructions per pair).
  *
- * Frees by any other thread set the object's bit in the span's
- * remote-free bitmap (rfree_bits, one atomic fetch-or, never retried; the
- * old value shows a repeated remote free), without writing the object (a
- * cold line, often last written by another core).  Only the owner, or
+ * Objects freed by other threads come back to the span in batches (the
+ * freeing thread's cache of foreign objects and mcentral's transfer cache
+ * hold them first, mcache.c) or one by one (KARENA_DEBUG, a thread whose
+ * cache is gone): each sets the object's bit in the span's remote-free
+ * bitmap (rfree_bits, one atomic fetch-or per span word for a run of
+ * objects, never retried; the old value shows a repeated free), without
+ * writing the object.  Only the owner, or
  * whoever takes an unowned span out of mcentral, drains it: per word with
  * bits, one exchange with 0, then each object is pushed on the free list
  * and allocCount drops by popcount(w).  The words live on their own cache
  * lines (internal.h), away from what the owner writes on every malloc.
  *
- * Why per span and not per mcache: a per-span bitmap needs nothing from
- * the freeing thread (which may be exiting or have no cache), spreads
- * producer/consumer traffic (larson, xmalloc-test) over as many cache
- * lines as there are spans instead of one hot word per owner, and lets
- * the owner apply frees span by span exactly when it needs room in that
- * span.  Its cost, finding spans with pending frees, is solved by the
+ * Why a bitmap per span: it needs nothing from the returning thread
+ * (which may be exiting or have no cache), spreads the traffic over as
+ * many cache lines as there are spans, and lets the owner apply frees
+ * span by span exactly when it needs room in that span.  Its cost, finding spans with pending frees, is solved by the
  * notify flag: a span parked full (in its owner's local full list or in
  * mcentral's full list) is armed, and the first remote free takes the flag
  * (exchange) and reports the span (mcentral_notify): to the owner's notify
@@ -44,11 +45,10 @@
  *
  * Double frees: a list has no per-object state to test cheaply, so the
  * owner's fast path does not look for them (as mimalloc and TCMalloc do
- * not).  With KARENA_DEBUG=1 every free takes the remote path, whose
+ * not).  With KARENA_DEBUG=1 every free takes this bitmap directly, whose
  * fetch-or reports a second free before the drain, and the drain checks
  * each object against the list (span_object_is_free, a walk) and aborts
- * on one that is already free.  Without it, a repeated remote free is
- * still caught by the fetch-or and ignored.
+ * on one that is already free.
  */
 #include <string.h>
 #include "internal.h"
