@@ -267,7 +267,9 @@ static ALWAYS_INLINE struct mspan *span_of(uintptr_t a)
 HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
 HIDDEN void mheap_free(struct mspan *s);
 HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages);
-HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks);
+/* lazy: the background scavenger's release (OS_F_LAZY, see os.h) */
+HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks,
+			     bool lazy);
 HIDDEN struct mspan *mheap_free_span_containing(uintptr_t a);
 HIDDEN void *persistent_alloc(size_t n);
 HIDDEN struct mspan *span_struct_alloc(void);

@@ -490,10 +490,25 @@ KARENA_EXPORT void *karena_pvalloc(size_t n)
 
 KARENA_EXPORT size_t karena_malloc_usable_size(void *p) { return do_usable_size(p); }
 
+/*
+ * Scavenge every idle page; @lazy: as the background scavenger does (the
+ * device backend may keep the pages until memory pressure).
+ */
+static size_t release_all(bool lazy)
+{
+	if (!LOAD_ACQ(&karena_inited))
+		karena_init_slow();
+	if (mcache_own())
+		mcache_release_empty(mcache_own());
+	mcentral_reclaim();
+	return mheap_scavenge(SIZE_MAX, 0, lazy);
+}
+
+/* glibc's meaning: give memory back to the OS now (RSS drops). */
 KARENA_EXPORT int karena_malloc_trim(size_t pad)
 {
 	(void)pad;
-	return karena_release() > 0;
+	return release_all(false) > 0;
 }
 
 KARENA_EXPORT int karena_size_class(size_t n)
@@ -522,12 +537,7 @@ KARENA_EXPORT const char *karena_backend(void)
 
 KARENA_EXPORT size_t karena_release(void)
 {
-	if (!LOAD_ACQ(&karena_inited))
-		karena_init_slow();
-	if (mcache_own())
-		mcache_release_empty(mcache_own());
-	mcentral_reclaim();
-	return mheap_scavenge(SIZE_MAX, 0);
+	return release_all(true);
 }
 
 /* ---- the libc names (not in the sanitizer builds) ---- */

@@ -14,6 +14,10 @@
  * starts the thread, once, the first time the heap has grown past 16 MiB
  * (small programs never get an extra thread).  KARENA_SCAVENGER=0
  * disables it; karena_release() / malloc_trim() scavenge everything at once.
+ * The background release and karena_release() ask for OS_F_LAZY (os.h):
+ * on the device backend the module keeps the pages until memory pressure
+ * needs them, so a run reused soon after costs no fault; malloc_trim()
+ * asks for memory back now (glibc's meaning) and releases at once.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -57,7 +61,7 @@ static void scavenge_tick(void)
 	if (want > scav_rate / (1000000000 / TICK_NS))
 		want = scav_rate / (1000000000 / TICK_NS);
 	if (want >= PAGE_BYTES)
-		mheap_scavenge(want, scav_age_ticks);
+		mheap_scavenge(want, scav_age_ticks, true);
 }
 
 static void *scavenger_main(void *arg)

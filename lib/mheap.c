@@ -25,8 +25,10 @@
  * in the allocated part (in one batch call) and reports whether the span
  * may contain old data (needzero), so calloc skips zeroing fresh pages.
  * A scavenged page comes back zeroed unless the backend released it
- * lazily (os_unused_lazy): those pages are marked in the arena's "dirty"
- * bitmap when scavenged, and a span with one of them needs zeroing.
+ * lazily (the background scavenger asks for OS_F_LAZY, os_unused_lazy
+ * says the backend honours it): those pages are marked in the arena's
+ * "dirty" bitmap when scavenged, and a span with one of them needs
+ * zeroing.
  *
  * Large objects (> 32 KiB) get their own span; aligned allocations larger
  * than a page over-allocate and give the ends back.
@@ -256,7 +258,7 @@ static bool scav_batch(const struct os_range *r, size_t nr, size_t *pages)
  * of the runs in order up to the first that failed (Unused only).
  */
 static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
-			      int op, size_t budget_pages)
+			      int op, unsigned flags, size_t budget_pages)
 {
 	struct os_range r[64];
 	size_t nr = 0, done_pages = 0, i = 0;
@@ -274,7 +276,7 @@ static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 		r[nr].addr = (void *)(start + i * PAGE_BYTES);
 		r[nr].len = (j - i) * PAGE_BYTES;
 		r[nr].op = op;
-		r[nr].flags = 0;
+		r[nr].flags = flags;
 		nr++;
 		done_pages += j - i;
 		if (nr == 64) {
@@ -524,7 +526,7 @@ HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclas
 	s->needzero = s->nscav < s->npages ||
 		      (s->nscav && dirty_take(s->start, s->npages));
 	if (s->nscav) {
-		scav_runs_apply(s->start, s->npages, true, OS_USED, s->npages);
+		scav_runs_apply(s->start, s->npages, true, OS_USED, 0, s->npages);
 		scav_set_range(s->start, s->npages, false);
 		mheap_.st.released -= s->nscav * PAGE_BYTES;
 		s->nscav = 0;
@@ -583,7 +585,7 @@ HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages)
 	}
 	if (r->nscav) {
 		dirty_take(r->start, r->npages);
-		scav_runs_apply(r->start, r->npages, true, OS_USED, r->npages);
+		scav_runs_apply(r->start, r->npages, true, OS_USED, 0, r->npages);
 		scav_set_range(r->start, r->npages, false);
 		mheap_.st.released -= r->nscav * PAGE_BYTES;
 	}
@@ -638,8 +640,11 @@ static inline bool scav_young(const struct mspan *x, uint32_t now, uint32_t age)
 	return age && now - x->freetick < age;
 }
 
-HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks)
+HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks,
+			     bool lazy)
 {
+	unsigned flags = lazy && os_unused_lazy ? OS_F_LAZY : 0;
+
 	uint32_t now = LOAD(&scav_tick);
 	size_t budget = max_bytes >> PAGE_SHIFT, done = 0;
 
@@ -681,7 +686,7 @@ HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks)
 		for (size_t k = 0; k < nb; k++) {
 			got[k] = left_budget ?
 				scav_runs_apply(b[k]->start, b[k]->npages, false,
-						OS_UNUSED, left_budget) : 0;
+						OS_UNUSED, flags, left_budget) : 0;
 			left_budget -= got[k];
 			round += got[k];
 		}
@@ -697,7 +702,7 @@ HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks)
 
 				if (!scav_test(a)) {
 					scav_set_range(a, 1, true);
-					if (os_unused_lazy)
+					if (flags)
 						dirty_set(a);
 					left--;
 				}

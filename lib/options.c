@@ -66,7 +66,7 @@ static const struct karena_option_def options[OPT_COUNT] = {
 	[OPT_URING] = { "KARENA_URING", OPT_INT, 0, 0, 1, NULL,
 		"1: device backend batches go through io_uring (IORING_OP_URING_CMD) when the module offers it" },
 	[OPT_LAZY_RELEASE] = { "KARENA_LAZY_RELEASE", OPT_INT, 1, 0, 1, NULL,
-		"1: the device backend releases scavenged pages lazily (KARENA_F_LAZY: the module takes them back under memory pressure); 0: at once" },
+		"1: on the device backend the scavenger and karena_release() release pages lazily (KARENA_F_LAZY: the module takes them back under memory pressure); 0: at once. malloc_trim() always releases at once" },
 };
 
 static long values[OPT_COUNT];

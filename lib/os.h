@@ -43,9 +43,10 @@ struct os_range {
 	void *addr;
 	size_t len;
 	int op;			/* enum os_op, except OS_RESERVE/OS_ALLOC */
-	unsigned flags;		/* OS_F_POPULATE for OS_USED */
+	unsigned flags;		/* OS_F_POPULATE for OS_USED, OS_F_LAZY for OS_UNUSED */
 };
 #define OS_F_POPULATE	1u
+#define OS_F_LAZY	2u	/* the backend may keep the pages (os_unused_lazy) */
 
 struct os_backend {
 	const char *name;
@@ -73,8 +74,9 @@ int os_init(void);
 extern const struct os_backend *os_cur;
 extern unsigned long os_nops;	/* transitions issued (stats, approximate) */
 /*
- * Unused may keep the pages' contents (the device backend's lazy release):
- * a page Used again may hold old data, not zeros.  Set by the backend.
+ * An OS_UNUSED range with OS_F_LAZY keeps the pages' contents (the device
+ * backend's lazy release): a page Used again may hold old data, not zeros.
+ * Set by the backend when it honours OS_F_LAZY.
  */
 extern int os_unused_lazy;
 

@@ -12,12 +12,14 @@
  *   alloc     anonymous mmap: allocator metadata need not live in the arena
  *   map       KARENA_OP_ALLOC for a fresh region (below), else KARENA_OP_MAP
  *   used      nothing for fresh pages, else KARENA_OP_USED
- *   unused    KARENA_OP_UNUSED with KARENA_F_LAZY (KARENA_LAZY_RELEASE=1,
- *             the default, and a module with KARENA_FEAT_LAZY): the module
- *             keeps the pages until memory pressure or a bound needs them,
- *             so releasing costs no zap and a page Used again before that
- *             costs no fault; such a page holds its old data, which the
- *             heap knows (os_unused_lazy: calloc zeroes it)
+ *   unused    KARENA_OP_UNUSED; a batch range with OS_F_LAZY (the
+ *             background scavenger's) gets KARENA_F_LAZY when
+ *             KARENA_LAZY_RELEASE=1 (the default) and the module has
+ *             KARENA_FEAT_LAZY: the module keeps the pages until memory
+ *             pressure or a bound needs them, so releasing costs no zap
+ *             and a page Used again before that costs no fault; such a
+ *             page holds its old data, which the heap knows
+ *             (os_unused_lazy: calloc zeroes it)
  *   fault, hugepage, nohugepage
  *             KARENA_IOC_TRANSITION with the matching KARENA_OP_*
  *   free      munmap
@@ -406,15 +408,9 @@ static int dev_used(void *addr, size_t len)
 	return used_range(addr, len, 0);
 }
 
-/* The flags of an Unused: lazy when os_unused_lazy (set at probe). */
-static unsigned int unused_flags(void)
-{
-	return os_unused_lazy ? KARENA_F_LAZY : 0;
-}
-
 static int dev_unused(void *addr, size_t len)
 {
-	return dev_transition(addr, len, KARENA_OP_UNUSED, unused_flags());
+	return dev_transition(addr, len, KARENA_OP_UNUSED, 0);
 }
 
 static int dev_fault(void *addr, size_t len)
@@ -487,8 +483,9 @@ static size_t vec_fill(const struct os_range *r, size_t n, size_t *i,
 			kr[k].start = a;
 			kr[k].len = b - a;
 			kr[k].op = (uint32_t)r[*i].op;
-			if (r[*i].op == OS_UNUSED)
-				kr[k].flags = unused_flags();
+			if (r[*i].op == OS_UNUSED &&
+			    (r[*i].flags & OS_F_LAZY) && os_unused_lazy)
+				kr[k].flags = KARENA_F_LAZY;
 			owner[k] = (uint32_t)*i;
 			k++;
 			a = b;

@@ -131,9 +131,10 @@ static int handle_event(void *ctx, void *data, size_t size)
 		}
 		snprintf(range, sizeof(range), "0x%llx-0x%llx", (unsigned long long)e->start,
 			 (unsigned long long)(e->start + e->npages * (unsigned long long)getpagesize()));
-		printf("%-10s %-31s %-8llu %s%s\n", karena_op_name(e->op), range,
+		printf("%-10s %-31s %-8llu %s%s%s\n", karena_op_name(e->op), range,
 		       (unsigned long long)e->npages, rs,
-		       (e->flags & KARENA_F_POPULATE) ? " populate" : "");
+		       (e->flags & KARENA_F_POPULATE) ? " populate" : "",
+		       (e->flags & KARENA_F_LAZY) ? " lazy" : "");
 	} else if (e->type == KT_REFILL) {
 		printf("%-10s cpu%-28d %-8llu cached=%u\n", "refill", e->cache_cpu,
 		       (unsigned long long)e->npages, e->aux);

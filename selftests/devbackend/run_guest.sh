@@ -7,7 +7,7 @@
 #   libkarena.*  the selftests/libkarena unit tests with KARENA_BACKEND=dev, each
 #                asserting that the module counted transitions meanwhile
 #   devbackend.* heap in /dev/karena mappings, releases through the module
-#                (lazy by default), calloc after a lazy release, ranges
+#                (lazily, malloc_trim at once), calloc after a lazy release, ranges
 #                across reservations, fork, threads (devbackend.c), once
 #                with the vector ioctl and once with KARENA_URING=1; the
 #                lazy tests again with KARENA_LAZY_RELEASE=0
