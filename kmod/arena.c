@@ -105,6 +105,18 @@ static struct karena_space *karena_space_new(struct karena_file *kf,
 	return sp;
 }
 
+/*
+ * Has @store no entry left?  Not xa_empty(): a store that failed for want
+ * of memory (fork's NORETRY copy) leaves the nodes it had already linked
+ * in, empty; xa_destroy() frees them.
+ */
+static bool karena_store_empty(struct xarray *store)
+{
+	unsigned long idx = 0;
+
+	return !xa_find(store, &idx, ULONG_MAX, XA_PRESENT);
+}
+
 static void karena_space_free(struct karena_space *sp)
 {
 	lockdep_assert_held(&sp->kf->lock);
@@ -114,7 +126,7 @@ static void karena_space_free(struct karena_space *sp)
 		atomic_long_set(&sp->nr_lazy, 0);
 	karena_lazy_update(sp);
 	karena_rss_untrack(sp);
-	WARN_ON_ONCE(!xa_empty(&sp->store));
+	WARN_ON_ONCE(!karena_store_empty(&sp->store));
 	xa_destroy(&sp->store);
 	kfree(sp);
 	karena_count(KAR_C_SPACES, -1);
