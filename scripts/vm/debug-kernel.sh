@@ -47,7 +47,13 @@ module() {
 	nice -n "${KARENA_NICE:-10}" make -s -C "$1/obj" M="$1/module" modules >&2
 	echo "$1/module/karena.ko"
 }
-result() { if [ "${1:-}" = --module ]; then module "$dir"; else echo "$dir"; fi; }
+result() {
+	# The initramfs follows scripts/vm/init.sh (mkinitramfs.sh rebuilds
+	# it only when that is newer; it is not part of HASH).
+	kv=$(ls -A "$dir/guest" | sed -n 's/^\.kernel-//p')
+	"$top/scripts/vm/mkinitramfs.sh" "$dir/guest" "$kv"
+	if [ "${1:-}" = --module ]; then module "$dir"; else echo "$dir"; fi
+}
 if [ -f "$dir/.done" ]; then
 	result "$@"
 	exit 0

@@ -6,7 +6,7 @@
 # process against memory.max: its report (from "invoked oom-killer" to
 # "Killed process") carries a Call Trace that is not a kernel problem, so
 # those blocks are left out, and only those.
-pat='WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|kmemleak:|UBSAN:|KASAN:|possible circular locking|list_(add|del) corruption|refcount_t:|Bad page|bad page state|Kernel panic|RIP: '
+pat='WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|kmemleak: [0-9]+ new suspected|UBSAN:|KASAN:|possible circular locking|list_(add|del) corruption|refcount_t:|Bad page|bad page state|Kernel panic|RIP: '
 log=$(awk '
 /invoked oom-killer:/ { inoom = 1 }
 inoom && /(Memory cgroup out of memory|Out of memory).*Killed process/ { inoom = 0; next }

@@ -276,7 +276,7 @@ check "insmod with the default parameters" load
 # --- the kernel log ------------------------------------------------------
 start=${KT_DMESG_START:-0}
 dmesg | tail -n +"$((start + 1))" >"$tmp/dmesg"
-pat='WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|kmemleak|UBSAN:|KASAN:|refcount_t:|[Bb]ad page|list_(add|del) corruption|karena.*(leak|still)'
+pat='WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|kmemleak: [0-9]+ new suspected|UBSAN:|KASAN:|refcount_t:|[Bb]ad page|list_(add|del) corruption|karena.*(leak|still)'
 if grep -Eq "$pat" "$tmp/dmesg"; then
 	nok "no warning, BUG, oops or leak in dmesg during the suite"
 	grep -E -A8 "$pat" "$tmp/dmesg" | head -n 40 | sed 's/^/# /'
