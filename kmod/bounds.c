@@ -36,6 +36,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
+#include <linux/cpu.h>
 #include <linux/hashtable.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -118,6 +119,25 @@ out:
 	return u;
 }
 
+/*
+ * The count of @c once nothing changes it any more.  6.1's
+ * percpu_counter_sum() adds the online CPUs' counts only, and a CPU going
+ * down leaves cpu_online_mask (take_cpu_down(), CPUHP_TEARDOWN_CPU) well
+ * before CPUHP_PERCPU_CNT_DEAD folds its count into the total: a sum in
+ * between misses that CPU's count (up to the batch size either way).  CPU
+ * hotplug runs all its steps under cpus_write_lock(), so with the read
+ * side held every offline CPU's count has been folded in.
+ */
+static s64 karena_counter_final(struct percpu_counter *c)
+{
+	s64 sum;
+
+	cpus_read_lock();
+	sum = percpu_counter_sum(c);
+	cpus_read_unlock();
+	return sum;
+}
+
 void karena_user_put(struct karena_user *u)
 {
 	if (!refcount_dec_and_mutex_lock(&u->ref, &karena_users_lock))
@@ -125,7 +145,7 @@ void karena_user_put(struct karena_user *u)
 	hash_del(&u->node);
 	mutex_unlock(&karena_users_lock);
 	/* Every page and mapping of the user's files is gone by now. */
-	WARN_ON_ONCE(percpu_counter_sum(&u->held) ||
+	WARN_ON_ONCE(karena_counter_final(&u->held) ||
 		     atomic_long_read(&u->reserved));
 	percpu_counter_destroy(&u->held);
 	kfree(u);

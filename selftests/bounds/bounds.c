@@ -8,6 +8,9 @@
  * - a global bound (max_held) and a per-user bound (user_max_held,
  *   user_max_reserved) hold across files and users: ENOMEM from the
  *   ioctl and mmap, SIGBUS at fault; raising them needs CAP_SYS_RESOURCE;
+ * - a user's end checks its held count over every CPU, also while CPU 1
+ *   goes offline (its count is folded in only after it left
+ *   cpu_online_mask);
  * - the issue-17 run: a victim holding 300 MiB of anonymous memory
  *   survives an unprivileged process that loops open, mmap 128 MiB,
  *   ALLOC|POPULATE, MADV_DONTNEED keeping its files: with the default
@@ -20,6 +23,7 @@
  * oom_score_adj -1000 on the test process and its ancestors (restored
  * afterwards) so that the run reports a result whatever the kernel kills.
  */
+#include <sched.h>
 #include <signal.h>
 
 #include "kselftest_harness.h"
@@ -305,6 +309,158 @@ TEST_F(bounds, raising_a_bound_needs_cap_sys_resource)
 	}
 	EXPECT_EQ(0, kt_wait(pid)) TH_LOG("child step (10 capset, 2N lower, "
 					  "3N raise not EPERM, 40 max_ready)");
+}
+
+/* --- a user's end across CPU hotplug ------------------------------------- */
+
+#define CPU1_ONLINE	"/sys/devices/system/cpu/cpu1/online"
+#define LIVES_USERS	4
+#define LIVES_UID	61000	/* users of nobody else's files */
+#define LIVES_PAGES	15	/* under the per-CPU counters' batch */
+#define LIVES_CYCLES	40
+
+static int cpu1_online(bool on)
+{
+	int fd = open(CPU1_ONLINE, O_WRONLY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, on ? "1" : "0", 1) != 1)
+		ret = errno;
+	close(fd);
+	return ret;
+}
+
+/* Is CPU 1 in cpu_online_mask (which leaves it before its counts fold)? */
+static bool cpu1_in_online_mask(void)
+{
+	char buf[256], *tok, *save;
+	int fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	int lo, hi;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (tok = strtok_r(buf, ",\n", &save); tok;
+	     tok = strtok_r(NULL, ",\n", &save)) {
+		n = sscanf(tok, "%d-%d", &lo, &hi);
+		if (n >= 1 && lo <= 1 && (n == 1 ? lo : hi) >= 1)
+			return true;
+	}
+	return false;
+}
+
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);	/* EINVAL: CPU offline */
+}
+
+/*
+ * Lives of user @uid until *@stop: its only file charges LIVES_PAGES on
+ * CPU 1 (they stay in CPU 1's count of the user's held pages), gives them
+ * back on CPU 0, and closes as soon as CPU 1 leaves cpu_online_mask,
+ * which ends the user and checks that its held count is 0 (bounds.c):
+ * CPU 1's count is folded into the total only later in the offline.
+ */
+static void user_lives(uid_t uid, volatile int *stop)
+{
+	size_t len = LIVES_PAGES * kt_ps();
+	struct stat st;
+	gid_t g;
+	void *p;
+	int fd;
+
+	if (stat(KARENA_DEVICE, &st))
+		_exit(10);
+	g = st.st_gid;
+	if (setgroups(1, &g) || setgid(uid) || setuid(uid))
+		_exit(11);
+	while (!*stop) {
+		if (!cpu1_in_online_mask())
+			continue;
+		pin_to(1);
+		fd = kt_open();
+		if (fd < 0)
+			_exit(12);
+		p = kt_mmap(fd, len);
+		if (p == MAP_FAILED)
+			_exit(13);
+		if (kt_trans_f(fd, p, len, KARENA_OP_ALLOC, KARENA_F_POPULATE))
+			_exit(14);
+		pin_to(0);
+		if (kt_trans(fd, p, len, KARENA_OP_FREE))
+			_exit(15);
+		munmap(p, len);
+		/* End the user the moment CPU 1 leaves cpu_online_mask. */
+		while (!*stop && cpu1_in_online_mask())
+			;
+		close(fd);
+	}
+	_exit(0);
+}
+
+/* Did the kernel log @what since @fd (/dev/kmsg, at its end) was opened? */
+static bool kmsg_has(int fd, const char *what)
+{
+	char rec[2048];
+	ssize_t n;
+	bool found = false;
+
+	while ((n = read(fd, rec, sizeof(rec) - 1)) > 0 ||
+	       (n < 0 && errno == EPIPE)) {
+		if (n > 0) {
+			rec[n] = '\0';
+			found |= strstr(rec, what) != NULL;
+		}
+	}
+	return found;
+}
+
+/*
+ * The check that a user's files left no held page behind must count every
+ * CPU: 6.1's percpu_counter_sum() misses a CPU between its leaving
+ * cpu_online_mask and the fold of its count (issue: the fuzz suite's
+ * WARN in karena_user_put() with CPU 1 going offline).
+ */
+TEST_F_TIMEOUT(bounds, user_end_check_counts_a_cpu_going_offline, 300)
+{
+	pid_t pid[LIVES_USERS];
+	int kmsg, i;
+
+	if (access(CPU1_ONLINE, W_OK))
+		SKIP(return, "no CPU 1 to take offline");
+	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, kmsg);
+	lseek(kmsg, 0, SEEK_END);
+	self->r->ready = 0;
+	for (i = 0; i < LIVES_USERS; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0)
+			user_lives(LIVES_UID + i, &self->r->ready);
+	}
+	for (i = 0; i < LIVES_CYCLES; i++) {
+		usleep(20000);
+		EXPECT_EQ(0, cpu1_online(false));
+		usleep(20000);
+		EXPECT_EQ(0, cpu1_online(true));
+	}
+	self->r->ready = 1;
+	for (i = 0; i < LIVES_USERS; i++)
+		EXPECT_EQ(0, kt_wait(pid[i]))
+			TH_LOG("user %d step (10 stat, 11 setuid, 12 open, 13 mmap, "
+			       "14 ALLOC, 15 FREE)", i);
+	EXPECT_FALSE(kmsg_has(kmsg, "karena_user_put"))
+		TH_LOG("karena_user_put() WARNed: a user ended with held pages");
+	close(kmsg);
 }
 
 /* --- the issue-17 run ------------------------------------------------------ */
