@@ -25,7 +25,8 @@ rm -f "$out/rc"
 # writes its banner, "Booting from ROM.." and terminal control sequences
 # (ESC c resets the terminal, ESC [2J clears it, ESC [?7l turns line
 # wrapping off); the kernel's last word at power-off ("reboot: Power
-# down", or "Restarting system" where init reboots) goes too.
+# down", or "Restarting system" where init reboots; the debug kernel
+# prints no timestamps) goes too.
 set +e
 {
 timeout -k 10 "$tmo" qemu-system-x86_64 \
@@ -39,7 +40,7 @@ timeout -k 10 "$tmo" qemu-system-x86_64 \
 echo $? >"$out/qemu.rc"
 } | sed -u -e 's/\x1bc//g; s/\x1b\[[0-9;?]*[A-Za-z]//g' -e '/^SeaBIOS (version /d' \
 	-e 's/^Booting from ROM\.*//' -e '/^\.\.*\r*$/d' \
-	-e '/^\[ *[0-9.]*\] reboot: \(Power down\|Restarting system\)/d'
+	-e '/^\(\[ *[0-9.]*\] \)\{0,1\}reboot: \(Power down\|Restarting system\)/d'
 qrc=$(cat "$out/qemu.rc")
 set -e
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
