@@ -120,7 +120,7 @@ out:
 }
 
 /*
- * The count of @c once nothing changes it any more.  6.1's
+ * The count of @c, not missing a CPU that is going offline.  6.1's
  * percpu_counter_sum() adds the online CPUs' counts only, and a CPU going
  * down leaves cpu_online_mask (take_cpu_down(), CPUHP_TEARDOWN_CPU) well
  * before CPUHP_PERCPU_CNT_DEAD folds its count into the total: a sum in
@@ -179,10 +179,10 @@ void karena_held_uncharge(struct karena_file *kf, unsigned long n)
 	percpu_counter_sub(&kf->user->held, n);
 }
 
-/* Pages held by all stores (sysfs pages_allocated). */
+/* Pages held by all stores (sysfs pages_allocated, the check at unload). */
 long karena_held_pages(void)
 {
-	return percpu_counter_sum(&karena_held);
+	return karena_counter_final(&karena_held);
 }
 
 /*
