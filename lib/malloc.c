@@ -140,8 +140,9 @@ __attribute__((destructor)) static void karena_fini(void)
  * boot cache): take the thread's own cache, drain the span, or
  * refill from the mcache's lists, mcentral or the heap.
  */
-static __attribute__((noinline)) void *small_alloc_slow(struct mcache *c, unsigned spc)
+static __attribute__((noinline)) void *small_alloc_slow(uintptr_t spc)
 {
+	struct mcache *c = tls_mcache;
 	struct mspan *s;
 
 	if (unlikely(c == &boot_mcache)) {
@@ -179,7 +180,7 @@ static ALWAYS_INLINE void *small_alloc(uintptr_t spc)
 		STAT_INC(&c->count[spc]);
 		return p;
 	}
-	return small_alloc_slow(c, (unsigned)spc);
+	return small_alloc_slow(spc);
 }
 
 /*
@@ -280,7 +281,7 @@ static __attribute__((noinline)) void free_not_small(void *ptr)
 static ALWAYS_INLINE void *do_malloc(size_t n)
 {
 	if (likely(n <= SMALL_SIZE_MAX))
-		return small_alloc(karena_malloc_spc8[(n + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV]);
+		return small_alloc(karena_malloc_spc1[n]);
 	if (likely(n <= KARENA_MAX_SMALL_SIZE))
 		return small_alloc(size_spanclass_of(n));
 	return large_alloc(n, 1, false);

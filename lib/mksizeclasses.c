@@ -21,7 +21,7 @@
  *
  * Output: a C source with karena_class_to_size, karena_class_to_allocnpages,
  * karena_class_divmul, karena_size_to_class8 and karena_size_to_class128
- * (Go's lookups), and malloc's karena_malloc_spc8 and karena_malloc_spc128.
+ * (Go's lookups), and malloc's karena_malloc_spc1 and karena_malloc_spc128.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,19 +142,20 @@ int main(int argc, char **argv)
 		fprintf(f, "%s%d", sep(j, 16), j == 0 ? 0 : c);
 	}
 	/*
-	 * malloc's own lookup, giving the span class (class << 1) so the fast
-	 * path indexes the mcache with it directly: like size_to_class8, but
-	 * a request of 16 bytes or more only maps to classes whose size is a
+	 * malloc's own lookup, indexed by the request itself (one load, no
+	 * rounding), giving the span class (class << 1) so the fast path
+	 * indexes the mcache with it directly: like size_to_class8, but a
+	 * request of 16 bytes or more only maps to classes whose size is a
 	 * multiple of 16, so every such object is 16-byte aligned (this skips
 	 * Go's 24 B class).
 	 */
-	fprintf(f, "\n};\n\nconst uint8_t karena_malloc_spc8[%d] = {", nc8);
-	for (int j = 0; j < nc8; j++) {
-		int s = j * SMALL_DIV, c = 1;
+	fprintf(f, "\n};\n\nconst uint8_t karena_malloc_spc1[%d] = {", SMALL_MAX + 1);
+	for (int s = 0; s <= SMALL_MAX; s++) {
+		int c = 1;
 
 		while (c < n && (size[c] < s || (s > 8 && size[c] % 16)))
 			c++;
-		fprintf(f, "%s%d", sep(j, 16), c << 1);
+		fprintf(f, "%s%d", sep(s, 16), c << 1);
 	}
 	fprintf(f, "\n};\n\nconst uint8_t karena_size_to_class128[%d] = {", nc128);
 	for (int j = 0, c = 1; j < nc128; j++) {

@@ -24,16 +24,16 @@ extern const uint32_t karena_class_divmul[KARENA_NUM_CLASSES];
 /* Go's lookup tables, exactly as Go publishes them. */
 extern const uint8_t karena_size_to_class8[SIZE_TO_CLASS8_LEN];
 extern const uint8_t karena_size_to_class128[SIZE_TO_CLASS128_LEN];
-/* malloc's lookups, giving the span class (class << 1); for n <= 1024
- * only 16-multiple classes from 16 B up. */
-extern const uint8_t karena_malloc_spc8[SIZE_TO_CLASS8_LEN];
+/* malloc's lookups, giving the span class (class << 1): [n] for
+ * n <= 1024, only 16-multiple classes from 16 B up; then by 128 B. */
+extern const uint8_t karena_malloc_spc1[SMALL_SIZE_MAX + 1];
 extern const uint8_t karena_malloc_spc128[SIZE_TO_CLASS128_LEN];
 
 /* Span class malloc uses for n <= KARENA_MAX_SMALL_SIZE (0 as 1). */
-static inline unsigned size_spanclass_of(size_t n)
+static inline __attribute__((always_inline)) unsigned size_spanclass_of(size_t n)
 {
 	if (n <= SMALL_SIZE_MAX)
-		return karena_malloc_spc8[(n + SMALL_SIZE_DIV - 1) / SMALL_SIZE_DIV];
+		return karena_malloc_spc1[n];
 	return karena_malloc_spc128[(n - SMALL_SIZE_MAX + LARGE_SIZE_DIV - 1) /
 				    LARGE_SIZE_DIV];
 }
