@@ -122,6 +122,7 @@ struct mspan {
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
 	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
+	struct mspan *allnext;		/* every span struct ever made (allspans) */
 	/* lines 2-3: other threads' frees */
 	uint64_t rfree_bits[RFREE_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
 } __attribute__((aligned(64)));
@@ -140,8 +141,8 @@ struct heap_arena {
 
 struct mcache {
 	struct mspan *alloc[NUM_SPANCLASS];	/* never NULL: &empty_span */
-	/* STAT_INC by the owner: [spc] mallocs, [spc + 1] frees of class spc >> 1 */
-	uint64_t count[NUM_SPANCLASS];
+	/* STAT_INC by the owner: mallocs by class (frees: mstats.c) */
+	uint64_t nmalloc[NUM_CLASSES];
 	struct span_list partial[NUM_SPANCLASS];	/* owned, with free slots */
 	struct span_list full[NUM_SPANCLASS];		/* owned, parked full */
 	struct span_list empty[NUM_SPANCLASS];		/* owned, no objects */
@@ -287,6 +288,8 @@ HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p);
 HIDDEN void span_free_remote_list(void *head, uint32_t n);
 HIDDEN bool span_arm_notify(struct mspan *s);
 HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx);
+HIDDEN void span_inuse_sum(uint64_t *inuse);
+extern HIDDEN struct mspan *allspans;
 
 static ALWAYS_INLINE unsigned span_index(const struct mspan *s, uintptr_t p)
 {
@@ -310,6 +313,23 @@ static ALWAYS_INLINE bool span_object_start(const struct mspan *s, uintptr_t off
 
 	x = (x >> s->shift) | (x << ((64 - s->shift) & 63));
 	return x < s->nelems;
+}
+
+/*
+ * Does c own s?  On x86-64 one compare with the field in memory (an
+ * atomic load the compiler would not fold; only other threads' ownership
+ * changes write it, and only c itself can make the answer true).
+ */
+static ALWAYS_INLINE bool span_owned_by(const struct mspan *s, const struct mcache *c)
+{
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+	bool eq;
+
+	__asm__("cmpq %1, %2" : "=@ccz"(eq) : "r"(c), "m"(s->owner));
+	return eq;
+#else
+	return LOAD(&s->owner) == c;
+#endif
 }
 
 /*
@@ -396,6 +416,7 @@ HIDDEN size_t mcentral_reclaim(void);
 HIDDEN void mcentral_lock_all(void);
 HIDDEN void mcentral_unlock_all(void);
 HIDDEN void mcentral_reinit_locks(void);
+HIDDEN void mcentral_xfer_sum(uint64_t *held);
 HIDDEN void span_list_push(struct span_list *l, struct mspan *s);
 HIDDEN void span_list_remove(struct span_list *l, struct mspan *s);
 
@@ -410,10 +431,18 @@ HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
 HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc);
 HIDDEN void mcache_foreign_batch(struct mspan *o);
 
-/* c frees p, an object of another thread's span, into its cache o. */
-static ALWAYS_INLINE void mcache_free_foreign(struct mcache *c, struct mspan *o, void *p)
+/*
+ * c's malloc counter of span class spc: nmalloc[spc >> 1], addressed as
+ * spc * 4 bytes so the fast path indexes with the span class it has.
+ */
+static ALWAYS_INLINE uint64_t *mcache_nmalloc(struct mcache *c, uintptr_t spc)
 {
-	STAT_INC(&c->count[(uintptr_t)o->spanclass + 1]);
+	return (uint64_t *)((char *)c->nmalloc + spc * (sizeof(uint64_t) / 2));
+}
+
+/* Thread frees p, an object of another thread's span, into its cache o. */
+static ALWAYS_INLINE void mcache_free_foreign(struct mspan *o, void *p)
+{
 	if (unlikely(!span_free_local(o, p)))
 		mcache_foreign_batch(o);
 }
@@ -423,7 +452,7 @@ HIDDEN void mcache_init_key(void);
 HIDDEN void mcache_lock_all(void);
 HIDDEN void mcache_unlock_all(void);
 HIDDEN void mcache_reinit_locks(void);
-HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny, uint64_t *nthreads);
+HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *ocached, uint64_t *nthreads);
 
 /* ---- mgcscavenge.c ---- */
 HIDDEN void scavenger_init(void);
@@ -434,7 +463,8 @@ extern HIDDEN uint32_t scav_tick;		/* atomic: scavenger ticks so far */
 extern HIDDEN int scavenger_enabled;
 
 /* ---- mstats.c ---- */
-extern HIDDEN uint64_t global_nfree[NUM_CLASSES];	/* atomic */
+HIDDEN void transit_begin(void);
+HIDDEN void transit_end(void);
 
 /* ---- options.c: the KARENA_* variables ---- */
 enum karena_opt {

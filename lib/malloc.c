@@ -158,7 +158,7 @@ static __attribute__((noinline)) void *small_alloc_slow(uintptr_t spc)
 			void *p = s->list == LIST_OCACHE ? span_alloc_fast(s) : span_alloc_slow(s);
 
 			if (p) {
-				STAT_INC(&c->count[spc]);
+				STAT_INC(mcache_nmalloc(c, spc));
 				return p;
 			}
 		}
@@ -177,7 +177,7 @@ static ALWAYS_INLINE void *small_alloc(uintptr_t spc)
 	void *p = span_alloc_fast(c->alloc[spc]);
 
 	if (likely(p != NULL)) {
-		STAT_INC(&c->count[spc]);
+		STAT_INC(mcache_nmalloc(c, spc));
 		return p;
 	}
 	return small_alloc_slow(spc);
@@ -203,14 +203,10 @@ static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
 		if (!c)
 			c = mcache_for_free();
 		if (c && (o = mcache_ocache(c, spc)) != NULL) {
-			mcache_free_foreign(c, o, p);
+			mcache_free_foreign(o, p);
 			return;
 		}
 	}
-	if (c)
-		STAT_INC(&c->count[spc + 1]);
-	else
-		__atomic_fetch_add(&global_nfree[spc >> 1], 1, __ATOMIC_RELAXED);
 	span_free_remote(s, span_index(s, (uintptr_t)p), p);
 }
 
@@ -220,11 +216,10 @@ static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
  */
 static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
 {
-	struct mcache *c = tls_mcache;
-	struct mspan *o = c->ocache[s->spanclass];
+	struct mspan *o = tls_mcache->ocache[s->spanclass];
 
 	if (likely(o != NULL)) {
-		mcache_free_foreign(c, o, p);
+		mcache_free_foreign(o, p);
 		return;
 	}
 	small_free_rare(s, p);
@@ -307,8 +302,7 @@ static ALWAYS_INLINE void do_free(void *ptr)
 			struct mcache *c = tls_mcache;
 
 			/* never true under KARENA_DEBUG: c is boot_mcache */
-			if (likely(LOAD(&s->owner) == c)) {
-				STAT_INC(&c->count[(uintptr_t)s->spanclass + 1]);
+			if (likely(span_owned_by(s, c))) {
 				if (unlikely(!span_free_local(s, ptr)))
 					mcache_span_freed(c, s);
 				return;

@@ -59,7 +59,7 @@ static __thread bool tls_mcache_gone __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t mcaches_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mcache *mcaches;		/* live */
 static struct mcache *mcache_free;	/* recycled */
-static uint64_t dead_nmalloc[NUM_CLASSES], dead_nfree[NUM_CLASSES];
+static uint64_t dead_nmalloc[NUM_CLASSES];
 static pthread_key_t mcache_key;
 static int key_ok;
 
@@ -74,10 +74,8 @@ static void mcache_destroy(void *arg)
 	tls_mcache_own = NULL;
 	tls_mcache_gone = true;
 	pthread_mutex_lock(&mcaches_lock);
-	for (int i = 0; i < NUM_CLASSES; i++) {
-		dead_nmalloc[i] += LOAD(&c->count[i << 1]);
-		dead_nfree[i] += LOAD(&c->count[i << 1 | 1]);
-	}
+	for (int i = 0; i < NUM_CLASSES; i++)
+		dead_nmalloc[i] += LOAD(&c->nmalloc[i]);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -189,7 +187,7 @@ HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc)
 	o->spanclass = (uint8_t)spc;
 	o->elemsize = karena_class_to_size[spc >> 1];
 	ocache_set(o, NULL, 0);
-	c->ocache[spc] = o;
+	STORE_REL(&c->ocache[spc], o);	/* mcache_sum reads it */
 	return o;
 }
 
@@ -207,6 +205,7 @@ static void *ocache_take(struct mspan *o, uint32_t *n)
  * karena_release). */
 static void ocache_release_all(struct mcache *c)
 {
+	transit_begin();
 	for (int spc = 0; spc < NUM_SPANCLASS; spc++) {
 		struct mspan *o = c->ocache[spc];
 		uint32_t n;
@@ -219,6 +218,7 @@ static void ocache_release_all(struct mcache *c)
 		head = ocache_take(o, &n);
 		span_free_remote_list(head, n);
 	}
+	transit_end();
 }
 
 /*
@@ -228,10 +228,13 @@ static void ocache_release_all(struct mcache *c)
 HIDDEN void mcache_foreign_batch(struct mspan *o)
 {
 	uint32_t n;
-	void *head = ocache_take(o, &n);
+	void *head;
 
+	transit_begin();
+	head = ocache_take(o, &n);
 	if (!mcentral_xfer_put(o->spanclass, head, n))
 		span_free_remote_list(head, n);
+	transit_end();
 }
 
 /*
@@ -250,11 +253,12 @@ static struct mspan *ocache_refill(struct mcache *c, int spc)
 		return NULL;
 	if (!o && !(o = mcache_ocache(c, (unsigned)spc)))
 		return NULL;
+	transit_begin();
 	head = mcentral_xfer_get(spc, &n);
-	if (!head)
-		return NULL;
-	ocache_set(o, head, n);
-	return o;
+	if (head)
+		ocache_set(o, head, n);
+	transit_end();
+	return head ? o : NULL;
 }
 
 /*
@@ -514,21 +518,28 @@ HIDDEN void mcache_release_empty(struct mcache *c)
 	}
 }
 
-HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *nfree, uint64_t *tiny,
-		       uint64_t *nthreads)
+/*
+ * Per class: mallocs of every cache, live or exited, and the foreign
+ * objects the live caches hold (freed, still out in their spans).
+ */
+HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *ocached, uint64_t *nthreads)
 {
 	uint64_t n = 0;
 
 	pthread_mutex_lock(&mcaches_lock);
 	for (int i = 0; i < NUM_CLASSES; i++) {
 		nmalloc[i] = dead_nmalloc[i];
-		nfree[i] = dead_nfree[i] + LOAD(&global_nfree[i]);
+		ocached[i] = 0;
 	}
-	*tiny = 0;	/* no tiny allocator (malloc.c) */
 	for (struct mcache *c = mcaches; c; c = c->next) {
-		for (int i = 0; i < NUM_CLASSES; i++) {
-			nmalloc[i] += LOAD(&c->count[i << 1]);
-			nfree[i] += LOAD(&c->count[i << 1 | 1]);
+		for (int i = 0; i < NUM_CLASSES; i++)
+			nmalloc[i] += LOAD(&c->nmalloc[i]);
+		for (int spc = 0; spc < NUM_SPANCLASS; spc++) {
+			struct mspan *o = LOAD(&c->ocache[spc]);
+
+			if (o)
+				ocached[spc >> 1] += (uint32_t)(ocache_batch((unsigned)spc >> 1) -
+								LOAD(&o->allocCount));
 		}
 		n++;
 	}

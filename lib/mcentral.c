@@ -258,6 +258,7 @@ static void xfer_release(int spc)
 
 	if (!LOAD(&mc->nxfer))
 		return;
+	transit_begin();
 	pthread_mutex_lock(mc->lock);
 	n = mc->nxfer;
 	for (uint32_t i = 0; i < n; i++)
@@ -266,6 +267,22 @@ static void xfer_release(int spc)
 	pthread_mutex_unlock(mc->lock);
 	for (uint32_t i = 0; i < n; i++)
 		span_free_remote_list(b[i].head, b[i].n);
+	transit_end();
+}
+
+/* Per class, the objects waiting in the transfer caches (held[cls] += ...). */
+HIDDEN void mcentral_xfer_sum(uint64_t *held)
+{
+	for (int spc = 2; spc < NUM_SPANCLASS; spc++) {
+		struct mcentral *mc = &mcentral_[spc];
+
+		if (!LOAD(&mc->nxfer))
+			continue;
+		pthread_mutex_lock(mc->lock);
+		for (uint32_t i = 0; i < mc->nxfer; i++)
+			held[spc >> 1] += mc->xfer[i].n;
+		pthread_mutex_unlock(mc->lock);
+	}
 }
 
 /*
@@ -284,6 +301,7 @@ HIDDEN size_t mcentral_reclaim(void)
 
 		if (!LOAD(&mc->partial.head))
 			continue;
+		transit_begin();	/* drained objects: neither pending nor free */
 		pthread_mutex_lock(mc->lock);
 		for (s = mc->partial.head; s; s = next) {
 			next = s->next;
@@ -297,6 +315,7 @@ HIDDEN size_t mcentral_reclaim(void)
 			}
 		}
 		pthread_mutex_unlock(mc->lock);
+		transit_end();
 		while (empty) {
 			s = empty;
 			empty = s->next;

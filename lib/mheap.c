@@ -75,17 +75,32 @@ HIDDEN void *persistent_alloc(size_t n)
 }
 
 /* mheap_.lock held */
+/*
+ * Every span struct ever made, linked through allnext (Go's allspans):
+ * structs are never unmapped, so a reader may walk the list without a
+ * lock (mstats.c counts live objects this way).
+ */
+HIDDEN struct mspan *allspans;
+
 HIDDEN struct mspan *span_struct_alloc(void)
 {
 	struct mspan *s = span_freelist;
+	size_t link = offsetof(struct mspan, allnext), rest = link + sizeof(s->allnext);
 
 	KARENA_ASSERT_LOCKED(&mheap_.lock);
-	if (s)
+	if (s) {
 		span_freelist = s->next;
-	else
-		s = persistent_alloc(sizeof(*s));
-	if (s)
-		memset(s, 0, sizeof(*s));
+		/* readers may be walking through s: keep its link */
+		memset(s, 0, link);
+		memset((char *)s + rest, 0, sizeof(*s) - rest);
+		return s;
+	}
+	s = persistent_alloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	s->allnext = allspans;
+	STORE_REL(&allspans, s);	/* published initialised */
 	return s;
 }
 

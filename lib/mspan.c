@@ -108,6 +108,30 @@ HIDDEN bool span_object_is_free(const struct mspan *s, unsigned idx)
 	return false;
 }
 
+/*
+ * Objects out per class (inuse[cls] += ...), read racily from every span:
+ * handed out and not freed back (span_live) minus those freed by other
+ * threads and not yet drained.  Exact when the owners are not running
+ * (mstats.c).
+ */
+HIDDEN void span_inuse_sum(uint64_t *inuse)
+{
+	for (struct mspan *s = LOAD_ACQ(&allspans); s; s = LOAD(&s->allnext)) {
+		unsigned spc = LOAD(&s->spanclass), nw;
+		uint32_t out;
+
+		if (spc < 2 || LOAD(&s->state) != SPAN_INUSE || !LOAD(&s->nelems))
+			continue;
+		out = LOAD(&s->allocCount);
+		if (LOAD(&s->list) == LIST_LFULL)
+			out += span_park_threshold(s);
+		nw = (LOAD(&s->nelems) + 63u) >> 6;
+		for (unsigned i = 0; i < nw && i < RFREE_WORDS; i++)
+			out -= (uint32_t)__builtin_popcountll(LOAD(&s->rfree_bits[i]));
+		inuse[spc >> 1] += out;
+	}
+}
+
 /* Owner (or mcentral under its lock, span unowned): apply remote frees. */
 HIDDEN void span_drain_remote(struct mspan *s)
 {

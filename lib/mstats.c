@@ -3,11 +3,20 @@
  * mstats.c - statistics like Go's runtime.MemStats: karena_stats() and the
  * C library's views of them (mallinfo2, mallinfo, malloc_info).
  *
- * Object counts live in each mcache (bumped by its thread without atomics,
- * read racily here) plus the totals of exited threads and an atomic
- * global for frees by threads without a cache; page counts live in the
- * heap under its lock.  A snapshot is therefore consistent per field, not
- * across fields.
+ * Mallocs are counted in each mcache (bumped by its thread without
+ * atomics, read racily here) plus the totals of exited threads.  Frees
+ * are not counted at all: as Go counts its frees in bulk when it sweeps,
+ * they are derived here, per class, as mallocs minus the objects still out,
+ * which the spans know (allocCount, minus the objects freed by other
+ * threads and not yet drained), minus the foreign objects the thread
+ * caches and transfer caches hold (freed, still out in their spans).
+ * So free() costs no counter.  Code that moves objects between those
+ * places outside their owner's thread (a batch going to the transfer
+ * cache or back to its spans, the scavenger's drains) brackets the move
+ * with transit_begin/transit_end, and the reader retries when a move
+ * overlapped it: the counts are exact whenever the threads that own spans
+ * are not inside malloc or free.  Page counts live in the heap under its
+ * lock.  A snapshot is therefore consistent per field, not across fields.
  *
  * struct karena_heap_stats grows at its end only; its size field tells
  * the library how much the caller knows, and the library answers with how
@@ -15,6 +24,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include "internal.h"
@@ -22,14 +32,57 @@
 _Static_assert(sizeof(struct karena_heap_stats) == KARENA_HEAP_STATS_SIZE_V1,
 	       "a new field needs KARENA_HEAP_STATS_SIZE_V2, not a new V1");
 
-HIDDEN uint64_t global_nfree[NUM_CLASSES];
+/* moves in progress, and moves completed (a sequence count) */
+static uint64_t transit_busy, transit_gen;
+
+HIDDEN void transit_begin(void)
+{
+	__atomic_fetch_add(&transit_busy, 1, __ATOMIC_SEQ_CST);
+}
+
+HIDDEN void transit_end(void)
+{
+	__atomic_fetch_add(&transit_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&transit_busy, 1, __ATOMIC_SEQ_CST);
+}
+
+#define TRANSIT_TRIES	1000
+
+/* Per class: mallocs, frees (derived, see above), and the thread count. */
+static void object_counts(uint64_t *nm, uint64_t *nf, uint64_t *nthreads)
+{
+	uint64_t out[NUM_CLASSES], held[NUM_CLASSES];
+
+	for (int tries = 0;; tries++) {
+		uint64_t gen;
+
+		while (LOAD_ACQ(&transit_busy) && tries < TRANSIT_TRIES) {
+			sched_yield();
+			tries++;
+		}
+		gen = LOAD_ACQ(&transit_gen);
+		memset(out, 0, sizeof(out));
+		mcache_sum(nm, held, nthreads);
+		mcentral_xfer_sum(held);
+		span_inuse_sum(out);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if ((!LOAD(&transit_busy) && LOAD(&transit_gen) == gen) ||
+		    tries >= TRANSIT_TRIES)
+			break;
+	}
+	for (int i = 0; i < NUM_CLASSES; i++) {
+		uint64_t live = out[i] > held[i] ? out[i] - held[i] : 0;
+
+		nf[i] = nm[i] > live ? nm[i] - live : 0;
+	}
+}
 
 static void stats_fill(struct karena_heap_stats *st)
 {
-	uint64_t nm[NUM_CLASSES], nf[NUM_CLASSES], tiny, nthreads;
+	uint64_t nm[NUM_CLASSES], nf[NUM_CLASSES], nthreads;
 	struct heap_stats_raw h;
 
-	mcache_sum(nm, nf, &tiny, &nthreads);
+	object_counts(nm, nf, &nthreads);
 	pthread_mutex_lock(&mheap_.lock);
 	h = mheap_.st;
 	pthread_mutex_unlock(&mheap_.lock);
@@ -44,7 +97,7 @@ static void stats_fill(struct karena_heap_stats *st)
 	st->large_inuse = h.large_inuse;
 	st->spans_inuse = h.spans_inuse;
 	st->scavenged_total = h.scavenged_total;
-	st->tiny_allocs = tiny;
+	st->tiny_allocs = 0;	/* no tiny allocator (malloc.c) */
 	st->nthreads = nthreads;
 	st->os_ops = LOAD(&os_nops);
 	st->by_size[0].mallocs = h.large_mallocs;

@@ -186,4 +186,70 @@ TEST(no_memory_lost_after_producers_and_consumers_exit)
 	ASSERT_LE(b.mallocs - b.frees, a.mallocs - a.frees + 64);
 }
 
+static void counts_of(int cls, uint64_t *mallocs, uint64_t *frees)
+{
+	struct karena_heap_stats st = { .size = sizeof(st) };
+
+	if (karena_stats(&st))
+		abort();
+	*mallocs = st.by_size[cls].mallocs;
+	*frees = st.by_size[cls].frees;
+}
+
+#define EXPECT_COUNTS(dm, df) do {					\
+	uint64_t m_, f_;						\
+	counts_of(SPC >> 1, &m_, &f_);					\
+	ASSERT_EQ(m0 + (dm), m_);					\
+	ASSERT_EQ(f0 + (df), f_);					\
+} while (0)
+
+/*
+ * free() counts nothing: frees per class are mallocs minus the objects
+ * still out (lib/mstats.c).  Exact on every path an object takes back:
+ * the owner's free, a foreign object held by the freeing thread, batches
+ * in the transfer cache, objects given back to their spans' remote-free
+ * bits at thread exit, KARENA_DEBUG's remote frees, full parked spans.
+ */
+TEST(frees_are_exact_on_every_path)
+{
+	uint64_t m0, f0;
+	void *p, *mine[3 * 128];
+	int i;
+
+	karena_release();
+	counts_of(SPC >> 1, &m0, &f0);
+	p = karena_malloc(SIZE);			/* owner */
+	karena_free(p);
+	EXPECT_COUNTS(1, 1);
+	nobjs = N;					/* held by this thread */
+	run(alloc_n);
+	EXPECT_COUNTS(1 + N, 1);
+	for (i = 0; i < N; i++)
+		karena_free(objs[i]);
+	EXPECT_COUNTS(1 + N, 1 + N);
+	for (i = 0; i < 3 * 128; i++)			/* 3 spans: 2 parked full */
+		mine[i] = karena_malloc(SIZE);
+	EXPECT_COUNTS(1 + N + 384, 1 + N);
+	for (i = 0; i < 128; i++)			/* into parked spans */
+		karena_free(mine[i]);
+	EXPECT_COUNTS(1 + N + 384, 1 + N + 128);
+	nobjs = 256;					/* transfer cache */
+	for (i = 0; i < nobjs; i++)
+		objs[i] = mine[128 + i];
+	run(free_n);
+	EXPECT_COUNTS(1 + N + 384, 1 + N + 384);
+	nobjs = N;					/* remote bits at exit */
+	for (i = 0; i < nobjs; i++)
+		objs[i] = karena_malloc(SIZE);
+	run(free_n);
+	EXPECT_COUNTS(1 + 2 * N + 384, 1 + 2 * N + 384);
+	karena_set_debug(1);				/* remote bits at once */
+	p = karena_malloc(SIZE);
+	karena_free(p);
+	karena_set_debug(0);
+	EXPECT_COUNTS(2 + 2 * N + 384, 2 + 2 * N + 384);
+	karena_release();				/* drains change nothing */
+	EXPECT_COUNTS(2 + 2 * N + 384, 2 + 2 * N + 384);
+}
+
 TEST_HARNESS_MAIN
