@@ -95,7 +95,9 @@ struct mcache;
  * allocation state the owner writes.  Other threads read line 0 only to
  * find the owner: their frees go to their own cache of foreign objects
  * (mcache.c), so owner writes here do not slow them per object.  Line 1
- * is list and page-heap bookkeeping; lines 2-3 the remote-free bitmap,
+ * is list and page-heap bookkeeping, the object size (only the bump path
+ * of a fresh span reads it) and the remote-free notification flags; lines
+ * 2-3 the remote-free bitmap,
  * written by other threads when objects go back to their spans.
  */
 struct mspan {
@@ -104,29 +106,30 @@ struct mspan {
 	struct mcache *owner;		/* atomic; NULL when in mcentral */
 	void *freelist;			/* owner: free objects, linked through their first word */
 	uint64_t inv;			/* elemsize >> shift's inverse mod 2^64 (span_object_start) */
-	uint32_t elemsize;
-	uint32_t allocCount;		/* owner: objects out (span_live); biased while parked */
-	uint16_t nelems;		/* objects; 0 unless a small span in use */
-	uint8_t spanclass;		/* class << 1; 0 = large or not in use */
-	uint8_t state;			/* enum span_state */
-	uint8_t shift;			/* trailing zero bits of elemsize */
-	uint8_t list;			/* enum span_list_id */
-	uint8_t notify;			/* atomic: parked full, report the first remote free */
-	uint8_t queued;			/* atomic: on the owner's notify stack */
+	uint64_t nelems;		/* objects; 0 unless a small span in use (64 bits:
+					 * free() compares with it in memory) */
 	uintptr_t bump, bumpend;	/* owner: objects [bump, bumpend) never handed out */
+	uint32_t allocCount;		/* owner: objects out (span_live); biased while parked */
+	uint8_t spanclass;		/* class << 1; 0 = large or not in use */
+	uint8_t shift;			/* trailing zero bits of elemsize */
+	uint8_t state;			/* enum span_state */
+	uint8_t list;			/* enum span_list_id */
 	/* line 1 */
 	size_t npages __attribute__((aligned(64)));
 	uint32_t divmul;		/* offset * divmul >> 32 == index */
 	uint8_t needzero;		/* pages may hold old data */
+	uint8_t notify;			/* atomic: parked full, report the first remote free */
+	uint8_t queued;			/* atomic: on the owner's notify stack */
 	struct mspan *rnext;		/* link in the owner's notify stack */
 	struct mspan *next, *prev;	/* free bin, mcentral or mcache list */
 	size_t nscav;			/* FREE/BUSY: pages scavenged (Prepared) */
 	uint32_t freetick;		/* FREE/BUSY: scav_tick when last freed */
+	uint32_t elemsize;		/* (only the bump path reads it on line 1) */
 	struct mspan *allnext;		/* every span struct ever made (allspans) */
 	/* lines 2-3: other threads' frees */
 	uint64_t rfree_bits[RFREE_WORDS] __attribute__((aligned(64)));	/* atomic: 1 = freed, not yet drained */
 } __attribute__((aligned(64)));
-_Static_assert(offsetof(struct mspan, bumpend) == 56, "mspan line 0");
+_Static_assert(offsetof(struct mspan, list) == 63, "mspan line 0");
 _Static_assert(offsetof(struct mspan, rfree_bits) == 128, "mspan line 2");
 
 struct span_list {

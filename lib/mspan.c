@@ -69,7 +69,7 @@ HIDDEN void span_init_small(struct mspan *s, int spanclass)
 	s->inv = q;
 	for (int i = 0; i < 5; i++)
 		s->inv *= 2 - (uint64_t)q * s->inv;
-	s->nelems = (uint16_t)(bytes / s->elemsize);
+	s->nelems = bytes / s->elemsize;
 	s->freelist = NULL;
 	s->bump = s->start;
 	s->bumpend = s->start + (uintptr_t)s->nelems * s->elemsize;
