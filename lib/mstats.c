@@ -65,8 +65,10 @@ static void object_counts(uint64_t *nm, uint64_t *nf, uint64_t *nthreads)
 		mcache_sum(nm, held, nthreads);
 		mcentral_xfer_sum(held);
 		span_inuse_sum(out);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if ((!LOAD(&transit_busy) && LOAD(&transit_gen) == gen) ||
+		/* read-modify-writes: the loads above cannot pass them
+		 * (a fence would do, but TSan does not take fences) */
+		if ((!__atomic_fetch_add(&transit_busy, 0, __ATOMIC_ACQ_REL) &&
+		     __atomic_fetch_add(&transit_gen, 0, __ATOMIC_ACQ_REL) == gen) ||
 		    tries >= TRANSIT_TRIES)
 			break;
 	}
