@@ -103,7 +103,7 @@ struct mcache;
 struct mspan {
 	/* line 0 */
 	uintptr_t start;		/* startAddr, page aligned */
-	struct mcache *owner;		/* atomic; NULL when in mcentral */
+	uintptr_t owner;		/* atomic: the owning cache's token, 0 when unowned */
 	void *freelist;			/* owner: free objects, linked through their first word */
 	uint64_t inv;			/* elemsize >> shift's inverse mod 2^64 (span_object_start) */
 	uint64_t nelems;		/* objects; 0 unless a small span in use (64 bits:
@@ -144,6 +144,7 @@ struct heap_arena {
 
 struct mcache {
 	struct mspan *alloc[NUM_SPANCLASS];	/* never NULL: &empty_span */
+	uintptr_t token;		/* what its spans' owner field holds (thread_token) */
 	/* STAT_INC by the owner: mallocs by class (frees: mstats.c) */
 	uint64_t nmalloc[NUM_CLASSES];
 	struct span_list partial[NUM_SPANCLASS];	/* owned, with free slots */
@@ -319,19 +320,39 @@ static ALWAYS_INLINE bool span_object_start(const struct mspan *s, uintptr_t off
 }
 
 /*
- * Does c own s?  On x86-64 one compare with the field in memory (an
- * atomic load the compiler would not fold; only other threads' ownership
- * changes write it, and only c itself can make the answer true).
+ * The calling thread's token: its thread pointer, unique among live
+ * threads and one instruction away on x86-64 (no TLS offset from the
+ * GOT).  A thread's cache puts it in the owner field of the spans it
+ * owns, so free() tells "mine" by one compare (mcache.c "Owner tokens").
  */
-static ALWAYS_INLINE bool span_owned_by(const struct mspan *s, const struct mcache *c)
+static ALWAYS_INLINE uintptr_t thread_token(void)
 {
+#if defined(__x86_64__)
+	uintptr_t tp;
+
+	__asm__("mov %%fs:0, %0" : "=r"(tp));	/* the TCB's self pointer */
+	return tp;
+#else
+	return (uintptr_t)__builtin_thread_pointer();
+#endif
+}
+
+/*
+ * Is s owned by the calling thread's fast paths?  On x86-64 one compare
+ * with the field in memory (an atomic load the compiler would not fold;
+ * only ownership changes write it, and only this thread can make the
+ * answer true).
+ */
+static ALWAYS_INLINE bool span_owned_here(const struct mspan *s)
+{
+	uintptr_t t = thread_token();
 #if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
 	bool eq;
 
-	__asm__("cmpq %1, %2" : "=@ccz"(eq) : "r"(c), "m"(s->owner));
+	__asm__("cmpq %1, %2" : "=@ccz"(eq) : "r"(t), "m"(s->owner));
 	return eq;
 #else
-	return LOAD(&s->owner) == c;
+	return LOAD(&s->owner) == t;
 #endif
 }
 
@@ -427,6 +448,8 @@ HIDDEN void span_list_remove(struct span_list *l, struct mspan *s);
 HIDDEN struct mcache *mcache_get_slow(void);
 HIDDEN struct mcache *mcache_for_free(void);
 HIDDEN struct mcache *mcache_own(void);
+HIDDEN struct mcache *span_owner(const struct mspan *s);
+HIDDEN void mcache_retoken_after_fork(void);
 HIDDEN void karena_set_debug(int on);
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);

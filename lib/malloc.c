@@ -92,6 +92,7 @@ static void fork_child(void)
 	heap_reinit_locks();
 	mcentral_reinit_locks();
 	mcache_reinit_locks();
+	mcache_retoken_after_fork();
 	scavenger_after_fork_child();
 }
 
@@ -299,12 +300,10 @@ static ALWAYS_INLINE void do_free(void *ptr)
 		struct mspan *s = LOAD(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
 
 		if (likely(span_object_start(s, p - s->start))) {
-			struct mcache *c = tls_mcache;
-
-			/* never true under KARENA_DEBUG: c is boot_mcache */
-			if (likely(span_owned_by(s, c))) {
+			/* never true under KARENA_DEBUG (mcache.c "Owner tokens") */
+			if (likely(span_owned_here(s))) {
 				if (unlikely(!span_free_local(s, ptr)))
-					mcache_span_freed(c, s);
+					mcache_span_freed(tls_mcache, s);
 				return;
 			}
 			small_free_slow(s, ptr);

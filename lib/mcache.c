@@ -30,6 +30,20 @@
  * spans.  This is TCMalloc's thread cache and transfer cache for the one
  * case where Go's span-owning mcache pays per object (the remote free);
  * frees by the owner stay pushes onto the span (mspan.c).
+ *
+ * Owner tokens: a span's owner field holds its cache's token, not the
+ * cache's address, so that free() can test "mine" without the TLS load
+ * (thread_token, internal.h): the token of a thread's cache is its
+ * thread pointer, unique among live threads, and the cache is found from
+ * it through the owner thread's own TLS slot (span_owner: static TLS sits
+ * at the same offset from every thread pointer).  A thread's spans are
+ * all given back (token 0) before its cache is destroyed, so a new thread
+ * that reuses the pointer owns nothing by mistake; after fork() the
+ * child's dead threads' spans get odd tokens (mcache_retoken_after_fork).
+ * Odd tokens, the cache's address | 1, never match a thread pointer:
+ * KARENA_DEBUG's caches (every free takes the checked remote path), a
+ * cache made after the thread's key destructor ran, and caches without
+ * a key destructor (their thread pointer could be reused unflushed).
  */
 #include <string.h>
 #include "internal.h"
@@ -57,6 +71,8 @@ static __thread struct mcache *tls_mcache_own __attribute__((tls_model("initial-
 static __thread bool tls_mcache_gone __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t mcaches_lock = PTHREAD_MUTEX_INITIALIZER;
+/* &tls_mcache_own - thread pointer: the same in every thread */
+static uintptr_t tls_own_offset;
 static struct mcache *mcaches;		/* live */
 static struct mcache *mcache_free;	/* recycled */
 static uint64_t dead_nmalloc[NUM_CLASSES];
@@ -71,7 +87,7 @@ static void mcache_destroy(void *arg)
 		return;
 	mcache_flush(c);
 	tls_mcache = &boot_mcache;
-	tls_mcache_own = NULL;
+	STORE(&tls_mcache_own, NULL);	/* span_owner of a live token reads it */
 	tls_mcache_gone = true;
 	pthread_mutex_lock(&mcaches_lock);
 	for (int i = 0; i < NUM_CLASSES; i++)
@@ -91,6 +107,52 @@ HIDDEN void mcache_init_key(void)
 {
 	if (!pthread_key_create(&mcache_key, mcache_destroy))
 		key_ok = 1;
+	tls_own_offset = (uintptr_t)&tls_mcache_own - thread_token();
+}
+
+/* The token c's spans get (see "Owner tokens" above). */
+static uintptr_t cache_token(struct mcache *c)
+{
+	if (karena_debug || tls_mcache_gone || !key_ok)
+		return (uintptr_t)c | 1;
+	return thread_token();
+}
+
+/* The cache that owns s, or NULL. */
+HIDDEN struct mcache *span_owner(const struct mspan *s)
+{
+	uintptr_t t = LOAD(&s->owner);
+
+	if (!t)
+		return NULL;
+	if (t & 1)
+		return (struct mcache *)(t & ~(uintptr_t)1);
+	return LOAD((struct mcache **)(t + tls_own_offset));
+}
+
+/* Every span owned by c gets c's token (c's token just changed). */
+static void retoken_spans(struct mcache *c)
+{
+	for (struct mspan *s = LOAD_ACQ(&allspans); s; s = LOAD(&s->allnext))
+		if (span_owner(s) == c)
+			STORE(&s->owner, c->token);
+}
+
+/*
+ * In a fork child only the calling thread lives on; another thread may
+ * soon get a dead one's thread pointer, so the dead threads' spans get
+ * odd tokens (they stay with their caches, as before the fork).
+ */
+HIDDEN void mcache_retoken_after_fork(void)
+{
+	uintptr_t me = thread_token();
+
+	for (struct mspan *s = LOAD_ACQ(&allspans); s; s = LOAD(&s->allnext)) {
+		uintptr_t t = LOAD(&s->owner);
+
+		if (t && !(t & 1) && t != me)
+			STORE(&s->owner, (uintptr_t)span_owner(s) | 1);
+	}
 }
 
 HIDDEN struct mcache *mcache_get_slow(void)
@@ -114,12 +176,13 @@ HIDDEN struct mcache *mcache_get_slow(void)
 	memset(c, 0, offsetof(struct mcache, ocache));	/* ocache[]: empty, kept */
 	for (int i = 0; i < NUM_SPANCLASS; i++)
 		c->alloc[i] = &empty_span;
+	c->token = cache_token(c);
 	c->next = mcaches;
 	if (mcaches)
 		mcaches->prev = c;
 	mcaches = c;
 	pthread_mutex_unlock(&mcaches_lock);
-	tls_mcache_own = c;
+	STORE(&tls_mcache_own, c);
 	if (!karena_debug)
 		tls_mcache = c;
 	if (key_ok)
@@ -140,8 +203,14 @@ HIDDEN struct mcache *mcache_own(void)
  */
 HIDDEN void karena_set_debug(int on)
 {
+	struct mcache *c = tls_mcache_own;
+
 	karena_debug = on;
-	tls_mcache = on || !tls_mcache_own ? &boot_mcache : tls_mcache_own;
+	tls_mcache = on || !c ? &boot_mcache : c;
+	if (c) {
+		c->token = cache_token(c);
+		retoken_spans(c);
+	}
 }
 
 /*
@@ -300,7 +369,7 @@ static void process_notify(struct mcache *c)
 		struct mspan *next = s->rnext;
 
 		STORE_REL(&s->queued, 0);
-		if (LOAD(&s->owner) == c && s->list == LIST_LFULL) {
+		if (LOAD(&s->owner) == c->token && s->list == LIST_LFULL) {
 			span_list_remove(&c->full[s->spanclass], s);
 			span_set_list(s, LIST_LPARTIAL);
 			span_list_push(&c->partial[s->spanclass], s);

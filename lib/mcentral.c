@@ -121,7 +121,7 @@ HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
 	if (s) {
 		span_list_remove(&mc->partial, s);
 		span_set_list(s, LIST_NONE);
-		STORE(&s->owner, c);
+		STORE(&s->owner, c->token);
 		pthread_mutex_unlock(mc->lock);
 		span_drain_remote(s);
 		return s;
@@ -134,7 +134,7 @@ HIDDEN struct mspan *mcentral_cache_span(int spc, struct mcache *c)
 	span_init_small(s, spc);
 	pthread_mutex_lock(mc->lock);
 	mc->nspans++;
-	STORE(&s->owner, c);
+	STORE(&s->owner, c->token);
 	pthread_mutex_unlock(mc->lock);
 	return s;
 }
@@ -146,7 +146,7 @@ HIDDEN void mcentral_uncache_span(struct mspan *s)
 
 	span_drain_remote(s);
 	pthread_mutex_lock(mc->lock);
-	STORE(&s->owner, NULL);
+	STORE(&s->owner, 0);
 	STORE(&s->queued, 0);	/* the owner's notify stack is discarded */
 	if (span_live(s) == 0) {
 		mc->nspans--;
@@ -174,7 +174,7 @@ HIDDEN void mcentral_release_span(struct mspan *s)
 	struct mcentral *mc = &mcentral_[s->spanclass];
 
 	pthread_mutex_lock(mc->lock);
-	STORE(&s->owner, NULL);
+	STORE(&s->owner, 0);
 	mc->nspans--;
 	pthread_mutex_unlock(mc->lock);
 	STORE(&s->notify, 0);
@@ -193,7 +193,7 @@ HIDDEN void mcentral_notify(struct mspan *s)
 	struct mcache *c;
 
 	pthread_mutex_lock(mc->lock);
-	c = LOAD(&s->owner);
+	c = span_owner(s);
 	if (c) {
 		if (!__atomic_exchange_n(&s->queued, 1, __ATOMIC_ACQ_REL)) {
 			struct mspan *old = LOAD(&c->rnotify);

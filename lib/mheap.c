@@ -549,7 +549,7 @@ HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclas
 	s->state = SPAN_INUSE;
 	s->spanclass = (uint8_t)spanclass;
 	s->nelems = 0;		/* small spans: span_init_small */
-	s->owner = NULL;
+	s->owner = 0;
 	STORE(&s->notify, 0);	/* a late remote freer may still load it */
 	s->list = LIST_NONE;
 	s->next = s->prev = NULL;
@@ -633,7 +633,7 @@ HIDDEN void mheap_free(struct mspan *s)
 	mheap_.st.spans_inuse--;
 	s->nscav = 0;
 	s->freetick = LOAD(&scav_tick);
-	s->owner = NULL;
+	s->owner = 0;
 	s->spanclass = 0;
 	s->nelems = 0;
 	/* interior pages keep pointing at s: free()'s check fails on nelems 0 */

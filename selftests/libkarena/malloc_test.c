@@ -193,7 +193,7 @@ TEST(remote_frees_to_parked_span_notify_owner)
 	}
 	ASSERT_NE(a, c->alloc[spc]);		/* a ran out and was parked */
 	ASSERT_EQ(LIST_LFULL, a->list);
-	ASSERT_EQ(c, a->owner);			/* still ours */
+	ASSERT_EQ(c, span_owner(a));		/* still ours */
 	ASSERT_EQ(1, a->notify);		/* armed */
 	ASSERT_EQ(0, pthread_create(&t, NULL, free_aobjs, NULL));
 	ASSERT_EQ(0, pthread_join(t, NULL));
@@ -264,7 +264,7 @@ TEST(thread_exit_flushes_cache)
 	ASSERT_GE(b.mallocs, a.mallocs + 1001);	/* counters survive */
 	struct mspan *s = span_of((uintptr_t)left);
 
-	ASSERT_EQ(NULL, s->owner);		/* span handed to mcentral */
+	ASSERT_EQ(0, s->owner);			/* span handed to mcentral */
 	karena_free(left);			/* freeing it still works */
 }
 
