@@ -9,10 +9,12 @@
  * its first malloc of every class takes the slow path, which sets the
  * cache up.  Small free fast path: arena index entry -> the arena's page
  * map -> span (two dependent loads); an object-start check; if this
- * thread's mcache owns the span, push the object on the span's free list
+ * span's owner token is this thread's (mcache.c "Owner tokens": the
+ * thread pointer, no TLS load), push the object on the span's free list
  * (no atomics), else on the thread's own list of foreign objects of the
- * class, which it reuses or hands on in batches (mcache.c).  Statistics
- * are per-mcache counters, one add each.
+ * class, which it reuses or hands on in batches (mcache.c).  Statistics:
+ * malloc adds one to a per-mcache counter, free() counts nothing (frees
+ * are derived, mstats.c).
  *
  * There is no tiny allocator: Go combines requests below 16 bytes into
  * 16-byte blocks because its GC frees a block wholesale; with per-object

@@ -10,7 +10,7 @@
  *
  * Thread exit: a pthread key destructor flushes the cache: every span
  * goes back to its mcentral (partial, full, or the heap when empty), and
- * the counters are folded into the globals.
+ * the malloc counters are folded into the globals.
  * If the thread allocates again after that (a later TLS destructor), it
  * gets a fresh cache and the key destructor runs again.
  *
