@@ -28,7 +28,8 @@
  *   KBENCH test=<t> variant=<v> ns=<median ns> per_page_ns=<..> [ratio=<v/base>]
  *          [faults_per_page=<..>]
  *   KBENCH test=<t> variant=<v> na=<reason>
- * Env: KBENCH_PAGES (default 2048; vm.py passes 1024 = one vector), KBENCH_REPS.
+ * Env: KBENCH_PAGES (default 2048; vm.py passes 1024 = one vector), KBENCH_REPS,
+ * KBENCH_ONLY (a space-separated list of tests to run, e.g. "release").
  */
 #include "common.h"
 #include <errno.h>
@@ -482,6 +483,18 @@ static void bench_release(void)
 	free(rg);
 }
 
+/* Is @test selected by KBENCH_ONLY (unset: every test)? */
+static int wanted(const char *test)
+{
+	const char *only = getenv("KBENCH_ONLY");
+	size_t n = strlen(test);
+
+	for (const char *p = only; p && (p = strstr(p, test)); p += n)
+		if ((p == only || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
+			return 1;
+	return !only;
+}
+
 static void print_stats(const char *when)
 {
 	struct karena_stats st;
@@ -530,10 +543,14 @@ int main(void)
 	}
 	printf("KBENCH test=config pages=%ld reps=%d\n", npages, reps);
 	fflush(stdout);
-	bench_fault();
-	bench_populate();
-	bench_populate_touch();
-	bench_release();
+	if (wanted("fault"))
+		bench_fault();
+	if (wanted("populate"))
+		bench_populate();
+	if (wanted("populate_touch"))
+		bench_populate_touch();
+	if (wanted("release"))
+		bench_release();
 	if (kfd >= 0)
 		print_stats("at_end");
 	return 0;

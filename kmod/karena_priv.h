@@ -246,9 +246,10 @@ static inline void karena_xas_mark(struct xa_state *xas, xa_mark_t mark,
 /*
  * Store the encoding of (state, huge, page, cow) at @xas.  Storing into a
  * slot that already exists never allocates, so the caller reserves slots
- * first and this cannot fail.
+ * first and this cannot fail.  Returns false when the entry was erased
+ * (plain Reserved): its node may be gone, @xas must be set anew.
  */
-static inline void karena_encode(struct xa_state *xas, unsigned int state,
+static inline bool karena_encode(struct xa_state *xas, unsigned int state,
 				 bool huge, struct page *page, bool cow)
 {
 	void *entry;
@@ -261,12 +262,15 @@ static inline void karena_encode(struct xa_state *xas, unsigned int state,
 	else
 		entry = xa_mk_value(state | (huge ? KAR_V_HUGE : 0));
 	xas_store(xas, entry);
-	if (!entry || xas_error(xas))
-		return;
-	karena_xas_mark(xas, KAR_MARK_PREP,
-			page && state == KARENA_STATE_PREPARED);
-	karena_xas_mark(xas, KAR_MARK_HUGE, page && huge);
-	karena_xas_mark(xas, KAR_MARK_COW, page && cow);
+	if (!entry)
+		return false;
+	if (!xas_error(xas)) {
+		karena_xas_mark(xas, KAR_MARK_PREP,
+				page && state == KARENA_STATE_PREPARED);
+		karena_xas_mark(xas, KAR_MARK_HUGE, page && huge);
+		karena_xas_mark(xas, KAR_MARK_COW, page && cow);
+	}
+	return true;
 }
 
 /* main.c */
@@ -346,12 +350,18 @@ void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm);
 void karena_batch_release(struct karena_file *kf, struct karena_batch *b);
 
 /* transition.c */
+struct karena_space *karena_range_space(struct file *file,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end,
+					struct vm_area_struct **hint);
 int karena_range_from_user(const struct karena_range *ur,
 			   struct karena_krange *r);
 int karena_apply_range(struct file *file, struct mm_struct *mm,
 		       const struct karena_krange *r, u64 *pages);
 int karena_apply_vec(struct file *file, struct mm_struct *mm, u64 uranges,
 		     unsigned int count, unsigned int *done, u64 *pages);
+
+/* query.c */
 int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 		 unsigned long npages, u8 __user *vec);
 void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,

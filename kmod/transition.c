@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * karena: transitions between Go's address-space states, state queries
- * and per-space stats (the ioctl, vector and io_uring paths all end here).
+ * karena: transitions between Go's address-space states (the ioctl,
+ * vector and io_uring paths all end here).
  *
  * Transitions run under mmap_read_lock and the file's mutex, so states
  * only change here (a fault only attaches a page to a Ready or, in
@@ -87,11 +87,10 @@ int karena_range_from_user(const struct karena_range *ur,
  * cannot change), so @hint, if given, keeps the last VMA found: the next
  * range inside it needs no tree walk.
  */
-static struct karena_space *karena_range_space(struct file *file,
-					       struct mm_struct *mm,
-					       unsigned long start,
-					       unsigned long end,
-					       struct vm_area_struct **hint)
+struct karena_space *karena_range_space(struct file *file,
+					struct mm_struct *mm,
+					unsigned long start, unsigned long end,
+					struct vm_area_struct **hint)
 {
 	struct vm_area_struct *vma = hint ? *hint : NULL;
 
@@ -112,9 +111,30 @@ struct karena_plan {
 	unsigned long absent;		/* of cnt[S_RESERVED], no slot */
 	unsigned long eager;		/* pages a lazy release drops too */
 	unsigned long lazy;		/* of cnt[S_PREPARED], lazily released */
+	unsigned long huge;		/* pages of huge blocks (huge.c) */
 };
 
-/* Count the source states of the range; states are stable (kf->lock). */
+/* Count a present entry of the range into @pl. */
+static void karena_plan_add(struct karena_plan *pl,
+			    const struct karena_ent *e)
+{
+	bool huge = e->page && PageCompound(e->page);
+
+	pl->cnt[e->state]++;
+	/* Shared, or of a huge block: never kept lazily. */
+	if (e->cow || huge)
+		pl->eager++;
+	if (huge)
+		pl->huge++;
+	if (e->lazy)
+		pl->lazy++;
+}
+
+/*
+ * Count the source states of the range; states are stable (kf->lock).
+ * Visits present entries only (a fresh mapping has none) and lets go of
+ * the store lock now and then.
+ */
 static void karena_scan(struct karena_space *sp, unsigned long first,
 			unsigned long last, struct karena_plan *pl)
 {
@@ -128,12 +148,7 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 	xas_lock(&xas);
 	xas_for_each(&xas, entry, last) {
 		karena_decode(&xas, entry, &e);
-		pl->cnt[e.state]++;
-		/* Shared, or of a huge block (huge.c): never kept lazily. */
-		if (e.cow || (e.page && PageCompound(e.page)))
-			pl->eager++;
-		if (e.lazy)
-			pl->lazy++;
+		karena_plan_add(pl, &e);
 		present++;
 		if (!(++n & 4095)) {
 			xas_pause(&xas);
@@ -145,6 +160,31 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 	xas_unlock(&xas);
 	pl->absent = last - first + 1 - present;
 	pl->cnt[S_RESERVED] += pl->absent;
+}
+
+/*
+ * The same for a short range with the store locked, visiting every index
+ * from the one @xas is set to up to @last: leaves @xas on @last, decoded
+ * in @e.
+ */
+static void karena_scan_locked(struct xa_state *xas, unsigned long last,
+			       struct karena_plan *pl, struct karena_ent *e)
+{
+	void *entry = xas_load(xas);
+
+	memset(pl, 0, sizeof(*pl));
+	for (;;) {
+		karena_decode(xas, entry, e);
+		if (entry) {
+			karena_plan_add(pl, e);
+		} else {
+			pl->absent++;
+			pl->cnt[S_RESERVED]++;
+		}
+		if (xas->xa_index == last)
+			break;
+		entry = xas_next(xas);
+	}
 }
 
 /* Reserve a slot for every absent index; on failure undo: -ENOMEM, -EINTR. */
@@ -176,12 +216,75 @@ static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
 	return ret == -EINTR ? ret : -ENOMEM;
 }
 
+/*
+ * Ranges of one space applied in place one after the other (a vector's
+ * ranges, karena_apply_direct()) under one hold of its store lock: the
+ * lock is taken once, and the next range is reached from the previous one
+ * by stepping through the node rather than walking the tree again.  Let
+ * go after KAR_RUN_PAGES pages, before a range that takes the staged
+ * path, and at the end of the call.
+ */
+struct karena_run {
+	struct karena_space *sp;	/* whose store lock is held, or NULL */
+	struct xa_state xas;
+	unsigned long pages;		/* applied under this hold */
+	bool lazy_update;		/* karena_lazy_update() when let go */
+};
+
+#define KAR_RUN_PAGES	1024UL
+
+/* Let go of the store lock, if held. */
+static void karena_run_end(struct karena_run *run)
+{
+	struct karena_space *sp = run->sp;
+
+	if (!sp)
+		return;
+	xas_unlock(&run->xas);
+	run->sp = NULL;
+	if (run->lazy_update)
+		karena_lazy_update(sp);
+	run->lazy_update = false;
+}
+
+/*
+ * Hold @sp's store lock and set the run's xa_state to @index: a step
+ * through the leaf node when @index follows the last index there, else a
+ * walk from the root.
+ */
+static struct xa_state *karena_run_seek(struct karena_run *run,
+					struct karena_space *sp,
+					unsigned long index)
+{
+	struct xa_state *xas = &run->xas;
+
+	if (run->sp != sp || run->pages >= KAR_RUN_PAGES) {
+		karena_run_end(run);
+		cond_resched();
+		*xas = (struct xa_state)__XA_STATE(&sp->store, index, 0, 0);
+		xas_lock(xas);
+		run->sp = sp;
+		run->pages = 0;
+		return xas;
+	}
+	if (xas_valid(xas) && xas->xa_node && !xas->xa_node->shift &&
+	    index > xas->xa_index &&
+	    index >> XA_CHUNK_SHIFT == xas->xa_index >> XA_CHUNK_SHIFT) {
+		while (xas->xa_index < index)
+			xas_next(xas);
+	} else {
+		xas_set(xas, index);
+	}
+	return xas;
+}
+
 /* One range being applied: what the steps of karena_apply_one() share. */
 struct karena_apply {
 	struct karena_file *kf;
 	struct karena_space *sp;
 	const struct karena_krange *r;
 	struct karena_batch *b;
+	struct karena_run *run;
 	unsigned long first;
 	unsigned long last;
 	unsigned int target;
@@ -197,13 +300,15 @@ struct karena_apply {
 	struct list_head newpages;	/* POPULATE pages not stored yet */
 };
 
-/* 1. Every page in a legal source state; 2. within the file's limits. */
-static int karena_apply_check(struct karena_apply *a)
+/*
+ * Of the scanned range (a->pl): 1. every page in a legal source state;
+ * 2. within the file's limits.
+ */
+static int karena_apply_legal(struct karena_apply *a)
 {
 	const struct karena_krange *r = a->r;
 	int s;
 
-	karena_scan(a->sp, a->first, a->last, &a->pl);
 	for (s = 0; s < KARENA_NR_STATES; s++)
 		if (a->pl.cnt[s] && !(karena_legal[r->op] & BIT(s)))
 			return -EINVAL;
@@ -222,6 +327,12 @@ static int karena_apply_check(struct karena_apply *a)
 	    a->kf->max_ready >> PAGE_SHIFT)
 		return -ENOMEM;
 	return 0;
+}
+
+static int karena_apply_check(struct karena_apply *a)
+{
+	karena_scan(a->sp, a->first, a->last, &a->pl);
+	return karena_apply_legal(a);
 }
 
 /*
@@ -255,6 +366,13 @@ static int karena_apply_populate(struct karena_apply *a)
 	return ret;
 }
 
+/* Does the range need slots for its absent entries? */
+static bool karena_apply_fills(const struct karena_apply *a)
+{
+	return a->pl.absent && (a->hint ? a->r->op == KARENA_OP_HUGEPAGE :
+				a->target != S_RESERVED);
+}
+
 /*
  * 3. Everything that can fail, before the first change.  Pages can only
  * back Ready and Prepared entries, and faults may add some until the
@@ -281,8 +399,7 @@ static int karena_apply_reserve(struct karena_apply *a)
 		if (ret)
 			return ret;
 	}
-	if (a->pl.absent && (a->hint ? a->r->op == KARENA_OP_HUGEPAGE :
-			     a->target != S_RESERVED))
+	if (karena_apply_fills(a))
 		return karena_reserve_slots(a->sp, a->first, a->last);
 	return 0;
 }
@@ -302,32 +419,32 @@ static struct page *karena_apply_newpage(struct karena_apply *a)
 	return np;
 }
 
-/* Move the entry at @xas (decoded: @e) to the target state. */
-static void karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
+/*
+ * Move the entry at @xas (decoded: @e) to the target state.  Returns
+ * false when the entry was erased (karena_encode()).
+ */
+static bool karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
 			       const struct karena_ent *e)
 {
 	struct karena_batch *b = a->b;
 	unsigned int target = a->target;
 	struct page *np = NULL;
 
-	if (a->hint) {
-		karena_encode(xas, e->state, a->r->op == KARENA_OP_HUGEPAGE,
-			      e->page, e->cow);
-		return;
-	}
+	if (a->hint)
+		return karena_encode(xas, e->state,
+				     a->r->op == KARENA_OP_HUGEPAGE,
+				     e->page, e->cow);
 	if (e->lazy && target == S_READY) {
 		/* Used takes a lazily released page back as it is. */
 		karena_lazy_unmark(a->sp, e->page);
-		karena_encode(xas, S_READY, e->huge, e->page, false);
 		a->d_resident++;
-		return;
+		return karena_encode(xas, S_READY, e->huge, e->page, false);
 	}
 	if (a->lazy && e->page && !e->cow && !PageCompound(e->page)) {
 		/* Lazy Unused keeps the page (and its PTEs). */
 		karena_lazy_mark(a->sp, e->page);
-		karena_encode(xas, S_PREPARED, e->huge, e->page, false);
 		a->d_resident--;
-		return;
+		return karena_encode(xas, S_PREPARED, e->huge, e->page, false);
 	}
 	if (a->populate)
 		np = karena_apply_newpage(a);
@@ -339,32 +456,107 @@ static void karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
 		if (e->state == S_READY)
 			a->d_resident--;
 	}
-	karena_encode(xas, target,
-		      target != S_NONE && target != S_RESERVED && e->huge,
-		      np, false);
+	return karena_encode(xas, target,
+			     target != S_NONE && target != S_RESERVED &&
+			     e->huge, np, false);
 }
 
-/* 4. Apply; cannot fail. */
+/*
+ * 4. Apply, from the entry @xas is set to (decoded in @known, or NULL), up
+ * to a->last; the store locked (let go every 1024 pages).  Cannot fail.
+ * One tree walk, then each next entry is its neighbour in the node,
+ * unless one was erased.
+ */
+static void karena_apply_entries(struct karena_apply *a, struct xa_state *xas,
+				 const struct karena_ent *known)
+{
+	struct karena_ent e;
+	unsigned long idx;
+	bool kept;
+
+	if (known)
+		e = *known;
+	else
+		karena_decode(xas, xas_load(xas), &e);
+	for (idx = a->first; ; idx++) {
+		kept = karena_apply_entry(a, xas, &e);
+		WARN_ON_ONCE(xas_error(xas));
+		if (idx == a->last) {
+			if (!kept)	/* the next seek walks from the root */
+				xas_set(xas, idx);
+			break;
+		}
+		if (!((idx - a->first + 1) & 1023)) {
+			xas_unlock(xas);
+			cond_resched();
+			xas_lock(xas);
+			kept = false;
+		}
+		if (kept) {
+			karena_decode(xas, xas_next(xas), &e);
+		} else {
+			xas_set(xas, idx + 1);
+			karena_decode(xas, xas_load(xas), &e);
+		}
+	}
+}
+
 static void karena_apply_store(struct karena_apply *a)
 {
 	XA_STATE(xas, &a->sp->store, a->first);
-	struct karena_ent e;
-	unsigned long idx;
 
 	xas_lock(&xas);
-	for (idx = a->first; idx <= a->last; idx++) {
-		xas_set(&xas, idx);
-		karena_decode(&xas, xas_load(&xas), &e);
-		karena_apply_entry(a, &xas, &e);
-		WARN_ON_ONCE(xas_error(&xas));
-		if (!((idx - a->first + 1) & 1023)) {
-			xas_pause(&xas);
-			xas_unlock(&xas);
-			cond_resched();
-			xas_lock(&xas);
-		}
-	}
+	karena_apply_entries(a, &xas, NULL);
 	xas_unlock(&xas);
+}
+
+/* Longest range the direct path applies (holding the store lock). */
+#define KAR_DIRECT_PAGES	1024
+
+/* Can the range change in place: nothing to allocate, no block to cut? */
+static bool karena_apply_in_place(const struct karena_apply *a)
+{
+	const struct karena_plan *pl = &a->pl;
+	unsigned long drops;
+
+	if (pl->huge || karena_apply_fills(a))
+		return false;
+	if (a->hint)
+		return true;
+	drops = a->lazy ? pl->eager : pl->cnt[S_READY] + pl->cnt[S_PREPARED];
+	return a->b->ndropped + drops <= a->b->cap;
+}
+
+/*
+ * The common case in one hold of the store lock (the run's), from the
+ * scan to the last change: a short range that needs nothing allocated
+ * (no POPULATE, no slot to fill, room in the batch, a lazy space already
+ * listed) and holds no page of a huge block.  No fault can change its
+ * entries in between, so the staged path's room for pages faults may add
+ * and its huge_cuts are not needed.  -EAGAIN: take the staged path.
+ */
+static int karena_apply_direct(struct karena_apply *a)
+{
+	struct xa_state *xas;
+	struct karena_ent e;
+	int ret;
+
+	if (a->populate || a->r->npages > KAR_DIRECT_PAGES ||
+	    (a->lazy && !a->sp->lazy_on))
+		return -EAGAIN;
+	xas = karena_run_seek(a->run, a->sp, a->first);
+	karena_scan_locked(xas, a->last, &a->pl, &e);
+	ret = karena_apply_legal(a);
+	if (!ret && !karena_apply_in_place(a))
+		ret = -EAGAIN;
+	if (!ret) {
+		/* One page: @xas is on it, decoded in @e. */
+		if (a->first != a->last)
+			xas_set(xas, a->first);
+		karena_apply_entries(a, xas, a->first == a->last ? &e : NULL);
+		a->run->pages += a->r->npages;
+	}
+	return ret;
 }
 
 /* 5. Count the change in the space and the file; queue the zap. */
@@ -376,11 +568,15 @@ static void karena_apply_account(struct karena_apply *a, unsigned long before)
 
 	if (!a->hint) {
 		for (s = 0; s < KARENA_NR_STATES; s++)
-			karena_space_add(sp, s, -(long)a->pl.cnt[s]);
+			if (a->pl.cnt[s])
+				karena_space_add(sp, s, -(long)a->pl.cnt[s]);
 		karena_space_add(sp, a->target, r->npages);
 		atomic_long_add(a->d_resident, &sp->nr_resident);
 		karena_rss_count(sp, a->d_counted);
-		if (a->lazy || a->pl.lazy)
+		/* Not under the store lock: it takes lazy.c's list lock. */
+		if ((a->lazy || a->pl.lazy) && a->run->sp)
+			a->run->lazy_update = true;
+		else if (a->lazy || a->pl.lazy)
 			karena_lazy_update(sp);
 	}
 	if (a->b->ndropped != before)
@@ -410,25 +606,54 @@ static void karena_apply_finish(struct karena_apply *a, int ret)
 }
 
 /*
+ * The general case in stages: check, allocate what the change needs
+ * (locks dropped for POPULATE pages), reserve, store.  Faults may attach
+ * pages between the stages; a cut of a huge block stops new ones.
+ */
+static int karena_apply_staged(struct karena_apply *a)
+{
+	bool cut;
+	int ret;
+
+	cut = !a->hint && karena_huge_cut_begin(a->sp, a->first, a->last,
+						 a->lazy);
+	for (;;) {
+		ret = karena_apply_check(a);
+		if (ret || !a->populate || a->charged)
+			break;
+		ret = karena_apply_populate(a);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		ret = karena_apply_reserve(a);
+	if (!ret)
+		karena_apply_store(a);
+	if (cut)
+		karena_huge_cut_end(a->sp);
+	return ret;
+}
+
+/*
  * Apply one range, all or nothing.  Called with mmap_lock held for read
  * and kf->lock held (dropped and retaken around POPULATE allocation);
  * @sp is the space of the VMA holding the range.
  */
 static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 			    const struct karena_krange *r,
-			    struct karena_batch *b)
+			    struct karena_batch *b, struct karena_run *run)
 {
 	struct karena_apply a = {
 		.kf = kf,
 		.sp = sp,
 		.r = r,
 		.b = b,
+		.run = run,
 		.first = r->start >> PAGE_SHIFT,
 		.last = (r->start >> PAGE_SHIFT) + r->npages - 1,
 		.target = karena_target[r->op],
 	};
 	unsigned long before = b->ndropped;
-	bool cut;
 	int ret;
 
 	mmap_assert_locked(sp->mm);
@@ -437,23 +662,13 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 	a.hint = a.target == S_KEEP;
 	a.populate = (r->flags & KARENA_F_POPULATE) && a.target == S_READY;
 	a.lazy = r->flags & KARENA_F_LAZY;
-	cut = !a.hint && karena_huge_cut_begin(sp, a.first, a.last, a.lazy);
-	for (;;) {
-		ret = karena_apply_check(&a);
-		if (ret || !a.populate || a.charged)
-			break;
-		ret = karena_apply_populate(&a);
-		if (ret)
-			break;
+	ret = karena_apply_direct(&a);
+	if (ret == -EAGAIN) {
+		karena_run_end(run);
+		ret = karena_apply_staged(&a);
 	}
 	if (!ret)
-		ret = karena_apply_reserve(&a);
-	if (!ret) {
-		karena_apply_store(&a);
 		karena_apply_account(&a, before);
-	}
-	if (cut)
-		karena_huge_cut_end(sp);
 	karena_apply_finish(&a, ret);
 	return ret;
 }
@@ -472,6 +687,7 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 			       u64 *pages)
 {
 	struct karena_file *kf = file->private_data;
+	struct karena_run run = { };
 	struct karena_batch b;
 	struct vm_area_struct *hint = NULL;
 	unsigned int i;
@@ -507,13 +723,15 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 			ret = -EINVAL;
 			break;
 		}
-		ret = karena_apply_one(kf, sp, &r, &b);
+		ret = karena_apply_one(kf, sp, &r, &b, &run);
 		if (ret)
 			break;
 		*done = i + 1;
 		*pages += r.npages;
-		cond_resched();
+		if (!run.sp)
+			cond_resched();
 	}
+	karena_run_end(&run);
 	karena_batch_unmap(&b, mm);
 	mutex_unlock(&kf->lock);
 	mmap_read_unlock(mm);
@@ -554,99 +772,4 @@ int karena_apply_vec(struct file *file, struct mm_struct *mm, u64 uranges,
 					  pages);
 	kvfree(ranges);
 	return ret;
-}
-
-/* ------------------------------------------------------------------ */
-/* Query and stats */
-
-#define KAR_QUERY_CHUNK	PAGE_SIZE
-
-int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
-		 unsigned long npages, u8 __user *vec)
-{
-	unsigned long end = start + (npages << PAGE_SHIFT);
-	unsigned long done = 0;
-	u8 *buf;
-	int ret = 0;
-
-	buf = kmalloc(KAR_QUERY_CHUNK, GFP_KERNEL_ACCOUNT);
-	if (!buf)
-		return -ENOMEM;
-	while (done < npages) {
-		unsigned long n = min(npages - done, KAR_QUERY_CHUNK);
-		unsigned long first = (start >> PAGE_SHIFT) + done, i;
-		struct karena_space *sp;
-
-		if (mmap_read_lock_killable(mm)) {
-			ret = -EINTR;
-			break;
-		}
-		sp = karena_range_space(file, mm, start, end, NULL);
-		if (!sp) {
-			mmap_read_unlock(mm);
-			ret = -EINVAL;
-			break;
-		}
-		{
-			XA_STATE(xas, &sp->store, first);
-			struct karena_ent e;
-			void *entry;
-
-			xas_lock(&xas);
-			for (i = 0; i < n; i++) {
-				xas_set(&xas, first + i);
-				entry = xas_load(&xas);
-				karena_decode(&xas, entry, &e);
-				buf[i] = e.state |
-					 (e.page ? KARENA_PAGE_RESIDENT : 0) |
-					 (e.huge ? KARENA_PAGE_HUGE : 0) |
-					 (e.lazy ? KARENA_PAGE_LAZY : 0);
-			}
-			xas_unlock(&xas);
-		}
-		mmap_read_unlock(mm);
-		/* Never copy to user memory with mmap_lock held. */
-		if (copy_to_user(vec + done, buf, n)) {
-			ret = -EFAULT;
-			break;
-		}
-		done += n;
-		cond_resched();
-	}
-	kfree(buf);
-	return ret;
-}
-
-void karena_get_stats(struct karena_file *kf, struct mm_struct *mm,
-		      struct karena_stats *st)
-{
-	struct karena_space *sp;
-	int i;
-
-	mutex_lock(&kf->lock);
-	sp = karena_space_find(kf, mm);
-	if (sp) {
-		unsigned long reserved = sp->nr_mapped - sp->nr_none -
-					 sp->nr_prepared - sp->nr_ready;
-
-		st->reserved_bytes = (u64)reserved << PAGE_SHIFT;
-		st->prepared_bytes = (u64)sp->nr_prepared << PAGE_SHIFT;
-		st->ready_bytes = (u64)sp->nr_ready << PAGE_SHIFT;
-		st->resident_bytes =
-			(u64)atomic_long_read(&sp->nr_resident) << PAGE_SHIFT;
-		st->faults = atomic64_read(&sp->ev[KAR_E_FAULTS]);
-		st->faults_cache_hit = atomic64_read(&sp->ev[KAR_E_HIT]);
-		st->faults_cache_miss = atomic64_read(&sp->ev[KAR_E_MISS]);
-		st->faults_sigsegv = atomic64_read(&sp->ev[KAR_E_SIGSEGV]);
-		st->faults_zero = atomic64_read(&sp->ev[KAR_E_ZERO]);
-		st->cow_copies = atomic64_read(&sp->ev[KAR_E_COW]);
-		st->lazy_bytes =
-			(u64)atomic_long_read(&sp->nr_lazy) << PAGE_SHIFT;
-		st->lazy_reclaimed =
-			atomic64_read(&sp->ev[KAR_E_LAZY_RECLAIMED]);
-		for (i = 0; i <= KARENA_OP_MAX; i++)
-			st->transitions[i] = sp->transitions[i];
-		st->transition_errors = sp->transition_errors;
-	}
-	mutex_unlock(&kf->lock);
 }
