@@ -19,7 +19,9 @@
  *             pressure or a bound needs them, so releasing costs no zap
  *             and a page Used again before that costs no fault; such a
  *             page holds its old data, which the heap knows
- *             (os_unused_lazy: calloc zeroes it)
+ *             (os_unused_lazy: calloc zeroes it).  With the heap's huge
+ *             hint, whole 2 MiB blocks are released eagerly and made
+ *             Ready again at once ("Whole blocks" below)
  *   fault, hugepage, nohugepage
  *             KARENA_IOC_TRANSITION with the matching KARENA_OP_*
  *   free      munmap
@@ -306,8 +308,11 @@ static void fresh_forget(uintptr_t a, size_t len)
 	fresh_unlock();
 }
 
-/* Make a Reserved region Ready and remember it as fresh; -errno if not. */
-static int fresh_add(void *addr, size_t len)
+/*
+ * Make a region Ready (op: KARENA_OP_ALLOC from Reserved, KARENA_OP_USED
+ * from Prepared) and remember it as fresh; -errno if not.
+ */
+static int fresh_add(void *addr, size_t len, int op)
 {
 	size_t npages = len / dev_page();
 	size_t bl = (npages + 63) / 64 * 8;
@@ -326,9 +331,9 @@ static int fresh_add(void *addr, size_t len)
 		return -ENOSPC;
 	bits = mmap(NULL, bl, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	err = bits == MAP_FAILED ? -ENOMEM :
-	      dev_transition(addr, len, KARENA_OP_ALLOC, 0);
-	if (err && bits != MAP_FAILED)	/* a piece may be Ready: back to Reserved */
+	err = bits == MAP_FAILED ? -ENOMEM : dev_transition(addr, len, op, 0);
+	/* a piece of a Map may be Ready: back to Reserved (a Used is one range) */
+	if (err && bits != MAP_FAILED && op == KARENA_OP_ALLOC)
 		dev_transition(addr, len, KARENA_OP_FAULT, 0);
 	if (!err) {
 		memset(bits, 0xff, npages / 64 * 8);
@@ -349,6 +354,112 @@ static int fresh_add(void *addr, size_t len)
 	}
 	fresh_unlock();
 	return err;
+}
+
+/* Under fresh_lock: a region overlapping [a, b); *inside: it holds all of it. */
+static struct fresh *fresh_overlap(uintptr_t a, uintptr_t b, bool *inside)
+{
+	for (int i = 0; i < FRESH_MAX; i++) {
+		struct fresh *f = &fresh[i];
+
+		if (f->end > 1 && f->start < b && a < f->end) {
+			*inside = f->start <= a && b <= f->end;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Make the Prepared, unbacked pages [a, b) (one mapping) Ready and fresh
+ * again.  Inside a region still remembered, its bits; else a new region.
+ * On any failure the pages stay Prepared, which is what the heap assumes.
+ */
+static void fresh_refresh(uintptr_t a, uintptr_t b)
+{
+	size_t psz = dev_page(), n = (b - a) / psz, i0, i;
+	struct fresh *f;
+	bool inside = false;
+	int err;
+
+	fresh_lock();
+	f = fresh_overlap(a, b, &inside);
+	if (f && inside)
+		f->left += n;	/* not retired meanwhile */
+	fresh_unlock();
+	if (!f) {
+		fresh_add((void *)a, b - a, KARENA_OP_USED);
+		return;
+	}
+	if (!inside)
+		return;
+	err = dev_transition((void *)a, b - a, KARENA_OP_USED, 0);
+	fresh_lock();
+	if (err) {
+		f->left -= n;
+		fresh_retire();
+	} else {
+		i0 = (a - f->start) / psz;
+		for (i = i0; i < i0 + n; i++)
+			f->bits[i / 64] |= 1ull << (i % 64);
+	}
+	fresh_unlock();
+}
+
+/*
+ * Whole blocks.  The module backs a 2 MiB block (HUGE_BLOCK, aligned) with
+ * one huge page mapped by one PMD when its first fault finds all of it
+ * Ready and hinted; a block first faulted while partly Prepared gets 4 KiB
+ * pages and keeps them in that mapping (kmod/README.md, "Huge blocks").
+ * The heap Uses released memory again one span at a time, so every block
+ * an eager Unused dropped would come back on 4 KiB faults.  Instead the
+ * blocks wholly inside an eager Unused are made Ready again at once (no
+ * page: they hold no memory until touched) and remembered as fresh, like
+ * a new region: the heap's Used of them only clears their bits, and the
+ * next fault in such a block maps all of it.  The same trade as fresh
+ * regions: no strict-mode fault on a stray touch of such a free page,
+ * and they count as Ready against max_ready.  Only with the heap's huge
+ * hint on (karena_hugepage): without huge blocks it would save nothing.
+ */
+#define HUGE_BLOCK	((uintptr_t)2 << 20)
+
+static inline bool whole_blocks(uintptr_t a, uintptr_t b)
+{
+	return !(a & (HUGE_BLOCK - 1)) && a + HUGE_BLOCK <= b;
+}
+
+/*
+ * Where the piece of [a, b) that starts at a ends: its whole blocks, or
+ * the part before or after them.  The background scavenger's lazy release
+ * is cut so: a huge block the module would release eagerly anyway (lazy
+ * reclaim takes pages one by one) comes back as a block (refresh_blocks),
+ * and a 4 KiB-mapped block's pages leave RSS at once as on the mmap
+ * backend; the edges stay lazy, a page Used again there costs no fault.
+ */
+static uintptr_t block_piece_end(uintptr_t a, uintptr_t b)
+{
+	uintptr_t first = (a + HUGE_BLOCK - 1) & ~(HUGE_BLOCK - 1);
+	uintptr_t last = b & ~(HUGE_BLOCK - 1);
+
+	if (first >= last)
+		return b;
+	return a < first ? first : last;
+}
+
+static void refresh_blocks(uintptr_t a, size_t len)
+{
+	uintptr_t end = (a + len) & ~(HUGE_BLOCK - 1);
+
+	if (!karena_hugepage)
+		return;
+	a = (a + HUGE_BLOCK - 1) & ~(HUGE_BLOCK - 1);
+	while (a < end) {
+		uintptr_t b = bnd_next(a, end);
+
+		if ((b & ~(HUGE_BLOCK - 1)) > a)
+			fresh_refresh(a, b & ~(HUGE_BLOCK - 1));
+		a = (b + HUGE_BLOCK - 1) & ~(HUGE_BLOCK - 1);
+	}
 }
 
 static void *dev_reserve(void *hint, size_t len)
@@ -376,7 +487,7 @@ static void *dev_alloc(size_t len)
 
 static int dev_map(void *addr, size_t len)
 {
-	if (len >= FRESH_MIN && fresh_add(addr, len) == 0)
+	if (len >= FRESH_MIN && fresh_add(addr, len, KARENA_OP_ALLOC) == 0)
 		return 0;
 	return dev_transition(addr, len, KARENA_OP_MAP, 0);
 }
@@ -410,7 +521,11 @@ static int dev_used(void *addr, size_t len)
 
 static int dev_unused(void *addr, size_t len)
 {
-	return dev_transition(addr, len, KARENA_OP_UNUSED, 0);
+	int err = dev_transition(addr, len, KARENA_OP_UNUSED, 0);
+
+	if (!err)
+		refresh_blocks((uintptr_t)addr, len);
+	return err;
 }
 
 static int dev_fault(void *addr, size_t len)
@@ -473,7 +588,13 @@ static size_t vec_fill(const struct os_range *r, size_t n, size_t *i,
 
 		while (a < end) {
 			uintptr_t b = bnd_next(a, end);
+			bool lazy = r[*i].op == OS_UNUSED &&
+				    (r[*i].flags & OS_F_LAZY) && os_unused_lazy;
 
+			if (lazy && karena_hugepage) {
+				b = block_piece_end(a, b);
+				lazy = !whole_blocks(a, b);
+			}
 			if (k == cap) {
 				if (k0 == 0)
 					return SIZE_MAX;
@@ -483,8 +604,7 @@ static size_t vec_fill(const struct os_range *r, size_t n, size_t *i,
 			kr[k].start = a;
 			kr[k].len = b - a;
 			kr[k].op = (uint32_t)r[*i].op;
-			if (r[*i].op == OS_UNUSED &&
-			    (r[*i].flags & OS_F_LAZY) && os_unused_lazy)
+			if (lazy)
 				kr[k].flags = KARENA_F_LAZY;
 			owner[k] = (uint32_t)*i;
 			k++;
@@ -553,9 +673,14 @@ static int dev_batch(const struct os_range *r, size_t n, size_t *done)
 			i++;
 			continue;
 		}
+		kdone = 0;
 		err = os_uring_vec(kr, k, &kdone);
 		if (err == -ENOSYS)
 			err = ioctl_vec(kr, k, &kdone);
+		for (size_t j = 0; j < kdone && j < k; j++)
+			if (kr[j].op == KARENA_OP_UNUSED &&
+			    !(kr[j].flags & KARENA_F_LAZY))
+				refresh_blocks(kr[j].start, kr[j].len);
 		if (err) {
 			i = owners_done(owner, k, kdone);
 			break;

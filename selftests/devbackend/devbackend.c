@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -258,6 +259,75 @@ TEST(calloc_after_lazy_release_is_zero)
 			break;
 	ASSERT_EQ(BS, i) TH_LOG("byte %ld is 0x%x", i, c[i] & 0xff);
 	free(c);
+}
+
+/* Huge blocks: the 6.1 guest only (kmod/compat.h), module parameter on. */
+static int huge_blocks(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	char c = 0;
+	FILE *f;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+	    major > 6 || (major == 6 && minor >= 10))
+		return 0;
+	f = fopen("/sys/module/karena/parameters/hugepage", "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, " %c", &c) != 1)
+		c = 0;
+	fclose(f);
+	return c == 'Y';
+}
+
+/* Allocate n objects of size sz and write every byte of them. */
+static int fill_objects(char **o, int n, size_t sz)
+{
+	for (int i = 0; i < n; i++) {
+		o[i] = malloc(sz);
+		if (!o[i])
+			return 0;
+		memset(o[i], i | 1, sz);
+	}
+	return 1;
+}
+
+/*
+ * A heap given back with malloc_trim() and filled again, one small span at
+ * a time, comes back on huge blocks: the backend makes the whole 2 MiB
+ * blocks an eager Unused dropped Ready again (lib/os_dev.c, "Whole
+ * blocks"), so the first fault in each maps all of it.  Used span by span
+ * instead, every block would be partly Prepared at its first fault and
+ * come back on 4 KiB pages: 2048 faults for the 8 MiB.
+ */
+TEST(trimmed_blocks_come_back_huge)
+{
+	enum { NO = 8192, OS = 1024, PAGES = NO * OS / 4096 };
+	static char *o[NO];
+	long f0, f1, h0, h1;
+	int i;
+
+	NEED_DEV();
+	if (!huge_blocks())
+		SKIP(return, "no huge blocks on this kernel or module");
+	ASSERT_TRUE(fill_objects(o, NO, OS));
+	for (i = 0; i < NO; i++)
+		free(o[i]);
+	malloc_trim(0);
+	f0 = kar_sysfs("faults");
+	h0 = kar_sysfs("faults_huge");
+	ASSERT_TRUE(fill_objects(o, NO, OS));
+	f1 = kar_sysfs("faults");
+	h1 = kar_sysfs("faults_huge");
+	TH_LOG("refill of %d pages after malloc_trim: %ld faults, %ld huge",
+	       PAGES, f1 - f0, h1 - h0);
+	ASSERT_LE(2, h1 - h0);
+	ASSERT_GT(PAGES / 4, f1 - f0);
+	for (i = 0; i < NO; i++) {
+		ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
+		free(o[i]);
+	}
 }
 
 /*
