@@ -292,6 +292,8 @@ static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 		r[nr].len = (j - i) * PAGE_BYTES;
 		r[nr].op = op;
 		r[nr].flags = flags;
+		r[nr].own_lo = start;
+		r[nr].own_hi = start + npages * PAGE_BYTES;
 		nr++;
 		done_pages += j - i;
 		if (nr == 64) {

@@ -44,6 +44,12 @@ struct os_range {
 	size_t len;
 	int op;			/* enum os_op, except OS_RESERVE/OS_ALLOC */
 	unsigned flags;		/* OS_F_POPULATE for OS_USED, OS_F_LAZY for OS_UNUSED */
+	/*
+	 * The free run holding the range, which no other thread Uses during
+	 * the call (own_hi 0: unknown).  The device backend may release the
+	 * pages of it that the heap never handed out along with an Unused.
+	 */
+	uintptr_t own_lo, own_hi;
 };
 #define OS_F_POPULATE	1u
 #define OS_F_LAZY	2u	/* the backend may keep the pages (os_unused_lazy) */

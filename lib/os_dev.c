@@ -446,6 +446,20 @@ static uintptr_t block_piece_end(uintptr_t a, uintptr_t b)
 	return a < first ? first : last;
 }
 
+static void refresh_blocks(uintptr_t a, size_t len);
+
+/*
+ * An Unused piece was applied: its pages are Prepared now, fresh no more
+ * (a range grown over fresh pages, below); an eager one's whole blocks
+ * come back Ready.
+ */
+static void unused_done(const struct karena_range *kr)
+{
+	fresh_forget(kr->start, kr->len);
+	if (!(kr->flags & KARENA_F_LAZY))
+		refresh_blocks(kr->start, kr->len);
+}
+
 static void refresh_blocks(uintptr_t a, size_t len)
 {
 	uintptr_t end = (a + len) & ~(HUGE_BLOCK - 1);
@@ -523,8 +537,10 @@ static int dev_unused(void *addr, size_t len)
 {
 	int err = dev_transition(addr, len, KARENA_OP_UNUSED, 0);
 
-	if (!err)
+	if (!err) {
+		fresh_forget((uintptr_t)addr, len);
 		refresh_blocks((uintptr_t)addr, len);
+	}
 	return err;
 }
 
@@ -640,7 +656,7 @@ static int ioctl_vec(const struct karena_range *kr, size_t k, size_t *kdone)
 	return v.error ? v.error : -errno;
 }
 
-static int dev_batch(const struct os_range *r, size_t n, size_t *done)
+static int vec_batch(const struct os_range *r, size_t n, size_t *done)
 {
 	struct karena_range kr[VEC_STACK];
 	uint32_t owner[VEC_STACK];
@@ -678,9 +694,8 @@ static int dev_batch(const struct os_range *r, size_t n, size_t *done)
 		if (err == -ENOSYS)
 			err = ioctl_vec(kr, k, &kdone);
 		for (size_t j = 0; j < kdone && j < k; j++)
-			if (kr[j].op == KARENA_OP_UNUSED &&
-			    !(kr[j].flags & KARENA_F_LAZY))
-				refresh_blocks(kr[j].start, kr[j].len);
+			if (kr[j].op == KARENA_OP_UNUSED)
+				unused_done(&kr[j]);
 		if (err) {
 			i = owners_done(owner, k, kdone);
 			break;
@@ -688,6 +703,95 @@ static int dev_batch(const struct os_range *r, size_t n, size_t *done)
 	}
 	if (done)
 		*done = i;
+	return err;
+}
+
+/*
+ * Whole blocks, continued: a block the heap took from a fresh region also
+ * holds pages it never handed out, Ready in the module (fresh) and
+ * Prepared in the heap's view, so its Unused of the pages it did hand out
+ * would cut the block (a huge one is copied to 4 KiB pages first, and a cut
+ * block never maps by PMD again).  So each Unused range grows over the
+ * fresh pages next to it, up to its blocks' edges and within the free run
+ * the heap owns for the call (no other thread Uses those pages
+ * meanwhile), and ranges that then touch merge.  The grown parts stop
+ * being fresh once applied (unused_done).
+ */
+static uintptr_t fresh_edge(uintptr_t a, uintptr_t lim, bool down)
+{
+	size_t psz = dev_page();
+	struct fresh *f = NULL;
+
+	fresh_lock();
+	while (down ? a > lim : a < lim) {
+		uintptr_t pg = down ? a - psz : a;
+		size_t i;
+
+		if (!f || pg < f->start || pg >= f->end)
+			f = fresh_find(pg, NULL);
+		if (!f)
+			break;
+		i = (pg - f->start) / psz;
+		if (!(f->bits[i / 64] >> (i % 64) & 1))
+			break;
+		a = down ? a - psz : a + psz;
+	}
+	fresh_unlock();
+	return a;
+}
+
+static void grow_over_fresh(struct os_range *x)
+{
+	uintptr_t a = (uintptr_t)x->addr, b = a + x->len;
+	uintptr_t lo = a & ~(HUGE_BLOCK - 1);
+	uintptr_t hi = (b + HUGE_BLOCK - 1) & ~(HUGE_BLOCK - 1);
+
+	if (lo < x->own_lo)
+		lo = x->own_lo;
+	if (hi > x->own_hi)
+		hi = x->own_hi;
+	a = fresh_edge(a, lo, true);
+	b = fresh_edge(b, hi, false);
+	x->addr = (void *)a;
+	x->len = b - a;
+}
+
+static int dev_batch(const struct os_range *r, size_t n, size_t *done)
+{
+	struct os_range x[VEC_STACK];
+	size_t upto[VEC_STACK], nx = 0, xdone = 0, i;
+	int err;
+
+	if (!karena_hugepage || n > VEC_STACK)
+		return vec_batch(r, n, done);
+	for (i = 0; i < n; i++)
+		if (r[i].op != OS_UNUSED || !r[i].own_hi)
+			return vec_batch(r, n, done);
+	for (i = 0; i < n; i++) {
+		uintptr_t pa, pe, a, e;
+
+		x[nx] = r[i];
+		grow_over_fresh(&x[nx]);
+		a = (uintptr_t)x[nx].addr;
+		e = a + x[nx].len;
+		pa = nx ? (uintptr_t)x[nx - 1].addr : 0;
+		pe = nx ? pa + x[nx - 1].len : 0;
+		if (nx && a <= pe && a >= pa && x[nx - 1].flags == x[nx].flags) {
+			/* touching, or both grew over the same fresh pages */
+			if (e > pe)
+				x[nx - 1].len = e - pa;
+		} else {
+			if (nx && a < pe && a >= pa) {	/* never twice */
+				x[nx].addr = (void *)pe;
+				x[nx].len = e - pe;
+			}
+			nx++;
+		}
+		upto[nx - 1] = i + 1;
+	}
+	err = vec_batch(x, nx, &xdone);
+	if (done)
+		*done = xdone ? upto[xdone - 1] : 0;
 	return err;
 }
 

@@ -299,11 +299,14 @@ static int fill_objects(char **o, int n, size_t sz)
  * blocks an eager Unused dropped Ready again (lib/os_dev.c, "Whole
  * blocks"), so the first fault in each maps all of it.  Used span by span
  * instead, every block would be partly Prepared at its first fault and
- * come back on 4 KiB pages: 2048 faults for the 8 MiB.
+ * come back on 4 KiB pages: 4096 faults for the 16 MiB.  Blocks that
+ * still hold a live span (the harness's, the allocator's cached spans)
+ * are cut by the trim and stay 4 KiB: at least half of the 8 come back
+ * huge (6 in the guest, 1 with the old backend: 3585 faults).
  */
 TEST(trimmed_blocks_come_back_huge)
 {
-	enum { NO = 8192, OS = 1024, PAGES = NO * OS / 4096 };
+	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
 	static char *o[NO];
 	long f0, f1, h0, h1;
 	int i;
@@ -322,8 +325,8 @@ TEST(trimmed_blocks_come_back_huge)
 	h1 = kar_sysfs("faults_huge");
 	TH_LOG("refill of %d pages after malloc_trim: %ld faults, %ld huge",
 	       PAGES, f1 - f0, h1 - h0);
-	ASSERT_LE(2, h1 - h0);
-	ASSERT_GT(PAGES / 4, f1 - f0);
+	ASSERT_LE(4, h1 - h0);
+	ASSERT_GT(PAGES / 2, f1 - f0);
 	for (i = 0; i < NO; i++) {
 		ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
 		free(o[i]);
