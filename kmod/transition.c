@@ -228,12 +228,34 @@ struct karena_run {
 	struct karena_space *sp;	/* whose store lock is held, or NULL */
 	struct xa_state xas;
 	unsigned long pages;		/* applied under this hold */
+	long d_resident;		/* counts added when let go */
+	long d_counted;
 	bool lazy_update;		/* karena_lazy_update() when let go */
 };
 
 #define KAR_RUN_PAGES	1024UL
 
-/* Let go of the store lock, if held. */
+/*
+ * Count the changes of @sp's resident and RssFile pages, at once or when
+ * the run lets go of @sp's store lock (lazy.c's list lock is not taken
+ * under it).
+ */
+static void karena_run_count(struct karena_run *run, struct karena_space *sp,
+			     long d_resident, long d_counted, bool lazy)
+{
+	if (run->sp == sp) {
+		run->d_resident += d_resident;
+		run->d_counted += d_counted;
+		run->lazy_update |= lazy;
+		return;
+	}
+	atomic_long_add(d_resident, &sp->nr_resident);
+	karena_rss_count(sp, d_counted);
+	if (lazy)
+		karena_lazy_update(sp);
+}
+
+/* Let go of the store lock, if held, and count what the run changed. */
 static void karena_run_end(struct karena_run *run)
 {
 	struct karena_space *sp = run->sp;
@@ -242,8 +264,10 @@ static void karena_run_end(struct karena_run *run)
 		return;
 	xas_unlock(&run->xas);
 	run->sp = NULL;
-	if (run->lazy_update)
-		karena_lazy_update(sp);
+	karena_run_count(run, sp, run->d_resident, run->d_counted,
+			 run->lazy_update);
+	run->d_resident = 0;
+	run->d_counted = 0;
 	run->lazy_update = false;
 }
 
@@ -420,6 +444,27 @@ static struct page *karena_apply_newpage(struct karena_apply *a)
 }
 
 /*
+ * karena_encode() over the entry @e decoded at @xas: when the same page
+ * stays, the slot already holds it and only the marks that differ change.
+ */
+static bool karena_reencode(struct xa_state *xas, const struct karena_ent *e,
+			    unsigned int state, bool huge, struct page *page,
+			    bool cow)
+{
+	bool prep = state == S_PREPARED, was_prep = e->state == S_PREPARED;
+
+	if (!page || page != e->page)
+		return karena_encode(xas, state, huge, page, cow);
+	if (prep != was_prep)
+		karena_xas_mark(xas, KAR_MARK_PREP, prep);
+	if (huge != e->huge)
+		karena_xas_mark(xas, KAR_MARK_HUGE, huge);
+	if (cow != e->cow)
+		karena_xas_mark(xas, KAR_MARK_COW, cow);
+	return true;
+}
+
+/*
  * Move the entry at @xas (decoded: @e) to the target state.  Returns
  * false when the entry was erased (karena_encode()).
  */
@@ -431,20 +476,22 @@ static bool karena_apply_entry(struct karena_apply *a, struct xa_state *xas,
 	struct page *np = NULL;
 
 	if (a->hint)
-		return karena_encode(xas, e->state,
-				     a->r->op == KARENA_OP_HUGEPAGE,
-				     e->page, e->cow);
+		return karena_reencode(xas, e, e->state,
+				       a->r->op == KARENA_OP_HUGEPAGE,
+				       e->page, e->cow);
 	if (e->lazy && target == S_READY) {
 		/* Used takes a lazily released page back as it is. */
 		karena_lazy_unmark(a->sp, e->page);
 		a->d_resident++;
-		return karena_encode(xas, S_READY, e->huge, e->page, false);
+		return karena_reencode(xas, e, S_READY, e->huge, e->page,
+				       false);
 	}
 	if (a->lazy && e->page && !e->cow && !PageCompound(e->page)) {
 		/* Lazy Unused keeps the page (and its PTEs). */
 		karena_lazy_mark(a->sp, e->page);
 		a->d_resident--;
-		return karena_encode(xas, S_PREPARED, e->huge, e->page, false);
+		return karena_reencode(xas, e, S_PREPARED, e->huge, e->page,
+				       false);
 	}
 	if (a->populate)
 		np = karena_apply_newpage(a);
@@ -571,13 +618,8 @@ static void karena_apply_account(struct karena_apply *a, unsigned long before)
 			if (a->pl.cnt[s])
 				karena_space_add(sp, s, -(long)a->pl.cnt[s]);
 		karena_space_add(sp, a->target, r->npages);
-		atomic_long_add(a->d_resident, &sp->nr_resident);
-		karena_rss_count(sp, a->d_counted);
-		/* Not under the store lock: it takes lazy.c's list lock. */
-		if ((a->lazy || a->pl.lazy) && a->run->sp)
-			a->run->lazy_update = true;
-		else if (a->lazy || a->pl.lazy)
-			karena_lazy_update(sp);
+		karena_run_count(a->run, sp, a->d_resident, a->d_counted,
+				 a->lazy || a->pl.lazy);
 	}
 	if (a->b->ndropped != before)
 		karena_batch_zap(a->b, r->start,
