@@ -14,6 +14,8 @@ tmo=${2:-${KARENA_VM_TIMEOUT:-900}}
 # initramfs.cpio.gz in that directory; scripts/kcompat.sh --guest).
 if [ -n "${KARENA_GUEST_DIR:-}" ]; then
 	g=$KARENA_GUEST_DIR
+	# and the kernel arguments that kernel needs (debug-kernel.sh)
+	[ -f "$g/cmdline" ] && guest_args=$(cat "$g/cmdline")
 else
 	g="$top/build/guest"
 	"$top/scripts/vm/fetch-kernel.sh"
@@ -33,7 +35,7 @@ timeout -k 10 "$tmo" qemu-system-x86_64 \
 	-accel tcg -cpu max -m "${KARENA_VM_MEM:-2G}" -smp "${KARENA_VM_CPUS:-2}" \
 	-nographic -monitor none -serial stdio -no-reboot -nic none -vga none \
 	-kernel "$g/vmlinuz" -initrd "$g/initramfs.cpio.gz" \
-	-append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check ${KARENA_VM_APPEND:-}" \
+	-append "console=ttyS0 quiet loglevel=4 panic=-1 no_timer_check ${guest_args:-} ${KARENA_VM_APPEND:-}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$out",mount_tag=out,security_model=none,multidevs=remap \
 	</dev/null

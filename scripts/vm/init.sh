@@ -50,7 +50,7 @@ echo "karena-guest: booted $(uname -r), running tests"
 chroot $R /bin/sh /tmp/out/cmd.sh </dev/null >/dev/console 2>&1
 echo "karena-guest: done"
 sync
-# Without ACPI (the debug kernel) a power-off only halts: reboot, which
+# Without ACPI a power-off only halts: reboot, which
 # -no-reboot turns into QEMU exiting.
 [ -d /sys/firmware/acpi ] || reboot -f
 poweroff -f
