@@ -46,21 +46,13 @@
  * it counts against the file's max_ready limit.  Fault and Free forget
  * the pages they cover.
  *
- * Mapping boundaries.  The module applies a range only when one mapping
- * (VMA) of the file holds all of it, and device VMAs never merge.  The
- * heap does treat adjacent reservations as one region, so this backend
- * remembers where its reservations start and end and splits every range
- * at those addresses.  The table is read without a lock (slots are
- * written atomically; a range in use never loses its own boundaries) and
- * written under a spin flag by reserve and free, which the heap calls
- * under its own lock.
+ * Mapping boundaries: os_dev_bounds.c.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,100 +63,18 @@
 #include <sys/resource.h>
 #include <unistd.h>
 #include "os.h"
+#include "os_dev.h"
 #include "os_uring.h"
 #include "internal.h"
 #include "../kmod/uapi/karena.h"
 
 #define DEV_FD_MIN	800	/* preferred lowest fd number for the device */
-#define BND_MAX		4096	/* remembered mapping boundaries */
 #define VEC_STACK	128	/* ranges per vector call built on the stack */
 #define FRESH_MAX	64	/* fresh regions remembered at a time */
 #define FRESH_MIN	(1u << 20)	/* smallest Map made Ready ahead */
 
 static int kdev_fd = -1;
 static struct karena_info kdev_info;
-
-/* ---- mapping boundaries ---- */
-
-static uintptr_t bnd[BND_MAX];	/* 0: free slot */
-static unsigned int bnd_hi;	/* slots [0, bnd_hi) may be in use */
-static int bnd_busy;
-static int bnd_full_warned;
-
-/* The spin flags of the boundary table and of the fresh regions. */
-static void flag_lock(int *busy)
-{
-	while (__atomic_exchange_n(busy, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void flag_unlock(int *busy)
-{
-	__atomic_store_n(busy, 0, __ATOMIC_RELEASE);
-}
-
-static void bnd_lock(void)
-{
-	flag_lock(&bnd_busy);
-}
-
-static void bnd_unlock(void)
-{
-	flag_unlock(&bnd_busy);
-}
-
-/* Under bnd_lock. */
-static void bnd_add(uintptr_t a)
-{
-	unsigned int i, free_slot = BND_MAX;
-
-	for (i = 0; i < bnd_hi; i++) {
-		uintptr_t v = bnd[i];
-
-		if (v == a)
-			return;
-		if (!v && free_slot == BND_MAX)
-			free_slot = i;
-	}
-	if (free_slot == BND_MAX) {
-		if (bnd_hi == BND_MAX) {
-			if (karena_debug && !bnd_full_warned++)
-				karena_warn("dev backend: mapping boundary table full");
-			return;
-		}
-		free_slot = bnd_hi;
-		__atomic_store_n(&bnd_hi, bnd_hi + 1, __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&bnd[free_slot], a, __ATOMIC_RELEASE);
-}
-
-/* Forget boundaries in [a, b): that address space is gone. */
-static void bnd_del_range(uintptr_t a, uintptr_t b)
-{
-	unsigned int i;
-
-	for (i = 0; i < bnd_hi; i++) {
-		uintptr_t v = bnd[i];
-
-		if (v && v >= a && v < b)
-			__atomic_store_n(&bnd[i], 0, __ATOMIC_RELAXED);
-	}
-}
-
-/* The first boundary in (a, b), or b. */
-static uintptr_t bnd_next(uintptr_t a, uintptr_t b)
-{
-	unsigned int i, n = __atomic_load_n(&bnd_hi, __ATOMIC_ACQUIRE);
-	uintptr_t best = b;
-
-	for (i = 0; i < n; i++) {
-		uintptr_t v = __atomic_load_n(&bnd[i], __ATOMIC_RELAXED);
-
-		if (v > a && v < best)
-			best = v;
-	}
-	return best;
-}
 
 /* ---- single transitions ---- */
 
@@ -175,7 +85,7 @@ static int dev_transition(void *addr, size_t len, int op, unsigned int flags)
 	if (!len)
 		return 0;
 	while (a < end) {
-		uintptr_t b = bnd_next(a, end);
+		uintptr_t b = dev_bounds_next(a, end);
 		struct karena_transition t;
 
 		memset(&t, 0, sizeof(t));
@@ -205,12 +115,12 @@ static int fresh_busy;
 
 static void fresh_lock(void)
 {
-	flag_lock(&fresh_busy);
+	dev_spin_lock(&fresh_busy);
 }
 
 static void fresh_unlock(void)
 {
-	flag_unlock(&fresh_busy);
+	dev_spin_unlock(&fresh_busy);
 }
 
 static size_t dev_page(void)
@@ -468,7 +378,7 @@ static void refresh_blocks(uintptr_t a, size_t len)
 		return;
 	a = (a + HUGE_BLOCK - 1) & ~(HUGE_BLOCK - 1);
 	while (a < end) {
-		uintptr_t b = bnd_next(a, end);
+		uintptr_t b = dev_bounds_next(a, end);
 
 		if ((b & ~(HUGE_BLOCK - 1)) > a)
 			fresh_refresh(a, b & ~(HUGE_BLOCK - 1));
@@ -483,11 +393,7 @@ static void *dev_reserve(void *hint, size_t len)
 
 	if (p == MAP_FAILED)
 		return NULL;
-	bnd_lock();
-	bnd_del_range((uintptr_t)p, (uintptr_t)p + len);
-	bnd_add((uintptr_t)p);
-	bnd_add((uintptr_t)p + len);
-	bnd_unlock();
+	dev_bounds_set((uintptr_t)p, len);
 	return p;
 }
 
@@ -557,12 +463,8 @@ static int dev_free(void *addr, size_t len)
 	if (munmap(addr, len))
 		return -errno;
 	fresh_forget(a, len);
-	bnd_lock();
-	bnd_del_range(a, a + len);
 	/* what is left of a mapping around the hole starts or ends here */
-	bnd_add(a);
-	bnd_add(a + len);
-	bnd_unlock();
+	dev_bounds_set(a, len);
 	return 0;
 }
 
@@ -603,7 +505,7 @@ static size_t vec_fill(const struct os_range *r, size_t n, size_t *i,
 		size_t k0 = k;
 
 		while (a < end) {
-			uintptr_t b = bnd_next(a, end);
+			uintptr_t b = dev_bounds_next(a, end);
 			bool lazy = r[*i].op == OS_UNUSED &&
 				    (r[*i].flags & OS_F_LAZY) && os_unused_lazy;
 
