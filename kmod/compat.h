@@ -13,6 +13,7 @@
 #include <linux/list_lru.h>
 #include <linux/mm.h>
 #include <linux/memcontrol.h>
+#include <linux/mmu_notifier.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/version.h>
@@ -181,6 +182,25 @@ static inline void karena_shrinker_stop(struct shrinker *s)
 {
 	unregister_shrinker(s);
 	kfree(s);
+}
+#endif
+
+/*
+ * The VMA an mmu_notifier range lies in, or NULL when the kernel does not
+ * say: 6.1's struct mmu_notifier_range has it, 6.12's has not (6.3 took
+ * it out).
+ */
+#if KARENA_KERNEL_AT_LEAST_6(3)
+static inline struct vm_area_struct *
+karena_range_vma(const struct mmu_notifier_range *range)
+{
+	return NULL;
+}
+#else
+static inline struct vm_area_struct *
+karena_range_vma(const struct mmu_notifier_range *range)
+{
+	return range->vma;
 }
 #endif
 
