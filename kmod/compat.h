@@ -186,21 +186,41 @@ static inline void karena_shrinker_stop(struct shrinker *s)
 #endif
 
 /*
- * The VMA an mmu_notifier range lies in, or NULL when the kernel does not
- * say: 6.1's struct mmu_notifier_range has it, 6.12's has not (6.3 took
- * it out).
+ * Does @range lie in a VMA whose vm_ops are @ops?  A zap notifies a range
+ * of one VMA; an rmap walk may notify more (mm/huge_memory.c splits a
+ * PMD's whole 2 MiB).  6.1's struct mmu_notifier_range names its VMA.
+ * 6.3 took that out: there the VMA holding the range's start is looked up
+ * under RCU, which per-VMA locking makes safe (VMAs are freed after a
+ * grace period), and the range must lie wholly in it.  A kernel with
+ * neither answers yes (the caller then relies on mmap_lock as before).
  */
-#if KARENA_KERNEL_AT_LEAST_6(3)
-static inline struct vm_area_struct *
-karena_range_vma(const struct mmu_notifier_range *range)
+#if !KARENA_KERNEL_AT_LEAST_6(3)
+static inline bool karena_range_in_vma_of(const struct mmu_notifier_range *range,
+					  const struct vm_operations_struct *ops)
 {
-	return NULL;
+	return !range->vma || range->vma->vm_ops == ops;
+}
+#elif defined(CONFIG_PER_VMA_LOCK)
+static inline bool karena_range_in_vma_of(const struct mmu_notifier_range *range,
+					  const struct vm_operations_struct *ops)
+{
+	unsigned long index = range->start;
+	struct vm_area_struct *vma;
+	bool in;
+
+	rcu_read_lock();
+	vma = mt_find(&range->mm->mm_mt, &index, range->start);
+	in = vma && READ_ONCE(vma->vm_ops) == ops &&
+	     READ_ONCE(vma->vm_start) <= range->start &&
+	     range->end <= READ_ONCE(vma->vm_end);
+	rcu_read_unlock();
+	return in;
 }
 #else
-static inline struct vm_area_struct *
-karena_range_vma(const struct mmu_notifier_range *range)
+static inline bool karena_range_in_vma_of(const struct mmu_notifier_range *range,
+					  const struct vm_operations_struct *ops)
 {
-	return range->vma;
+	return true;
 }
 #endif
 

@@ -163,7 +163,6 @@ static void karena_mn_range_end(struct mmu_notifier *mn,
 	struct karena_mm *kmm = container_of(mn, struct karena_mm, mn);
 	unsigned long first = range->start >> PAGE_SHIFT;
 	unsigned long last = (range->end - 1) >> PAGE_SHIFT;
-	struct vm_area_struct *vma;
 	struct karena_space *sp;
 	bool hit = false;
 
@@ -174,11 +173,9 @@ static void karena_mn_range_end(struct mmu_notifier *mn,
 	 * Not a zap of our VMA: an rmap walk without mmap_lock (reclaim or
 	 * drop_caches splitting an anonymous THP) notifies the whole 2 MiB
 	 * around the huge page, which can reach into our VMA next to it
-	 * though nothing of ours was unmapped.  Where the kernel does not
-	 * name the VMA (compat.h), such a range is rechecked like a zap.
+	 * though nothing of ours was unmapped (compat.h).
 	 */
-	vma = karena_range_vma(range);
-	if (vma && vma->vm_ops != &karena_vm_ops)
+	if (!karena_range_in_vma_of(range, &karena_vm_ops))
 		return;
 	spin_lock(&kmm->lock);
 	list_for_each_entry(sp, &kmm->spaces, mm_node) {
