@@ -11,8 +11,11 @@
  *   split, whose rmap walk (no mmap_lock) notifies MMU_NOTIFY_CLEAR for
  *   the whole 2 MiB around the huge page, over the device mapping too,
  *   where nothing was unmapped.  The module must not treat it as a zap of
- *   its VMA: on a debug kernel (make check-debug) a recheck there warns
- *   that mmap_lock is not held (the kernel-log check fails).  Everywhere:
+ *   its VMA: a recheck there warns that mmap_lock is not held on the
+ *   debug kernel (make check-debug) and on 6.12 (rwsem_assert_held()
+ *   needs no debug option there), and the kernel-log check fails; it
+ *   would also walk the mm's spaces without the lock that keeps them
+ *   alive (kmod/rss.c, kmod/compat.h).  Everywhere:
  *   the split happened (thp_split_page rose), and the device's pages are
  *   still mapped (the mapping's Rss) with their data.
  */
