@@ -21,6 +21,7 @@
  */
 #include "kselftest_harness.h"
 #include "karena_test.h"
+#include "kt_cgroup.h"	/* write_file() */
 
 #define HUGE		(2UL << 20)
 #define HALF		(HUGE / 2)
@@ -32,17 +33,6 @@ static long long kt_vmstat(const char *name)
 
 	snprintf(fmt, sizeof(fmt), "%s %%lld", name);
 	return kt_proc_num("/proc/vmstat", fmt);
-}
-
-static int kt_write_file(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY), ok;
-
-	if (fd < 0)
-		return -1;
-	ok = write(fd, s, strlen(s)) == (ssize_t)strlen(s);
-	close(fd);
-	return ok ? 0 : -1;
 }
 
 /* A 2 MiB-aligned anonymous range backed by one huge page, or NULL. */
@@ -95,7 +85,7 @@ TEST(thp_split_next_to_a_mapping)
 
 	splits = kt_vmstat("thp_split_page");
 	ASSERT_LE(0, splits) TH_LOG("no thp_split_page in /proc/vmstat");
-	ASSERT_EQ(0, kt_write_file("/proc/sys/vm/drop_caches", "3"));
+	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "3"));
 	ASSERT_LT(splits, kt_vmstat("thp_split_page"))
 		TH_LOG("the deferred split did not run: the test proves nothing");
 
