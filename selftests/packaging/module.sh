@@ -4,6 +4,7 @@
 #   - make module picks the running kernel's headers when they exist,
 #     else Debian 12's (scripts/kver.sh);
 #   - make modules_install INSTALL_MOD_PATH= puts karena.ko in updates/;
+#   - the top-level Kbuild builds kmod/karena.ko with M=<repo root>;
 #   - make dkms-install / dkms-uninstall, in private DKMS trees
 #     (DKMS_ROOT) for the 6.1 headers: sources from a clean file list,
 #     module built, signed with DKMS's MOK key and installed, udev rule and
@@ -35,6 +36,17 @@ ko=$mt/mi/lib/modules/$abi/updates/karena.ko
 [ $rc = 0 ] && [ "$(/sbin/modinfo -F version "$ko" 2>/dev/null)" = "$v" ] && ! grep -qi 'error' "$mt/mi.log"
 ok $? "module: make modules_install INSTALL_MOD_PATH= installs updates/karena.ko for $abi" \
 	"exit $rc: $(grep -i error "$mt/mi.log" | head -n 2)"
+
+# The repository root as an external module tree (top-level Kbuild), built
+# from a copy of its sources so the checkout's own objects stay as they are.
+kb=$mt/kbuild-root
+mkdir -p "$kb" && cp "$TOP/Kbuild" "$TOP/VERSION" "$kb/" &&
+	(cd "$TOP" && find kmod -name "*.[ch]" -o -name Kbuild | xargs cp --parents -t "$kb")
+make -C "$hdr61" M="$kb" modules >"$mt/kb.log" 2>&1
+rc=$?
+[ $rc = 0 ] && [ "$(/sbin/modinfo -F version "$kb/kmod/karena.ko" 2>/dev/null)" = "$v" ]
+ok $? "module: make -C <headers> M=<repo root> builds kmod/karena.ko through the top-level Kbuild" \
+	"exit $rc: $(grep -i error "$mt/kb.log" | head -n 2)"
 
 # ---- DKMS, private trees ----
 if ! command -v dkms >/dev/null; then

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # selftests/packaging on the host: one version everywhere (version.sh), a
 # fresh clone builds, installs and tests from a 0700 directory (fresh.sh),
-# the module installs by Kbuild and by DKMS (module.sh), the kselftest
+# the module installs by Kbuild (kmod/ and the top-level Kbuild) and by DKMS (module.sh), the kselftest
 # way works and installs a self-contained tree (kselftest.sh), SPDX lines
 # and LICENSES/ agree (licenses.sh).
 # TAP on stdout, exit 0 only when nothing failed.  Expects `make`,
