@@ -16,6 +16,7 @@
 # The module is unloaded by the settle check and loaded again at the end.
 dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
+. "$TOP/selftests/ksft.sh"
 out=${KARENA_OUT:-/tmp}
 ops=${KARENA_FUZZ_OPS:-150000}
 seed=${KARENA_FUZZ_SEED:-$(( $(date +%s) ^ $$ ))}
@@ -30,7 +31,7 @@ for b in fuzz chaos; do
 done
 [ "$(id -u)" = 0 ] && [ -d /sys/module/karena ] ||
 	{ echo "ok 1 fuzz # SKIP needs root and karena.ko loaded"; echo "1..1"; exit 4; }	# kselftest's skip
-dmesg_start=$(dmesg | wc -l)
+ksft_dmesg_mark fuzz-$$
 ht=/proc/sys/kernel/hung_task_timeout_secs
 [ -w $ht ] && { read -r ht_old <$ht; echo 30 >$ht; }
 
@@ -83,7 +84,7 @@ echo "$line"
 cat "$out/settle.log"
 n=$((n + $(grep -c '^\(not \)\{0,1\}ok ' "$out/settle.log")))
 
-dmesg | tail -n +"$((dmesg_start + 1))" >"$out/fuzz-dmesg.txt"
+ksft_dmesg_since fuzz-$$ >"$out/fuzz-dmesg.txt"
 if "$TOP/scripts/vm/dmesg-check.sh" "$out/fuzz-dmesg.txt" 2>"$out/dmesg-problems.txt"; then
 	ok "fuzz: kernel log clean (no WARN/BUG/oops/KASAN/lockdep/hung task)"
 else

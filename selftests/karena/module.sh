@@ -4,8 +4,9 @@
 # with karena.ko loaded; it unloads and reloads the module and leaves it
 # loaded (with $KARENA_MOD_PARAMS) when it exits.
 #
-#   KT_DMESG_START  number of dmesg lines before the suite started (set by
-#                   run_guest.sh); the dmesg test looks at the lines after.
+#   KT_DMESG_MARK   the kernel-log mark (selftests/ksft.sh) written before
+#                   the suite (by run_guest.sh, else here at the start); the
+#                   dmesg test looks at the lines after it.
 #   KT_KO           the module to reload (default $TOP/kmod/karena.ko)
 #
 # Under TCG every exec costs about a second (binaries come over 9p), and an
@@ -13,6 +14,8 @@
 # unloads twice in all.
 dir=$(cd "$(dirname "$0")" && pwd)
 TOP=${TOP:-$(cd "$dir/../.." && pwd)}
+. "$TOP/selftests/ksft.sh"
+[ -n "${KT_DMESG_MARK:-}" ] || { KT_DMESG_MARK=module-$$; ksft_dmesg_mark "$KT_DMESG_MARK"; }
 ko=${KT_KO:-${KARENA_MODULE:-$TOP/kmod/karena.ko}}
 hold=$dir/hold
 sysfs=/sys/kernel/karena
@@ -274,8 +277,7 @@ check "rmmod after reload" unload
 check "insmod with the default parameters" load
 
 # --- the kernel log ------------------------------------------------------
-start=${KT_DMESG_START:-0}
-dmesg | tail -n +"$((start + 1))" >"$tmp/dmesg"
+ksft_dmesg_since "$KT_DMESG_MARK" >"$tmp/dmesg"
 pat='WARNING:|BUG:|Oops|general protection fault|Call Trace:|kernel BUG|kmemleak: [0-9]+ new suspected|UBSAN:|KASAN:|refcount_t:|[Bb]ad page|list_(add|del) corruption|karena.*(leak|still)'
 if grep -Eq "$pat" "$tmp/dmesg"; then
 	nok "no warning, BUG, oops or leak in dmesg during the suite"

@@ -11,8 +11,9 @@ export TOP
 . "$TOP/selftests/ksft.sh"
 ksft_need_module karena
 rc=0
-KT_DMESG_START=$(dmesg 2>/dev/null | wc -l)
-export KT_DMESG_START
+KT_DMESG_MARK=karena-$$
+export KT_DMESG_MARK
+ksft_dmesg_mark "$KT_DMESG_MARK"
 
 for t in $(sed "/^#/d" "$dir/tests.txt"); do
 	echo "# karena: $t"
@@ -30,12 +31,13 @@ done
 # that module.sh's dmesg test would count: check the log so far with the
 # guest's gate, which leaves out exactly those, then start module.sh after it.
 log=${KARENA_OUT:-/tmp}/karena-dmesg.txt
-dmesg 2>/dev/null | tail -n +"$((KT_DMESG_START + 1))" >"$log"
+ksft_dmesg_since "$KT_DMESG_MARK" >"$log"
 if ! "$TOP/scripts/vm/dmesg-check.sh" "$log"; then
 	echo "not ok 1 karena.dmesg # kernel problems during the suites above (stderr)"
 	rc=1
 fi
-KT_DMESG_START=$(dmesg 2>/dev/null | wc -l)
+KT_DMESG_MARK=karena-module-$$
+ksft_dmesg_mark "$KT_DMESG_MARK"
 
 # Last: it unloads and reloads the module and checks dmesg for the suite.
 echo "# karena: module.sh"
