@@ -81,7 +81,7 @@ enum span_list_id {
 	LIST_LPARTIAL,		/* owner's local partial list */
 	LIST_LFULL,		/* owner's local full list */
 	LIST_LEMPTY,		/* owner's local empty list (kept for reuse) */
-	LIST_OCACHE,		/* not a span: an mcache's cache of freed foreign objects */
+	LIST_TCACHE,		/* not a span: an mcache's list of freed objects (tcache.c) */
 };
 
 struct mcache;
@@ -92,9 +92,10 @@ struct mcache;
  * free into a span that is not hot (larson's random victims) costs one
  * miss on the span, not two: the fields every free() reads, from any
  * thread (written only when the span changes hands or state), and the
- * allocation state the owner writes.  Other threads read line 0 only to
- * find the owner: their frees go to their own cache of foreign objects
- * (mcache.c), so owner writes here do not slow them per object.  Line 1
+ * allocation state the owner writes.  A free reads line 0 for the
+ * object-start check and the class, and pushes the object on the freeing
+ * thread's list of the class (tcache.c), so owner writes here do not slow
+ * other threads' frees per object.  Line 1
  * is list and page-heap bookkeeping, the object size (only the bump path
  * of a fresh span reads it) and the remote-free notification flags; lines
  * 2-3 the remote-free bitmap,
@@ -156,12 +157,12 @@ struct mcache {
 	struct mcache *next, *prev;	/* all live caches */
 	int dying;
 	/*
-	 * Per class, objects of other threads' spans freed by this thread
-	 * (mcache.c "Foreign objects"), or NULL; allocated on first use and
-	 * kept when the cache is recycled (mcache_get_slow clears only what
-	 * is above this field).
+	 * Per span class, the objects this thread freed (tcache.c), or
+	 * &tcache_none until the list is set up on first use; kept when the
+	 * cache is recycled (mcache_get_slow clears only what is above this
+	 * field).  free() reads it by the span's class with no NULL test.
 	 */
-	struct mspan *ocache[NUM_SPANCLASS];	/* by span class, like alloc[] */
+	struct mspan *tcache[NUM_SPANCLASS];
 };
 
 /* A batch of freed objects linked through their first word. */
@@ -323,7 +324,7 @@ static ALWAYS_INLINE bool span_object_start(const struct mspan *s, uintptr_t off
  * The calling thread's token: its thread pointer, unique among live
  * threads and one instruction away on x86-64 (no TLS offset from the
  * GOT).  A thread's cache puts it in the owner field of the spans it
- * owns, so free() tells "mine" by one compare (mcache.c "Owner tokens").
+ * owns (mcache.c "Owner tokens").
  */
 static ALWAYS_INLINE uintptr_t thread_token(void)
 {
@@ -334,25 +335,6 @@ static ALWAYS_INLINE uintptr_t thread_token(void)
 	return tp;
 #else
 	return (uintptr_t)__builtin_thread_pointer();
-#endif
-}
-
-/*
- * Is s owned by the calling thread's fast paths?  On x86-64 one compare
- * with the field in memory (an atomic load the compiler would not fold;
- * only ownership changes write it, and only this thread can make the
- * answer true).
- */
-static ALWAYS_INLINE bool span_owned_here(const struct mspan *s)
-{
-	uintptr_t t = thread_token();
-#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
-	bool eq;
-
-	__asm__("cmpq %1, %2" : "=@ccz"(eq) : "r"(t), "m"(s->owner));
-	return eq;
-#else
-	return LOAD(&s->owner) == t;
 #endif
 }
 
@@ -379,7 +361,8 @@ static ALWAYS_INLINE void *span_alloc_fast(struct mspan *s)
 }
 
 /*
- * Owner-only: push object p back (no double-free check: see mspan.c).
+ * Owner-only: push object p back (no double-free check: see mspan.c), or
+ * push p on a list of freed objects (tcache.c).
  * Returns false when the span became empty or, parked full, has an eighth
  * free now (span_live): the caller tells mcache_span_freed.
  */
@@ -410,9 +393,9 @@ static ALWAYS_INLINE uint32_t span_park_threshold(const struct mspan *s)
 /*
  * Objects handed out by s and not freed locally.  While s is parked full
  * (LIST_LFULL) allocCount holds live - span_park_threshold(s), so the
- * owner's free (span_free_local: one decrement, one sign test) takes the
- * slow path exactly when the span empties or a parked span becomes worth
- * using again, and not on the frees in between.
+ * owner's push of an object back (span_free_local: one decrement, one
+ * sign test) reports exactly when the span empties or a parked span
+ * becomes worth using again, and not on the pushes in between.
  */
 static ALWAYS_INLINE unsigned span_live(const struct mspan *s)
 {
@@ -454,8 +437,7 @@ HIDDEN void karena_set_debug(int on);
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc);
 HIDDEN void mcache_flush(struct mcache *c);
 HIDDEN void mcache_span_freed(struct mcache *c, struct mspan *s);
-HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc);
-HIDDEN void mcache_foreign_batch(struct mspan *o);
+HIDDEN void mcache_put_aside(struct mcache *c, struct mspan *s);
 
 /*
  * c's malloc counter of span class spc: nmalloc[spc >> 1], addressed as
@@ -466,19 +448,48 @@ static ALWAYS_INLINE uint64_t *mcache_nmalloc(struct mcache *c, uintptr_t spc)
 	return (uint64_t *)((char *)c->nmalloc + spc * (sizeof(uint64_t) / 2));
 }
 
-/* Thread frees p, an object of another thread's span, into its cache o. */
-static ALWAYS_INLINE void mcache_free_foreign(struct mspan *o, void *p)
-{
-	if (unlikely(!span_free_local(o, p)))
-		mcache_foreign_batch(o);
-}
 HIDDEN void mcache_release_empty(struct mcache *c);
 
 HIDDEN void mcache_init_key(void);
 HIDDEN void mcache_lock_all(void);
 HIDDEN void mcache_unlock_all(void);
 HIDDEN void mcache_reinit_locks(void);
-HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *ocached, uint64_t *nthreads);
+HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *held, uint64_t *nthreads);
+
+/* ---- tcache.c ---- */
+extern HIDDEN struct mspan tcache_none;
+HIDDEN struct mspan *tcache_get(struct mcache *c, unsigned spc);
+HIDDEN uint32_t tcache_count(const struct mspan *l);
+HIDDEN void tcache_free_slow(struct mspan *l, void *p);	/* malloc.c */
+HIDDEN void tcache_full(struct mcache *c, struct mspan *l);
+HIDDEN struct mspan *tcache_refill(struct mcache *c, struct mspan *l);
+HIDDEN void tcache_release_all(struct mcache *c);
+
+/*
+ * The calling thread frees p, an object of span class spc, onto its list
+ * of the class (tcache.c): l = tls_mcache->tcache[spc].  The count comes
+ * first: at the list's limit, and always for &tcache_none (every entry of
+ * the boot cache, so threads without a cache and every thread under
+ * KARENA_DEBUG), the slow path takes p before anything is written to it
+ * or to the list.  allocCount = limit - length: one decrement of memory,
+ * branch on its sign flags.
+ */
+static ALWAYS_INLINE void tcache_free(struct mspan *l, void *p)
+{
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+	bool room;
+
+	__asm__("subl $1, %0" : "+m"(l->allocCount), "=@ccg"(room));
+#else
+	bool room = (int32_t)--l->allocCount > 0;
+#endif
+	if (unlikely(!room)) {
+		tcache_free_slow(l, p);
+		return;
+	}
+	*(void **)p = l->freelist;
+	l->freelist = p;
+}
 
 /* ---- mgcscavenge.c ---- */
 HIDDEN void scavenger_init(void);

@@ -3,16 +3,19 @@
  * malloc.c - the malloc API, init and fork.
  *
  * Small allocation fast path (inlined into every entry point):
- *   TLS mcache pointer -> span of the class -> pop its free list.
+ *   TLS mcache pointer -> current span (or list of freed objects, tcache.c)
+ *   of the class -> pop its free list.
  * No locks, no atomic instructions, no NULL test: a thread without a
  * cache yet points at boot_mcache, whose spans are all the empty span, so
  * its first malloc of every class takes the slow path, which sets the
  * cache up.  Small free fast path: arena index entry -> the arena's page
  * map -> span (two dependent loads); an object-start check; if this
  * span's owner token is this thread's (mcache.c "Owner tokens": the
- * thread pointer, no TLS load), push the object on the span's free list
- * (no atomics), else on the thread's own list of foreign objects of the
- * class, which it reuses or hands on in batches (mcache.c).  Statistics:
+ * thread pointer, no TLS load), push the object on the thread's list of
+ * freed objects of the class, which the span points to (no atomics; the
+ * next malloc of the class takes it back: tcache.c), else on the same
+ * list found through the thread's cache; the lists give objects back to
+ * their spans in batches.  Statistics:
  * malloc adds one to a per-mcache counter, free() counts nothing (frees
  * are derived, mstats.c).
  *
@@ -158,7 +161,7 @@ static __attribute__((noinline)) void *small_alloc_slow(uintptr_t spc)
 	s = c->alloc[spc];
 	for (;;) {
 		if (s != &empty_span) {
-			void *p = s->list == LIST_OCACHE ? span_alloc_fast(s) : span_alloc_slow(s);
+			void *p = s->list == LIST_TCACHE ? span_alloc_fast(s) : span_alloc_slow(s);
 
 			if (p) {
 				STAT_INC(mcache_nmalloc(c, spc));
@@ -187,45 +190,42 @@ static ALWAYS_INLINE void *small_alloc(uintptr_t spc)
 }
 
 /*
- * A free that is not the owner's plain local free: another thread's, and
- * every free under KARENA_DEBUG.  The thread (given a cache if it has
- * none yet) keeps other threads' objects for reuse and hands them on in
- * batches (mcache.c "Foreign objects").  Frees in debug mode, and after
- * the thread's cache was flushed at exit, go straight to the span's
- * remote-free bitmap: in debug mode the bit's old
- * value catches a repeated free at once, and the owner's drain catches
- * the free of an object already on the free list (mspan.c).
+ * A free without a list of the class in the calling thread's cache: the
+ * thread has no cache yet (a thread that only frees, a consumer, gets one
+ * and batches its frees like any other), the class has no list yet, or
+ * KARENA_DEBUG.  Frees in debug mode, and after the thread's cache was
+ * flushed at exit, go straight to the span's remote-free bitmap: in debug
+ * mode the bit's old value catches a repeated free at once, and the
+ * owner's drain catches the free of an object already on the free list
+ * (mspan.c).
  */
-static __attribute__((noinline)) void small_free_rare(struct mspan *s, void *p)
+static void small_free_rare(struct mspan *s, void *p)
 {
 	struct mcache *c = mcache_own();
-	unsigned spc = s->spanclass;
-	struct mspan *o;
+	struct mspan *l;
 
 	if (!karena_debug) {
 		if (!c)
 			c = mcache_for_free();
-		if (c && (o = mcache_ocache(c, spc)) != NULL) {
-			mcache_free_foreign(o, p);
+		if (c && (l = tcache_get(c, s->spanclass)) != NULL) {
+			tcache_free(l, p);
 			return;
 		}
 	}
 	span_free_remote(s, span_index(s, (uintptr_t)p), p);
 }
 
-/*
- * boot_mcache has no ocache: a thread without a cache, and every thread
- * under KARENA_DEBUG (tls_mcache, mcache.c), takes the rare path.
- */
-static __attribute__((noinline)) void small_free_slow(struct mspan *s, void *p)
+/* tcache_free found l at its limit, or l is &tcache_none (tcache.c). */
+HIDDEN __attribute__((noinline)) void tcache_free_slow(struct mspan *l, void *p)
 {
-	struct mspan *o = tls_mcache->ocache[s->spanclass];
-
-	if (likely(o != NULL)) {
-		mcache_free_foreign(o, p);
+	if (l == &tcache_none) {
+		STORE(&tcache_none.allocCount, 0);
+		small_free_rare(span_of((uintptr_t)p), p);
 		return;
 	}
-	small_free_rare(s, p);
+	*(void **)p = l->freelist;
+	l->freelist = p;
+	tcache_full(tls_mcache, l);
 }
 
 /* ---- large ---- */
@@ -289,8 +289,8 @@ static ALWAYS_INLINE void *do_malloc(size_t n)
  * free(p): the arena index entry (NULL for free(NULL) and foreign
  * pointers; addresses above 2^48 wrap onto an arena, and the offset
  * checks below reject them), the span from the arena's page map (never
- * NULL: &no_span where no span ever was), an object-start check, then for
- * the owner a push on the span's free list.
+ * NULL: &no_span where no span ever was), an object-start check, then a
+ * push on the calling thread's list of the object's class (tcache.c).
  */
 static ALWAYS_INLINE void do_free(void *ptr)
 {
@@ -302,13 +302,8 @@ static ALWAYS_INLINE void do_free(void *ptr)
 		struct mspan *s = LOAD(&ha->spans[(p >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
 
 		if (likely(span_object_start(s, p - s->start))) {
-			/* never true under KARENA_DEBUG (mcache.c "Owner tokens") */
-			if (likely(span_owned_here(s))) {
-				if (unlikely(!span_free_local(s, ptr)))
-					mcache_span_freed(tls_mcache, s);
-				return;
-			}
-			small_free_slow(s, ptr);
+			/* no owner test, no NULL test: tcache.c */
+			tcache_free(tls_mcache->tcache[s->spanclass], ptr);
 			return;
 		}
 	}

@@ -14,26 +14,16 @@
  * If the thread allocates again after that (a later TLS destructor), it
  * gets a fresh cache and the key destructor runs again.
  *
- * Foreign objects: a thread that frees an object of a span it does not
- * own does not touch the span.  It pushes the object on its cache's list
- * of foreign objects of that class (c->ocache[spc], no atomic, no shared
- * line but the object's), and uses that list itself when its own span of
- * the class runs out: the list is an mspan of state LIST_OCACHE that
- * becomes the class's current span, so the malloc fast path pops foreign
- * objects like any other.  The objects stay counted as out in their
- * spans meanwhile.  When a thread has freed a batch of them without
- * reusing (ocache_batch: 64 objects, 128 KiB of them above 2 KiB), the batch
- * goes to mcentral's transfer cache, where the next thread that runs out
- * of the class takes it whole; if that is full, the objects go back to
- * their spans (span_free_remote_list: a fetch-or per span word).  Thread
- * exit and karena_release() return a cache's foreign objects to their
- * spans.  This is TCMalloc's thread cache and transfer cache for the one
- * case where Go's span-owning mcache pays per object (the remote free);
- * frees by the owner stay pushes onto the span (mspan.c).
+ * Frees: every small free() of a thread with a cache goes to the cache's
+ * list of freed objects of the class (tcache.c: TCMalloc's thread cache
+ * in front of Go's spans), its own objects and other threads' alike;
+ * malloc takes them back from there, and the lists return objects to the
+ * spans in batches.  Spans stay owned by the cache that took them, so
+ * those returns, and malloc from a span, need no atomic.
  *
  * Owner tokens: a span's owner field holds its cache's token, not the
- * cache's address, so that free() can test "mine" without the TLS load
- * (thread_token, internal.h): the token of a thread's cache is its
+ * cache's address (free() tested "mine" with it before the lists of
+ * tcache.c; now their returns do): the token of a thread's cache is its
  * thread pointer, unique among live threads, and the cache is found from
  * it through the owner thread's own TLS slot (span_owner: static TLS sits
  * at the same offset from every thread pointer).  A thread's spans are
@@ -41,7 +31,7 @@
  * that reuses the pointer owns nothing by mistake; after fork() the
  * child's dead threads' spans get odd tokens (mcache_retoken_after_fork).
  * Odd tokens, the cache's address | 1, never match a thread pointer:
- * KARENA_DEBUG's caches (every free takes the checked remote path), a
+ * KARENA_DEBUG's caches (whose threads free through the checked path), a
  * cache made after the thread's key destructor ran, and caches without
  * a key destructor (their thread pointer could be reused unflushed).
  */
@@ -56,6 +46,7 @@ HIDDEN struct mspan no_span = { .state = SPAN_DEAD };
  * owns no span and its counters are never written. */
 HIDDEN struct mcache boot_mcache = {
 	.alloc = { [0 ... NUM_SPANCLASS - 1] = &empty_span },
+	.tcache = { [0 ... NUM_SPANCLASS - 1] = &tcache_none },
 };
 HIDDEN __thread struct mcache *tls_mcache
 	__attribute__((tls_model("initial-exec"))) = &boot_mcache;
@@ -165,15 +156,16 @@ HIDDEN struct mcache *mcache_get_slow(void)
 		return tls_mcache_own;
 	pthread_mutex_lock(&mcaches_lock);
 	c = mcache_free;
-	if (c)
+	if (c) {
 		mcache_free = c->next;
-	else
-		c = persistent_alloc(sizeof(*c));
-	if (!c) {
+	} else if ((c = persistent_alloc(sizeof(*c))) != NULL) {
+		for (int i = 0; i < NUM_SPANCLASS; i++)
+			c->tcache[i] = &tcache_none;
+	} else {
 		pthread_mutex_unlock(&mcaches_lock);
 		return NULL;
 	}
-	memset(c, 0, offsetof(struct mcache, ocache));	/* ocache[]: empty, kept */
+	memset(c, 0, offsetof(struct mcache, tcache));	/* tcache[]: empty, kept */
 	for (int i = 0; i < NUM_SPANCLASS; i++)
 		c->alloc[i] = &empty_span;
 	c->token = cache_token(c);
@@ -214,123 +206,6 @@ HIDDEN void karena_set_debug(int on)
 }
 
 /*
- * Foreign objects of class cls a thread keeps before handing them on:
- * 64, or 128 KiB of them (at least 4) for classes above 2 KiB, so that a
- * batch amortises its transfer-cache lock.
- */
-static uint32_t ocache_batch(unsigned cls)
-{
-	uint32_t n = (128u << 10) / karena_class_to_size[cls];
-
-	return n < 4 ? 4 : n > 64 ? 64 : n;
-}
-
-/*
- * The cache of foreign objects of class cls: allocCount counts down from
- * ocache_batch(cls) as objects are pushed (span_free_local's sign test
- * says when a batch is complete) and up as the fast path pops them.
- */
-static inline uint32_t ocache_count(const struct mspan *o)
-{
-	return ocache_batch(o->spanclass >> 1) - o->allocCount;
-}
-
-static void ocache_set(struct mspan *o, void *head, uint32_t n)
-{
-	o->freelist = head;
-	o->allocCount = ocache_batch(o->spanclass >> 1) - n;
-}
-
-/* c's cache of foreign objects of span class spc, set up on first use. */
-HIDDEN struct mspan *mcache_ocache(struct mcache *c, unsigned spc)
-{
-	struct mspan *o = c->ocache[spc];
-
-	if (o)
-		return o;
-	o = persistent_alloc(sizeof(*o));
-	if (!o)
-		return NULL;
-	o->state = SPAN_INUSE;
-	o->list = LIST_OCACHE;
-	o->spanclass = (uint8_t)spc;
-	o->elemsize = karena_class_to_size[spc >> 1];
-	ocache_set(o, NULL, 0);
-	STORE_REL(&c->ocache[spc], o);	/* mcache_sum reads it */
-	return o;
-}
-
-/* Empty o: returns its list, *n objects. */
-static void *ocache_take(struct mspan *o, uint32_t *n)
-{
-	void *head = o->freelist;
-
-	*n = ocache_count(o);
-	ocache_set(o, NULL, 0);
-	return head;
-}
-
-/* Give every foreign object c holds back to its span (thread exit,
- * karena_release). */
-static void ocache_release_all(struct mcache *c)
-{
-	transit_begin();
-	for (int spc = 0; spc < NUM_SPANCLASS; spc++) {
-		struct mspan *o = c->ocache[spc];
-		uint32_t n;
-		void *head;
-
-		if (!o)
-			continue;
-		if (c->alloc[spc] == o)
-			c->alloc[spc] = &empty_span;
-		head = ocache_take(o, &n);
-		span_free_remote_list(head, n);
-	}
-	transit_end();
-}
-
-/*
- * A batch of foreign objects was freed into o without being reused: hand
- * it to the transfer cache, or back to the spans when that is full.
- */
-HIDDEN void mcache_foreign_batch(struct mspan *o)
-{
-	uint32_t n;
-	void *head;
-
-	transit_begin();
-	head = ocache_take(o, &n);
-	if (!mcentral_xfer_put(o->spanclass, head, n))
-		span_free_remote_list(head, n);
-	transit_end();
-}
-
-/*
- * Foreign objects for a thread that ran out of class spc: its own, else
- * a batch from the transfer cache.  Returns the ocache, or NULL.
- */
-static struct mspan *ocache_refill(struct mcache *c, int spc)
-{
-	struct mspan *o = c->ocache[spc];
-	void *head;
-	uint32_t n;
-
-	if (o && o->freelist)
-		return o;
-	if (!LOAD(&mcentral_[spc].nxfer))
-		return NULL;
-	if (!o && !(o = mcache_ocache(c, (unsigned)spc)))
-		return NULL;
-	transit_begin();
-	head = mcentral_xfer_get(spc, &n);
-	if (head)
-		ocache_set(o, head, n);
-	transit_end();
-	return head ? o : NULL;
-}
-
-/*
  * A thread without a cache frees another thread's object: give it a cache
  * (a thread that only frees, a consumer, batches its frees like any
  * other), unless its cache was already flushed at thread exit.
@@ -358,6 +233,15 @@ static void park_full(struct mcache *c, struct mspan *s)
 	}
 	span_set_list(s, LIST_LFULL);
 	span_list_push(&c->full[spc], s);
+}
+
+/* Owner: s, the current span of its class, waits on the local partial
+ * list while the class's list of freed objects is current (tcache.c). */
+HIDDEN void mcache_put_aside(struct mcache *c, struct mspan *s)
+{
+	KARENA_ASSERT(s->list == LIST_NONE);
+	span_set_list(s, LIST_LPARTIAL);
+	span_list_push(&c->partial[s->spanclass], s);
 }
 
 /* Owner: spans whose first remote free arrived while parked full. */
@@ -453,19 +337,22 @@ static ALWAYS_INLINE bool worth_using(const struct mspan *s)
 }
 
 /*
- * The current span for spc ran out.  Spans stay owned by this thread
- * (local partial and full lists) so that its own frees never need an
- * atomic; the order of preference is: the current span again if remote
- * frees gave back an eighth of it, foreign objects freed by this thread
- * or a batch of them from the transfer cache (objects already out of
- * their spans), a local partial span, a kept empty span, a span from
- * mcentral.  Returns a span with a free slot, or NULL when out of memory.
+ * The current span (or list, tcache.c) for spc ran out.  Spans stay owned
+ * by this thread (local partial and full lists) so that returning objects
+ * to them never needs an atomic; the order of preference is: the current
+ * span again if remote frees gave back an eighth of it, the thread's list
+ * of freed objects of the class or a batch from the transfer cache
+ * (objects already out of their spans), a local partial span, a kept
+ * empty span, a span from mcentral.  Returns a span (or list) with a free
+ * slot, or NULL when out of memory.
  */
 HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 {
-	struct mspan *s = c->alloc[spc];
+	struct mspan *s = c->alloc[spc], *l = tcache_get(c, (unsigned)spc);
 
-	if (s->list == LIST_OCACHE) {
+	if (!l)
+		return NULL;
+	if (s == l) {
 		c->alloc[spc] = &empty_span;	/* used up */
 	} else if (s != &empty_span) {
 		span_drain_remote(s);
@@ -474,10 +361,8 @@ HIDDEN struct mspan *mcache_refill(struct mcache *c, int spc)
 		c->alloc[spc] = &empty_span;
 		park_full(c, s);
 	}
-	if ((s = ocache_refill(c, spc)) != NULL) {
-		c->alloc[spc] = s;
+	if ((s = tcache_refill(c, l)) != NULL)
 		return s;
-	}
 	if (LOAD(&c->rnotify))
 		process_notify(c);
 	while ((s = c->partial[spc].head) != NULL) {
@@ -507,7 +392,7 @@ HIDDEN void mcache_flush(struct mcache *c)
 {
 	struct mspan *s;
 
-	ocache_release_all(c);
+	tcache_release_all(c);
 	for (int i = 0; i < NUM_SPANCLASS; i++) {
 		s = c->alloc[i];
 		if (s != &empty_span) {
@@ -574,7 +459,7 @@ HIDDEN void mcache_release_empty(struct mcache *c)
 {
 	struct mspan *s;
 
-	ocache_release_all(c);
+	tcache_release_all(c);
 	/* a queued span must not be freed while on the notify stack */
 	if (LOAD(&c->rnotify))
 		process_notify(c);
@@ -588,27 +473,26 @@ HIDDEN void mcache_release_empty(struct mcache *c)
 }
 
 /*
- * Per class: mallocs of every cache, live or exited, and the foreign
- * objects the live caches hold (freed, still out in their spans).
+ * Per class: mallocs of every cache, live or exited, and the objects on
+ * the live caches' lists (freed, still out in their spans: tcache.c).
  */
-HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *ocached, uint64_t *nthreads)
+HIDDEN void mcache_sum(uint64_t *nmalloc, uint64_t *held, uint64_t *nthreads)
 {
 	uint64_t n = 0;
 
 	pthread_mutex_lock(&mcaches_lock);
 	for (int i = 0; i < NUM_CLASSES; i++) {
 		nmalloc[i] = dead_nmalloc[i];
-		ocached[i] = 0;
+		held[i] = 0;
 	}
 	for (struct mcache *c = mcaches; c; c = c->next) {
 		for (int i = 0; i < NUM_CLASSES; i++)
 			nmalloc[i] += LOAD(&c->nmalloc[i]);
 		for (int spc = 0; spc < NUM_SPANCLASS; spc++) {
-			struct mspan *o = LOAD(&c->ocache[spc]);
+			struct mspan *l = LOAD_ACQ(&c->tcache[spc]);
 
-			if (o)
-				ocached[spc >> 1] += (uint32_t)(ocache_batch((unsigned)spc >> 1) -
-								LOAD(&o->allocCount));
+			if (l != &tcache_none)
+				held[spc >> 1] += tcache_count(l);
 		}
 		n++;
 	}

@@ -17,7 +17,7 @@
  *
  * Transfer cache (TCMalloc's, between the thread caches and the spans):
  * per class up to XFER_SLOTS batches of freed objects that threads
- * freeing other threads' objects handed on (mcache.c "Foreign objects"),
+ * freeing other threads' objects handed on (tcache.c),
  * taken whole by the next thread that runs out of that class.  So a
  * producer/consumer pair moves objects in batches, one lock round trip
  * per batch on each side, and the spans are not touched at all.  Bounded

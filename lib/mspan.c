@@ -4,11 +4,10 @@
  *
  * Free objects of a span are kept on a singly linked list threaded
  * through their first word (freelist), as in TCMalloc, Go's ancestor:
- * malloc pops the head, a free by the owning thread pushes the object
- * back (both inline in internal.h, no atomics), so the next malloc gets
- * the object freed last, whose line is hot.  allocCount counts objects
- * handed out and not freed back, so an empty span is seen on the free
- * that empties it.  Objects never handed out are not on the list: when it
+ * malloc pops the head, the owning thread pushes objects back when its
+ * list of freed objects of the class returns them (tcache.c; both inline
+ * in internal.h, no atomics).  allocCount counts objects handed out and
+ * not given back, so an empty span is seen when the last one comes back.  Objects never handed out are not on the list: when it
  * is empty, malloc takes the next one at the bump pointer (same inline
  * path), so the allocator writes no object before the program does and a
  * span's pages are touched only as the program uses them (objects
@@ -21,8 +20,8 @@
  * stores (bench/PROFILE.md: instructions per pair).
  *
  * Objects freed by other threads come back to the span in batches (the
- * freeing thread's cache of foreign objects and mcentral's transfer cache
- * hold them first, mcache.c) or one by one (KARENA_DEBUG, a thread whose
+ * freeing thread's list of the class and mcentral's transfer cache hold
+ * them first, tcache.c) or one by one (KARENA_DEBUG, a thread whose
  * cache is gone): each sets the object's bit in the span's remote-free
  * bitmap (rfree_bits, one atomic fetch-or per span word for a run of
  * objects, never retried; the old value shows a repeated free), without
@@ -189,7 +188,7 @@ HIDDEN void span_free_remote(struct mspan *s, unsigned idx, void *p)
 
 /*
  * Any thread: give n objects, a list linked through their first word
- * (a batch of foreign objects, mcache.c), back to their spans as remote
+ * (a batch of other threads' objects, tcache.c), back to their spans as remote
  * frees.  Objects of a batch were mostly allocated together, so
  * consecutive ones share a span word: one fetch-or per run of them.
  */

@@ -8,8 +8,9 @@
  * are not counted at all: as Go counts its frees in bulk when it sweeps,
  * they are derived here, per class, as mallocs minus the objects still out,
  * which the spans know (allocCount, minus the objects freed by other
- * threads and not yet drained), minus the foreign objects the thread
- * caches and transfer caches hold (freed, still out in their spans).
+ * threads and not yet drained), minus the objects on the threads' lists
+ * of freed objects and in the transfer caches (freed, still out in their
+ * spans: tcache.c).
  * So free() costs no counter.  Code that moves objects between those
  * places outside their owner's thread (a batch going to the transfer
  * cache or back to its spans, the scavenger's drains) brackets the move

@@ -24,6 +24,12 @@ static void *obj;		/* the first thread's object */
 static uintptr_t first_tp;	/* the first thread's thread pointer */
 static int first_owned;		/* it owned obj's span */
 
+/* Does the calling thread's token own p's span? */
+static int owned_here(void *p)
+{
+	return LOAD(&span_of((uintptr_t)p)->owner) == thread_token();
+}
+
 struct verdict {
 	int reused;		/* the second thread got first_tp */
 	int mine;		/* and took obj's span for its own */
@@ -33,7 +39,7 @@ static void alloc_obj(void)
 {
 	obj = karena_malloc(SIZE);
 	first_tp = thread_token();
-	first_owned = span_owned_here(span_of((uintptr_t)obj));
+	first_owned = owned_here(obj);
 }
 
 static void *second_frees(void *arg)
@@ -41,7 +47,7 @@ static void *second_frees(void *arg)
 	struct verdict *v = arg;
 
 	v->reused = thread_token() == first_tp;
-	v->mine = span_owned_here(span_of((uintptr_t)obj));
+	v->mine = owned_here(obj);
 	karena_free(obj);
 	return NULL;
 }
