@@ -143,7 +143,8 @@ static long karena_ioc_info(struct file *file, void __user *arg)
 	info.features = KARENA_FEAT_VEC | KARENA_FEAT_QUERY |
 			KARENA_FEAT_STATS | KARENA_FEAT_LIMITS |
 			KARENA_FEAT_URING_CMD | KARENA_FEAT_LENIENT |
-			KARENA_FEAT_FORK_COW | KARENA_FEAT_LAZY;
+			KARENA_FEAT_FORK_COW | KARENA_FEAT_LAZY |
+			KARENA_FEAT_HUGE_BACKED;
 	mutex_lock(&kf->lock);
 	info.max_reserved = kf->max_reserved;
 	info.max_ready = kf->max_ready;

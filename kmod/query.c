@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * karena: state queries (KARENA_IOC_QUERY) and per-space stats
- * (KARENA_IOC_STATS).  A query reads the store in chunks under
+ * (KARENA_IOC_STATS).  A query byte has the page's state and its bits:
+ * RESIDENT (a page backs it), HUGE_BACKED (that page is part of a huge
+ * block), HUGE (the hint) and LAZY.  A query reads the store in chunks under
  * mmap_lock and the store lock and copies each chunk out after unlocking;
  * stats are read under the file's mutex, where states change.
  */
@@ -16,6 +18,21 @@
 #include "karena_priv.h"
 
 #define KAR_QUERY_CHUNK	PAGE_SIZE
+
+/*
+ * A page's QUERY byte.  Only huge blocks put compound pages in a store
+ * (huge.c), so a compound page is a subpage of one: the block is backed
+ * by a huge page now, whether or not a PMD maps it at the moment.
+ */
+static u8 karena_query_byte(const struct karena_ent *e)
+{
+	return e->state |
+	       (e->page ? KARENA_PAGE_RESIDENT : 0) |
+	       (e->page && PageCompound(e->page) ?
+		KARENA_PAGE_HUGE_BACKED : 0) |
+	       (e->huge ? KARENA_PAGE_HUGE : 0) |
+	       (e->lazy ? KARENA_PAGE_LAZY : 0);
+}
 
 int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 		 unsigned long npages, u8 __user *vec)
@@ -53,10 +70,7 @@ int karena_query(struct file *file, struct mm_struct *mm, unsigned long start,
 				xas_set(&xas, first + i);
 				entry = xas_load(&xas);
 				karena_decode(&xas, entry, &e);
-				buf[i] = e.state |
-					 (e.page ? KARENA_PAGE_RESIDENT : 0) |
-					 (e.huge ? KARENA_PAGE_HUGE : 0) |
-					 (e.lazy ? KARENA_PAGE_LAZY : 0);
+				buf[i] = karena_query_byte(&e);
 			}
 			xas_unlock(&xas);
 		}

@@ -112,6 +112,12 @@ enum karena_state {
 #define KARENA_PAGE_RESIDENT	0x80	/* a physical page backs it now */
 #define KARENA_PAGE_HUGE	0x40	/* HUGEPAGE hint set */
 #define KARENA_PAGE_LAZY	0x20	/* Prepared, lazily released page kept */
+/*
+ * Backed now by a subpage of a huge block (one 2 MiB compound page,
+ * kmod/README.md "Huge blocks"; KARENA_FEAT_HUGE_BACKED).  A transition
+ * that releases part of such a block first copies it to 4 KiB pages.
+ */
+#define KARENA_PAGE_HUGE_BACKED	0x10
 
 enum karena_op {
 	KARENA_OP_RESERVE	= 1,
@@ -140,6 +146,7 @@ enum karena_op {
 #define KARENA_FEAT_LENIENT	(1ULL << 5)	/* KARENA_CFG_LENIENT */
 #define KARENA_FEAT_FORK_COW	(1ULL << 6)	/* private view after fork */
 #define KARENA_FEAT_LAZY	(1ULL << 7)	/* KARENA_F_LAZY */
+#define KARENA_FEAT_HUGE_BACKED	(1ULL << 8)	/* QUERY: KARENA_PAGE_HUGE_BACKED */
 
 #define KARENA_VEC_MAX		1024	/* ranges per vector call */
 

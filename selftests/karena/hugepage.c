@@ -609,6 +609,106 @@ TEST(memcg_fallback)
 	rmdir(cg);
 }
 
+/*
+ * Pages of [p, p + len) whose QUERY byte has KARENA_PAGE_HUGE_BACKED, or
+ * -1 when QUERY fails.
+ */
+static long backed_pages(int fd, const char *p, size_t len)
+{
+	static unsigned char vec[LEN / 4096];
+	long n = 0;
+	size_t i;
+
+	if (len > LEN || kt_query(fd, p, len, vec))
+		return -1;
+	for (i = 0; i < len / 4096; i++)
+		n += !!(vec[i] & KARENA_PAGE_HUGE_BACKED);
+	return n;
+}
+
+/*
+ * QUERY's KARENA_PAGE_HUGE_BACKED is the backing, not the hint: set on
+ * all 512 pages of a block a huge fault backed, clear on a hinted block
+ * not backed yet, on 4 KiB pages (no hint, hugepage=0), after an Unused of
+ * part of a block (demoted) and after the whole block's release; set
+ * again when the block comes back huge.  Never set where blocks are not
+ * made (kmod/compat.h).
+ */
+TEST_F(huge, backed_bit)
+{
+	const long per = self->huge ? HUGE / 4096 : 0;
+	struct karena_info info = { .size = sizeof(info) };
+	char *p = self->p;
+	long flt;
+
+	ASSERT_EQ(0, ioctl(self->fd, KARENA_IOC_INFO, &info));
+	EXPECT_TRUE(info.features & KARENA_FEAT_HUGE_BACKED);
+	ASSERT_EQ(0, ready_huge(self->fd, p, 3 * HUGE));
+	ASSERT_EQ(0, kt_trans(self->fd, p + 3 * HUGE, HUGE, KARENA_OP_ALLOC));
+	EXPECT_EQ(0, backed_pages(self->fd, p, LEN));
+	touch(p, HUGE, 1);
+	EXPECT_EQ(per, backed_pages(self->fd, p, HUGE));
+	EXPECT_EQ(0, backed_pages(self->fd, p + HUGE, LEN - HUGE));
+	/* Block 3, Ready without the hint: 4 KiB pages, resident. */
+	touch(p + 3 * HUGE, HUGE, 2);
+	EXPECT_EQ(0, backed_pages(self->fd, p + 3 * HUGE, HUGE));
+	EXPECT_EQ(KARENA_PAGE_RESIDENT | KARENA_STATE_READY,
+		  kt_state_of(self->fd, p + 3 * HUGE));
+	/* Block 1, hinted, with hugepage=0: 4 KiB pages keep the hint. */
+	ASSERT_EQ(0, set_param("hugepage", 0));
+	touch_count(p + HUGE, HUGE, &flt);
+	ASSERT_EQ(0, set_param("hugepage", 1));
+	EXPECT_EQ(0, backed_pages(self->fd, p + HUGE, HUGE));
+	EXPECT_EQ(KARENA_PAGE_RESIDENT | KARENA_PAGE_HUGE | KARENA_STATE_READY,
+		  kt_state_of(self->fd, p + HUGE + 4096));
+	/* Block 2 huge, then 8 KiB of it released: demoted, all 512. */
+	touch(p + 2 * HUGE, HUGE, 3);
+	EXPECT_EQ(per, backed_pages(self->fd, p + 2 * HUGE, HUGE));
+	ASSERT_EQ(0, kt_trans(self->fd, p + 2 * HUGE + 65536, 8192,
+			      KARENA_OP_UNUSED));
+	EXPECT_EQ(0, backed_pages(self->fd, p + 2 * HUGE, HUGE));
+	EXPECT_EQ(-1, untouched(p + 2 * HUGE, 65536, 3));
+	/* Block 0 released whole, Used and touched: huge again. */
+	EXPECT_EQ(per, backed_pages(self->fd, p, HUGE));
+	ASSERT_EQ(0, kt_trans(self->fd, p, HUGE, KARENA_OP_UNUSED));
+	EXPECT_EQ(0, backed_pages(self->fd, p, HUGE));
+	ASSERT_EQ(0, kt_trans(self->fd, p, HUGE, KARENA_OP_USED));
+	EXPECT_EQ(0, backed_pages(self->fd, p, HUGE));
+	touch(p, HUGE, 4);
+	EXPECT_EQ(per, backed_pages(self->fd, p, HUGE));
+	EXPECT_EQ(per, backed_pages(self->fd, p, LEN));
+}
+
+/* QUERY with bad input: EINVAL or EFAULT, the buffer and states unchanged. */
+TEST_F(huge, backed_bit_bad_query)
+{
+	unsigned char vec[4] = { 0xa5, 0xa5, 0xa5, 0xa5 };
+	struct karena_query q = { .size = sizeof(q) };
+	int i;
+
+	ASSERT_EQ(0, ready_huge(self->fd, self->p, HUGE));
+	touch(self->p, HUGE, 5);
+	EXPECT_EQ(EINVAL, kt_query(self->fd, self->p + 1, 4096, vec));
+	EXPECT_EQ(EINVAL, kt_query(self->fd, self->p, 0, vec));
+	EXPECT_EQ(EINVAL, kt_query(self->fd, self->p + LEN, 4096, vec));
+	EXPECT_EQ(EINVAL, kt_query(self->fd, self->p + LEN - 4096, 8192, vec));
+	q.start = (uintptr_t)self->p;
+	q.len = 4096;
+	q.vec = (uintptr_t)vec;
+	q.reserved0 = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, KARENA_IOC_QUERY, &q));
+	EXPECT_EQ(EINVAL, errno);
+	q.reserved0 = 0;
+	q.vec = 8;
+	EXPECT_EQ(-1, ioctl(self->fd, KARENA_IOC_QUERY, &q));
+	EXPECT_EQ(EFAULT, errno);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0xa5, vec[i]);
+	EXPECT_EQ(self->huge ? HUGE / 4096 : 0,
+		  backed_pages(self->fd, self->p, HUGE));
+	EXPECT_EQ(-1, untouched(self->p, HUGE, 5));
+}
+
 /* Bad input to the hint ops: EINVAL, nothing changes. */
 TEST_F(huge, bad_input)
 {
