@@ -9,7 +9,8 @@
  *   mcache.c       per-thread cache of one span per span class
  *   mcentral.c     per span class partial/full span lists
  *   mheap.c        page allocator over 64 MiB arenas, arena index
- *   mgcscavenge.c  background scavenger and karena_release
+ *   mgcscavenge.c  background scavenger, the release of free runs
+ *                  (hugepage-aware), karena_release
  *   malloc.c       the malloc API and its fast paths, init, fork
  *   mstats.c       statistics (karena_stats, mallinfo, malloc_info)
  *   stats_print.c  statistics as text or JSON, the KARENA_STATS report
@@ -190,6 +191,7 @@ struct heap_stats_raw {
 	uint64_t sys, released, inuse_pages, idle_pages, reserved;
 	uint64_t large_mallocs, large_frees, large_inuse, large_bytes_total;
 	uint64_t spans_inuse, scavenged_total;
+	uint64_t peak_pages;	/* inuse_pages' highest since the scavenger reset it */
 };
 
 struct mheap {
@@ -270,12 +272,39 @@ static ALWAYS_INLINE struct mspan *span_of(uintptr_t a)
 	return LOAD(&ha->spans[(a >> PAGE_SHIFT) & (ARENA_PAGES - 1)]);
 }
 
+/*
+ * The page heap's scavenged bitmap (1 = Prepared) and free lists, for the
+ * scavenger (mgcscavenge.c).  Heap lock held, except scav_test and
+ * scav_runs_apply on a run the caller took out of the lists (BUSY).
+ */
+static inline bool scav_test(uintptr_t a)
+{
+	struct heap_arena *ha = arena_of(a);
+	size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
+
+	/* relaxed: the scavenger reads its own pages' bits without the lock
+	 * while others rewrite neighbouring bits of the word under it */
+	return LOAD(&ha->scav[pg >> 6]) >> (pg & 63) & 1;
+}
+HIDDEN void scav_set_range(uintptr_t start, size_t npages, bool on);
+HIDDEN void dirty_set(uintptr_t a);
+HIDDEN size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
+			      int op, unsigned flags, size_t budget_pages);
+HIDDEN void free_remove(struct mspan *s);
+HIDDEN void free_coalesce_insert(struct mspan *s);
+
 HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclass);
 HIDDEN void mheap_free(struct mspan *s);
 HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages);
-/* lazy: the background scavenger's release (OS_F_LAZY, see os.h) */
+/*
+ * lazy: the background scavenger's release (OS_F_LAZY, see os.h).
+ * mheap_scavenge never cuts a huge-backed 2 MiB block (mgcscavenge.c,
+ * scav_keep_huge); mheap_scavenge_cut does.
+ */
 HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks,
 			     bool lazy);
+HIDDEN size_t mheap_scavenge_cut(size_t max_bytes, uint32_t min_age_ticks,
+				 bool lazy);
 HIDDEN struct mspan *mheap_free_span_containing(uintptr_t a);
 HIDDEN void *persistent_alloc(size_t n);
 HIDDEN struct mspan *span_struct_alloc(void);

@@ -18,6 +18,21 @@
  * on the device backend the module keeps the pages until memory pressure
  * needs them, so a run reused soon after costs no fault; malloc_trim()
  * asks for memory back now (glibc's meaning) and releases at once.
+ *
+ * Huge blocks (TCMalloc's hugepage-aware release): on the device backend
+ * a 2 MiB block backed by one huge page is released whole or not at all;
+ * releasing part of it would copy it to 4 KiB pages, whose every page then
+ * faults back one by one.  So the free pages of a huge-backed block that
+ * still holds objects stay with it (scav_keep_huge below): for
+ * malloc_trim() and karena_release() always; for this thread while
+ * retained memory stays within the larger of (a) the goal plus another
+ * KARENA_SCAVENGE_PERCENT of the heap in use and (b) the heap's recent
+ * peak in use (1-2 s, TCMalloc's skip-subrelease idea: memory the program
+ * needed a moment ago it will likely need again) plus that percent.  Past
+ * both (memory pressure, as these goals define it) it cuts blocks too,
+ * down to that limit.  So kept pages never raise the retained memory
+ * above what the peak already needed; they count as retained (not
+ * released) and in RSS.
  */
 #include <signal.h>
 #include <stdlib.h>
@@ -44,15 +59,39 @@ HIDDEN void scavenger_init(void)
 				    (TICK_NS / 1000000));
 }
 
+/*
+ * The heap in use at its recent peak: the highest value (mheap.c counts
+ * it at every allocation) in the current and the previous PEAK_TICKS
+ * ticks (1 to 2 s).  peak: the highest since the last tick.
+ */
+#define PEAK_TICKS	50
+static uint64_t peak_cur, peak_prev;
+static unsigned peak_ticks;
+
+static uint64_t recent_peak(uint64_t peak)
+{
+	if (++peak_ticks >= PEAK_TICKS) {
+		peak_ticks = 0;
+		peak_prev = peak_cur;
+		peak_cur = 0;
+	}
+	if (peak > peak_cur)
+		peak_cur = peak;
+	return peak_cur > peak_prev ? peak_cur : peak_prev;
+}
+
 static void scavenge_tick(void)
 {
-	uint64_t sys, released, inuse, retained, goal, want;
+	uint64_t sys, released, inuse, retained, goal, keep, peak, want, got;
 
 	pthread_mutex_lock(&mheap_.lock);
 	sys = mheap_.st.sys;
 	released = mheap_.st.released;
 	inuse = mheap_.st.inuse_pages * PAGE_BYTES;
+	peak = mheap_.st.peak_pages * PAGE_BYTES;
+	mheap_.st.peak_pages = mheap_.st.inuse_pages;
 	pthread_mutex_unlock(&mheap_.lock);
+	peak = recent_peak(peak);
 	retained = sys - released;
 	goal = inuse + inuse / 100 * (uint64_t)scav_percent;
 	if (retained <= goal)
@@ -60,8 +99,22 @@ static void scavenge_tick(void)
 	want = retained - goal;
 	if (want > scav_rate / (1000000000 / TICK_NS))
 		want = scav_rate / (1000000000 / TICK_NS);
-	if (want >= PAGE_BYTES)
-		mheap_scavenge(want, scav_age_ticks, true);
+	if (want < PAGE_BYTES)
+		return;
+	got = mheap_scavenge(want, scav_age_ticks, true);
+	/* what huge blocks kept whole may hold: the larger of two goals */
+	keep = goal + inuse / 100 * (uint64_t)scav_percent;
+	peak += peak / 100 * (uint64_t)scav_percent;
+	if (keep < peak)
+		keep = peak;
+	retained -= got;
+	if (retained > keep && want - got >= PAGE_BYTES) {
+		want -= got;
+		if (want > retained - keep)
+			want = retained - keep;
+		if (want >= PAGE_BYTES)
+			mheap_scavenge_cut(want, scav_age_ticks, true);
+	}
 }
 
 static void *scavenger_main(void *arg)
@@ -78,6 +131,185 @@ static void *scavenger_main(void *arg)
 		scavenge_tick();
 	}
 	return NULL;
+}
+
+/*
+ * Huge blocks (the device backend: one huge page backs a 2 MiB block; the
+ * mmap backend has no huge_backed op).  Releasing part of a huge-backed
+ * block copies it to 4 KiB pages, and it never maps by PMD again in that
+ * mapping: every page comes back on a 4 KiB fault.  The blocks a free run
+ * lies across are wholly free except the first and the last, and a block
+ * with a released page is no longer huge-backed, so only a run's end
+ * blocks can be cut.  Unless cut is asked for, the run's pages in a
+ * huge-backed end block are left alone: [*lo, *hi) may be released.
+ * They are released whole once the run covers the block.
+ */
+#define HUGE_BYTES	((uintptr_t)2 << 20)
+
+static bool scav_keep_huge(const struct mspan *x, bool cut, uintptr_t *lo,
+			   uintptr_t *hi)
+{
+	uintptr_t s = x->start, e = s + x->npages * PAGE_BYTES;
+
+	*lo = s;
+	*hi = e;
+	if (cut || !os_cur->huge_backed)
+		return false;
+	if ((s & (HUGE_BYTES - 1)) && sysHugeBacked((void *)s)) {
+		*lo = (s + HUGE_BYTES - 1) & ~(HUGE_BYTES - 1);
+		if (*lo > e)
+			*lo = e;
+	}
+	if ((e & (HUGE_BYTES - 1)) && *lo < e &&
+	    sysHugeBacked((void *)(e - PAGE_BYTES))) {
+		*hi = e & ~(HUGE_BYTES - 1);
+		if (*hi < *lo)
+			*hi = *lo;
+	}
+	return *lo != s || *hi != e;
+}
+
+/*
+ * Scavenge: Unuse up to max_bytes of idle, unscavenged pages.  Runs are
+ * taken out of the free lists in batches (state BUSY, so neighbours do not
+ * merge with them) and Unused without the heap lock; biggest runs first.
+ * Runs freed less than min_age_ticks scavenger ticks ago are skipped: a
+ * program churning big blocks reuses them at once, and releasing them
+ * only makes it fault every page back in (wl_large: 2.5x the faults).
+ * Without cut, huge-backed blocks are released whole or not at all
+ * (scav_keep_huge); a run that kept some is not taken again in this call.
+ */
+#define SCAV_BATCH 16
+#define SCAV_KEPT 64
+static inline bool scav_young(const struct mspan *x, uint32_t now, uint32_t age)
+{
+	return age && now - x->freetick < age;
+}
+
+struct scav_pick {
+	uint32_t now, age;
+	struct mspan *kept[SCAV_KEPT];	/* runs that kept huge blocks */
+	size_t nkept;
+};
+
+static bool scav_candidate(const struct scav_pick *pk, const struct mspan *x)
+{
+	if (x->nscav >= x->npages || scav_young(x, pk->now, pk->age))
+		return false;
+	for (size_t i = 0; i < pk->nkept; i++)
+		if (pk->kept[i] == x)
+			return false;
+	return true;
+}
+
+/* Up to SCAV_BATCH candidate runs, biggest first, about budget pages. */
+static size_t scav_pick_runs(const struct scav_pick *pk, size_t budget,
+			     struct mspan **b)
+{
+	size_t nb = 0, want = 0;
+
+	for (struct mspan *x = mheap_.large.head; x && nb < SCAV_BATCH &&
+	     want < budget; x = x->next)
+		if (scav_candidate(pk, x)) {
+			b[nb++] = x;
+			want += x->npages - x->nscav;
+		}
+	for (size_t n = FREE_BINS - 1; n > 0 && nb < SCAV_BATCH &&
+	     want < budget; n--)
+		for (struct mspan *x = mheap_.free[n].head; x && nb < SCAV_BATCH &&
+		     want < budget; x = x->next)
+			if (scav_candidate(pk, x)) {
+				b[nb++] = x;
+				want += x->npages - x->nscav;
+			}
+	return nb;
+}
+
+static size_t scavenge(size_t max_bytes, uint32_t min_age_ticks, bool lazy,
+		       bool cut)
+{
+	unsigned flags = lazy && os_unused_lazy ? OS_F_LAZY : 0;
+	struct scav_pick pk = { .now = LOAD(&scav_tick), .age = min_age_ticks };
+	size_t budget = max_bytes >> PAGE_SHIFT, done = 0;
+
+	pthread_mutex_lock(&mheap_.lock);
+	/* at most what is idle now: threads freeing while we work must not
+	 * keep a full release (karena_release, malloc_trim) going forever */
+	if (budget > mheap_.st.idle_pages)
+		budget = mheap_.st.idle_pages;
+	while (done < budget &&
+	       mheap_.st.idle_pages * PAGE_BYTES > mheap_.st.released) {
+		struct mspan *b[SCAV_BATCH];
+		size_t nb = scav_pick_runs(&pk, budget - done, b);
+		uintptr_t lo[SCAV_BATCH], hi[SCAV_BATCH];
+		bool kept[SCAV_BATCH], newly_kept = false;
+
+		if (!nb)
+			break;
+		for (size_t k = 0; k < nb; k++) {
+			free_remove(b[k]);
+			b[k]->state = SPAN_BUSY;
+		}
+		pthread_mutex_unlock(&mheap_.lock);
+
+		size_t got[SCAV_BATCH], left_budget = budget - done, round = 0;
+
+		for (size_t k = 0; k < nb; k++) {
+			kept[k] = scav_keep_huge(b[k], cut, &lo[k], &hi[k]);
+			got[k] = left_budget && lo[k] < hi[k] ?
+				scav_runs_apply(lo[k], (hi[k] - lo[k]) / PAGE_BYTES,
+						false, OS_UNUSED, flags,
+						left_budget) : 0;
+			left_budget -= got[k];
+			round += got[k];
+		}
+
+		pthread_mutex_lock(&mheap_.lock);
+		for (size_t k = 0; k < nb; k++) {
+			struct mspan *x = b[k];
+			size_t left = got[k];
+
+			/* mark what was released: the first got[k] unscavenged
+			 * pages from lo[k] */
+			for (uintptr_t a = lo[k]; a < hi[k] && left; a += PAGE_BYTES) {
+				if (!scav_test(a)) {
+					scav_set_range(a, 1, true);
+					if (flags)
+						dirty_set(a);
+					left--;
+				}
+			}
+			x->nscav += got[k];
+			mheap_.st.released += got[k] * PAGE_BYTES;
+			mheap_.st.scavenged_total += got[k] * PAGE_BYTES;
+			done += got[k];
+			if (kept[k] && pk.nkept < SCAV_KEPT) {
+				pk.kept[pk.nkept++] = x;
+				newly_kept = true;
+			}
+			free_coalesce_insert(x);
+		}
+		/* nothing could be released (and no run is skipped from now
+		 * on): try later */
+		if (!round && !newly_kept)
+			break;
+	}
+	pthread_mutex_unlock(&mheap_.lock);
+	return done * PAGE_BYTES;
+}
+
+/* Release without cutting a huge-backed block (scav_keep_huge). */
+HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks,
+			     bool lazy)
+{
+	return scavenge(max_bytes, min_age_ticks, lazy, false);
+}
+
+/* The same, cutting huge-backed blocks too (the scavenger under pressure). */
+HIDDEN size_t mheap_scavenge_cut(size_t max_bytes, uint32_t min_age_ticks,
+				 bool lazy)
+{
+	return scavenge(max_bytes, min_age_ticks, lazy, true);
 }
 
 HIDDEN void scavenger_maybe_start(void)

@@ -34,8 +34,8 @@
  * than a page over-allocate and give the ends back.
  *
  * Locking: one mutex (mheap_.lock) for the free lists, the maps' writes
- * and the stats.  The scavenger takes runs out (state BUSY) and Unuses
- * them without the lock.
+ * and the stats.  The scavenger (mgcscavenge.c) takes runs out (state
+ * BUSY) and Unuses them without the lock.
  */
 #include <errno.h>
 #include <string.h>
@@ -156,17 +156,7 @@ static void map_set_ends(struct mspan *s)
 
 /* ---- scavenged bitmap ---- */
 
-static inline bool scav_test(uintptr_t a)
-{
-	struct heap_arena *ha = arena_of(a);
-	size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
-
-	/* relaxed: the scavenger reads its own pages' bits without the lock
-	 * while others rewrite neighbouring bits of the word under it */
-	return LOAD(&ha->scav[pg >> 6]) >> (pg & 63) & 1;
-}
-
-static void scav_set_range(uintptr_t start, size_t npages, bool on)
+HIDDEN void scav_set_range(uintptr_t start, size_t npages, bool on)
 {
 	while (npages) {
 		struct heap_arena *ha = arena_of(start);
@@ -196,7 +186,7 @@ static void scav_set_range(uintptr_t start, size_t npages, bool on)
 }
 
 /* A lazily released page: it may come back with its old data. */
-static void dirty_set(uintptr_t a)
+HIDDEN void dirty_set(uintptr_t a)
 {
 	struct heap_arena *ha = arena_of(a);
 	size_t pg = (a >> PAGE_SHIFT) & (ARENA_PAGES - 1);
@@ -272,7 +262,7 @@ static bool scav_batch(const struct os_range *r, size_t nr, size_t *pages)
  * scavenged bit equals want, in batches.  Returns pages affected: those
  * of the runs in order up to the first that failed (Unused only).
  */
-static size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
+HIDDEN size_t scav_runs_apply(uintptr_t start, size_t npages, bool want,
 			      int op, unsigned flags, size_t budget_pages)
 {
 	struct os_range r[64];
@@ -335,7 +325,7 @@ static void free_insert(struct mspan *s)
 	*pp = s;
 }
 
-static void free_remove(struct mspan *s)
+HIDDEN void free_remove(struct mspan *s)
 {
 	KARENA_ASSERT_LOCKED(&mheap_.lock);
 	KARENA_ASSERT(s->state == SPAN_FREE);
@@ -379,7 +369,7 @@ static inline uint32_t newer_tick(uint32_t a, uint32_t b)
  * Insert free (or formerly BUSY) span s, coalescing with free neighbours.
  * s->nscav must be right.
  */
-static void free_coalesce_insert(struct mspan *s)
+HIDDEN void free_coalesce_insert(struct mspan *s)
 {
 	struct mspan *l = NULL, *r;
 	uintptr_t end = s->start + s->npages * PAGE_BYTES;
@@ -477,6 +467,14 @@ static int heap_grow(size_t npages)
 	return 0;
 }
 
+/* The heap in use grows by n pages (its peak for the scavenger).  Locked. */
+static void inuse_add(size_t n)
+{
+	mheap_.st.inuse_pages += n;
+	if (mheap_.st.inuse_pages > mheap_.st.peak_pages)
+		mheap_.st.peak_pages = mheap_.st.inuse_pages;
+}
+
 /* Split the first npages off free span s (removed from the lists). */
 static struct mspan *span_split_head(struct mspan *s, size_t npages)
 {
@@ -557,7 +555,7 @@ HIDDEN struct mspan *mheap_alloc(size_t npages, size_t align_pages, int spanclas
 	s->next = s->prev = NULL;
 	map_set_range(s);
 	mheap_.st.idle_pages -= s->npages;
-	mheap_.st.inuse_pages += s->npages;
+	inuse_add(s->npages);
 	mheap_.st.spans_inuse++;
 	if (spanclass == 0) {
 		mheap_.st.large_mallocs++;
@@ -607,7 +605,7 @@ HIDDEN bool mheap_grow_inplace(struct mspan *s, size_t npages)
 		mheap_.st.released -= r->nscav * PAGE_BYTES;
 	}
 	mheap_.st.idle_pages -= extra;
-	mheap_.st.inuse_pages += extra;
+	inuse_add(extra);
 	mheap_.st.large_inuse += extra * PAGE_BYTES;
 	mheap_.st.large_bytes_total += extra * PAGE_BYTES;
 	s->npages = npages;
@@ -641,100 +639,6 @@ HIDDEN void mheap_free(struct mspan *s)
 	/* interior pages keep pointing at s: free()'s check fails on nelems 0 */
 	free_coalesce_insert(s);
 	pthread_mutex_unlock(&mheap_.lock);
-}
-
-/*
- * Scavenge: Unuse up to max_bytes of idle, unscavenged pages.  Runs are
- * taken out of the free lists in batches (state BUSY, so neighbours do not
- * merge with them) and Unused without the heap lock; biggest runs first.
- * Runs freed less than min_age_ticks scavenger ticks ago are skipped: a
- * program churning big blocks reuses them at once, and releasing them
- * only makes it fault every page back in (wl_large: 2.5x the faults).
- */
-#define SCAV_BATCH 16
-static inline bool scav_young(const struct mspan *x, uint32_t now, uint32_t age)
-{
-	return age && now - x->freetick < age;
-}
-
-HIDDEN size_t mheap_scavenge(size_t max_bytes, uint32_t min_age_ticks,
-			     bool lazy)
-{
-	unsigned flags = lazy && os_unused_lazy ? OS_F_LAZY : 0;
-
-	uint32_t now = LOAD(&scav_tick);
-	size_t budget = max_bytes >> PAGE_SHIFT, done = 0;
-
-	pthread_mutex_lock(&mheap_.lock);
-	/* at most what is idle now: threads freeing while we work must not
-	 * keep a full release (karena_release, malloc_trim) going forever */
-	if (budget > mheap_.st.idle_pages)
-		budget = mheap_.st.idle_pages;
-	while (done < budget &&
-	       mheap_.st.idle_pages * PAGE_BYTES > mheap_.st.released) {
-		struct mspan *b[SCAV_BATCH];
-		size_t nb = 0, want = 0;
-
-		for (struct mspan *x = mheap_.large.head; x && nb < SCAV_BATCH &&
-		     done + want < budget; x = x->next)
-			if (x->nscav < x->npages && !scav_young(x, now, min_age_ticks)) {
-				b[nb++] = x;
-				want += x->npages - x->nscav;
-			}
-		for (size_t n = FREE_BINS - 1; n > 0 && nb < SCAV_BATCH &&
-		     done + want < budget; n--)
-			for (struct mspan *x = mheap_.free[n].head; x && nb < SCAV_BATCH &&
-			     done + want < budget; x = x->next)
-				if (x->nscav < x->npages &&
-				    !scav_young(x, now, min_age_ticks)) {
-					b[nb++] = x;
-					want += x->npages - x->nscav;
-				}
-		if (!nb)
-			break;
-		for (size_t k = 0; k < nb; k++) {
-			free_remove(b[k]);
-			b[k]->state = SPAN_BUSY;
-		}
-		pthread_mutex_unlock(&mheap_.lock);
-
-		size_t got[SCAV_BATCH], left_budget = budget - done, round = 0;
-
-		for (size_t k = 0; k < nb; k++) {
-			got[k] = left_budget ?
-				scav_runs_apply(b[k]->start, b[k]->npages, false,
-						OS_UNUSED, flags, left_budget) : 0;
-			left_budget -= got[k];
-			round += got[k];
-		}
-
-		pthread_mutex_lock(&mheap_.lock);
-		for (size_t k = 0; k < nb; k++) {
-			struct mspan *x = b[k];
-			size_t left = got[k];
-
-			/* mark what was released: the first got[k] unscavenged pages */
-			for (size_t i = 0; i < x->npages && left; i++) {
-				uintptr_t a = x->start + i * PAGE_BYTES;
-
-				if (!scav_test(a)) {
-					scav_set_range(a, 1, true);
-					if (flags)
-						dirty_set(a);
-					left--;
-				}
-			}
-			x->nscav += got[k];
-			mheap_.st.released += got[k] * PAGE_BYTES;
-			mheap_.st.scavenged_total += got[k] * PAGE_BYTES;
-			done += got[k];
-			free_coalesce_insert(x);
-		}
-		if (!round)	/* nothing could be released: try later */
-			break;
-	}
-	pthread_mutex_unlock(&mheap_.lock);
-	return done * PAGE_BYTES;
 }
 
 HIDDEN void heap_lock_all(void)

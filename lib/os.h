@@ -24,6 +24,7 @@
 #ifndef KARENA_OS_H
 #define KARENA_OS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,6 +70,13 @@ struct os_backend {
 	int (*nohugepage)(void *addr, size_t len);
 	/* Apply n ranges in order; *done = ranges applied. */
 	int (*batch)(const struct os_range *r, size_t n, size_t *done);
+	/*
+	 * Is the 2 MiB block holding addr (a page of the heap) backed by one
+	 * huge page now, so that releasing part of it would cut it?  false
+	 * when not, or when the backend cannot tell.  NULL: the heap never
+	 * asks (the backend has no huge blocks).
+	 */
+	bool (*huge_backed)(void *addr);
 };
 
 extern const struct os_backend os_mmap_backend;
@@ -104,6 +112,10 @@ static inline void *sysAlloc(size_t len) { os_count(1); return os_cur->alloc(len
 static inline int sysMap(void *p, size_t len) { os_count(1); return os_cur->map(p, len); }
 static inline int sysFree(void *p, size_t len) { os_count(1); return os_cur->free(p, len); }
 static inline int sysHugePage(void *p, size_t len) { os_count(1); return os_cur->hugepage(p, len); }
+static inline bool sysHugeBacked(void *p)
+{
+	return os_cur->huge_backed && os_cur->huge_backed(p);
+}
 static inline int os_batch(const struct os_range *r, size_t n, size_t *done)
 {
 	os_count(n);

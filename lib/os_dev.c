@@ -24,6 +24,9 @@
  *             Ready again at once ("Whole blocks" below)
  *   fault, hugepage, nohugepage
  *             KARENA_IOC_TRANSITION with the matching KARENA_OP_*
+ *   huge_backed
+ *             KARENA_IOC_QUERY of one page: KARENA_PAGE_HUGE_BACKED
+ *             (the heap's scavenger does not cut such a block, mheap.c)
  *   free      munmap
  *   batch     KARENA_IOC_VEC, up to KARENA_VEC_MAX ranges per call, or with
  *             KARENA_URING=1 one KARENA_URING_VEC io_uring command per
@@ -386,6 +389,29 @@ static void refresh_blocks(uintptr_t a, size_t len)
 	}
 }
 
+/*
+ * Is the block holding addr backed by a huge page now?  One page's QUERY
+ * byte says (KARENA_PAGE_HUGE_BACKED); a module without
+ * KARENA_FEAT_HUGE_BACKED cannot tell, nor can a heap without the hint.
+ */
+static bool dev_huge_backed(void *addr)
+{
+	uintptr_t a = (uintptr_t)addr & ~(uintptr_t)(dev_page() - 1);
+	struct karena_query q;
+	uint8_t b = 0;
+
+	if (!karena_hugepage ||
+	    !(kdev_info.features & KARENA_FEAT_HUGE_BACKED))
+		return false;
+	memset(&q, 0, sizeof(q));
+	q.size = sizeof(q);
+	q.start = a;
+	q.len = dev_page();
+	q.vec = (uintptr_t)&b;
+	return !ioctl(kdev_fd, KARENA_IOC_QUERY, &q) &&
+	       (b & KARENA_PAGE_HUGE_BACKED);
+}
+
 static void *dev_reserve(void *hint, size_t len)
 {
 	void *p = mmap(hint, len, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -711,6 +737,7 @@ static const struct os_backend os_dev_backend = {
 	.hugepage = dev_hugepage,
 	.nohugepage = dev_nohugepage,
 	.batch = dev_batch,
+	.huge_backed = dev_huge_backed,
 };
 
 /* Move fd to a high number, away from the small fds programs manage. */

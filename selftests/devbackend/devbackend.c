@@ -173,11 +173,14 @@ TEST(release_through_device)
 
 /*
  * Write @bs bytes of @fill into a new block, free it and scavenge until
- * it is released; *@lazy0 gets lazy_pages from just before the free.
- * Returns the block's (freed) address, or NULL.
+ * at least half of it is released (a block of 2 MiB or more holds a whole
+ * 2 MiB block, released whole; the huge blocks at its ends may stay with
+ * the heap while they hold other objects: lib/mgcscavenge.c scav_keep_huge);
+ * *@lazy0 gets lazy_pages from just before the free, *@released (if
+ * given) the bytes released.  Returns the block's (freed) address, or NULL.
  */
 static char *freed_and_released(size_t bs, int fill, long *lazy0,
-				long *held0)
+				long *held0, uint64_t *released)
 {
 	char *b = malloc(bs);
 	uint64_t s0;
@@ -191,7 +194,11 @@ static char *freed_and_released(size_t bs, int fill, long *lazy0,
 		*held0 = kar_sysfs("pages_allocated");
 	s0 = scavenged();
 	free(b);
-	return released_since(s0, bs) ? b : NULL;
+	if (!released_since(s0, bs / 2))
+		return NULL;
+	if (released)
+		*released = scavenged() - s0;
+	return b;
 }
 
 /*
@@ -206,11 +213,12 @@ TEST(scavenger_release_is_lazy)
 {
 	enum { BS = 4 << 20 };
 	long l0, l1, l2, held0, held1;
+	uint64_t rel = 0;
 	FILE *f;
 	int i;
 
 	NEED_DEV();
-	ASSERT_NE(NULL, freed_and_released(BS, 1, &l0, &held0));
+	ASSERT_NE(NULL, freed_and_released(BS, 1, &l0, &held0, &rel));
 	l1 = kar_sysfs("lazy_pages");
 	held1 = kar_sysfs("pages_allocated");
 	/* A reclaim skips a file whose lock is busy (the scavenger): retry. */
@@ -223,11 +231,12 @@ TEST(scavenger_release_is_lazy)
 	l2 = kar_sysfs("lazy_pages");
 	TH_LOG("lazy mode %d: lazy_pages %ld -> %ld, after drop_caches %ld",
 	       lazy_mode(), l0, l1, l2);
-	TH_LOG("pages_allocated %ld -> %ld", held0, held1);
+	TH_LOG("pages_allocated %ld -> %ld, %llu KiB released", held0, held1,
+	       (unsigned long long)rel >> 10);
 	if (lazy_mode()) {
 		ASSERT_LT(l0, l1);
 		/* all of it lazy, or given back at once (huge blocks) */
-		ASSERT_LE(BS / 4096, (l1 - l0) + (held0 - held1));
+		ASSERT_LE(rel / 4096, (l1 - l0) + (held0 - held1));
 	} else {
 		ASSERT_EQ(l0, l1);
 	}
@@ -248,7 +257,7 @@ TEST(calloc_after_lazy_release_is_zero)
 	long i, l0;
 
 	NEED_DEV();
-	a = freed_and_released(BS, 0xAA, &l0, NULL);
+	a = freed_and_released(BS, 0xAA, &l0, NULL, NULL);
 	ASSERT_NE(NULL, a);
 	c = calloc(1, BS);
 	ASSERT_NE(NULL, c);
@@ -331,6 +340,95 @@ TEST(trimmed_blocks_come_back_huge)
 		ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
 		free(o[i]);
 	}
+}
+
+/*
+ * Hugepage-aware release (lib/mgcscavenge.c, scav_keep_huge):
+ * malloc_trim() releases whole free 2 MiB blocks and leaves the free pages
+ * of a huge-backed block that still holds objects with it, where releasing
+ * them would copy the block to 4 KiB pages (huge_splits) whose every page
+ * then faults back one by one.  16 MiB of 1 KiB objects, one 64 KiB span
+ * of them kept alive per 2 MiB: no split, and the refill takes a fault per
+ * block released whole (not 4 KiB faults).  The old library cut every
+ * block with a live span: 8 splits, thousands of faults.
+ */
+static int fill_keep_trim(char **o, int n, size_t sz, int keep_every)
+{
+	if (!fill_objects(o, n, sz))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (i % keep_every) {
+			free(o[i]);
+			o[i] = NULL;
+		}
+	malloc_trim(0);
+	return 1;
+}
+
+TEST(trim_keeps_huge_blocks)
+{
+	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
+	static char *o[NO];
+	long s0, s1, f0, f1;
+	int i;
+
+	NEED_DEV();
+	if (!huge_blocks())
+		SKIP(return, "no huge blocks on this kernel or module");
+	s0 = kar_sysfs("huge_splits");
+	ASSERT_TRUE(fill_keep_trim(o, NO, OS, 2048));
+	s1 = kar_sysfs("huge_splits");
+	f0 = kar_sysfs("faults");
+	for (i = 0; i < NO; i++)
+		if (!o[i]) {
+			o[i] = malloc(OS);
+			ASSERT_NE(NULL, o[i]);
+			memset(o[i], i | 1, OS);
+		}
+	f1 = kar_sysfs("faults");
+	TH_LOG("malloc_trim: %ld huge blocks cut; refill of %d pages: %ld faults",
+	       s1 - s0, PAGES, f1 - f0);
+	ASSERT_EQ(0, s1 - s0);
+	ASSERT_GT(PAGES / 4, f1 - f0);
+	for (i = 0; i < NO; i++) {
+		ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
+		free(o[i]);
+	}
+}
+
+/*
+ * The other half: the kept pages are not kept for ever.  Once the heap in
+ * use stays far below both the goal plus its slack and its recent peak
+ * (1-2 s), the background scavenger cuts the kept blocks too: within a
+ * few seconds the heap's released bytes grow by most of the kept pages
+ * (8 blocks of 2 MiB, less one 64 KiB span each).
+ */
+TEST(scavenger_cuts_kept_blocks_later)
+{
+	enum { NO = 16384, OS = 1024 };
+	static char *o[NO];
+	uint64_t r0 = 0, r1 = 0;
+	int i;
+
+	NEED_DEV();
+	if (!huge_blocks())
+		SKIP(return, "no huge blocks on this kernel or module");
+	ASSERT_TRUE(fill_keep_trim(o, NO, OS, 2048));
+	r0 = scavenged();
+	for (i = 0; i < 100; i++) {
+		usleep(100000);
+		r1 = scavenged();
+		if (r1 - r0 >= (8u << 20))
+			break;
+	}
+	TH_LOG("scavenger released %llu KiB after malloc_trim, in %d ms",
+	       (unsigned long long)(r1 - r0) >> 10, i * 100);
+	ASSERT_LE(8u << 20, r1 - r0);
+	for (i = 0; i < NO; i++)
+		if (o[i]) {
+			ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
+			free(o[i]);
+		}
 }
 
 /*
@@ -502,10 +600,16 @@ static long uring_cq_tail(void)
 	return sum;
 }
 
-/* KARENA_URING=1: the first batch sets up the ring, releases work. */
+/*
+ * KARENA_URING=1: the first batch sets up the ring, releases work.  The
+ * free runs are 3.75 MiB apart from each other: each holds a whole 2 MiB
+ * block, which the heap releases even where huge blocks back the heap
+ * (lib/mgcscavenge.c scav_keep_huge keeps only a huge block's partly free ends).
+ */
 TEST(uring_batches)
 {
-	enum { NB = 64, BS = 64 << 10 };
+	enum { NB = 64, BS = 256 << 10, KEEP = 16 };
+	const size_t whole = (size_t)NB / KEEP * (2 << 20);
 	char *b[NB], *x;
 	long t0, c0, c1;
 	uint64_t s0;
@@ -519,24 +623,25 @@ TEST(uring_batches)
 		ASSERT_NE(NULL, b[i]);
 		memset(b[i], i, BS);
 	}
-	x = malloc(BS);
+	x = malloc(4 << 20);	/* holds a whole block: released */
 	ASSERT_NE(NULL, x);
-	memset(x, 1, BS);
+	memset(x, 1, 4 << 20);
 	free(x);
 	karena_release();	/* x's pages: the ring exists (in this process) now */
 	c0 = uring_cq_tail();
 	ASSERT_LE(0, c0);
-	/* free every other block: scattered free runs, one batch */
-	for (i = 0; i < NB; i += 2)
-		free(b[i]);
+	/* free all but every KEEP-th block: scattered free runs, one batch */
+	for (i = 0; i < NB; i++)
+		if (i % KEEP)
+			free(b[i]);
 	t0 = kar_sysfs("transitions");
 	s0 = scavenged();
-	ASSERT_TRUE(released_since(s0, (size_t)NB / 2 * BS));
+	ASSERT_TRUE(released_since(s0, whole));
 	ASSERT_LT(t0, kar_sysfs("transitions"));
 	c1 = uring_cq_tail();
 	TH_LOG("io_uring completions %ld -> %ld", c0, c1);
 	ASSERT_LT(c0, c1);
-	for (i = 1; i < NB; i += 2) {
+	for (i = 0; i < NB; i += KEEP) {
 		ASSERT_EQ((char)i, b[i][BS - 1]);
 		free(b[i]);
 	}
@@ -550,7 +655,7 @@ TEST(uring_batches)
 	s0 = scavenged();
 	for (i = 0; i < NB; i++)
 		free(b[i]);
-	ASSERT_TRUE(released_since(s0, (size_t)NB / 2 * BS));
+	ASSERT_TRUE(released_since(s0, whole));
 }
 
 TEST_HARNESS_MAIN
