@@ -24,11 +24,13 @@
 # short still has every count.
 #
 # Env: E2E_REPS (3), VM_SCALE (allocator workloads, 0.05), E2E_ONLY
-# (space-separated program names), E2E_SPLIT (names; "rounds large").
+# (space-separated program names), E2E_SPLIT (names; "rounds large"),
+# E2E_LIB (the libkarena.so to preload; lib/libkarena.so: another build
+# for an A/B of two libraries in one guest).
 # Output: $KARENA_OUT/e2e/.
 o=$KARENA_OUT/e2e
 B=$TOP/bench/out
-L=$TOP/lib/libkarena.so
+L=${E2E_LIB:-$TOP/lib/libkarena.so}
 T=$TOP/tools/build
 PY=/usr/bin/python3
 reps=${E2E_REPS:-3}
@@ -121,10 +123,12 @@ done
 
 # the tools run -c COMMAND with exec: no leading VAR=value
 json() { echo "env KARENA_BACKEND=$1 LD_PRELOAD=$L PYTHONMALLOC=malloc $PY bench/wl_json.py"; }
-for be in mmap dev; do
-	"$T/karena-faults" -c "$(json $be)" >"$o/faults.json.$be.txt" 2>&1
-done
-"$T/karena-trace" -T -c "$(json dev)" >"$o/trace.json.dev.txt" 2>&1
+if wanted json; then
+	for be in mmap dev; do
+		"$T/karena-faults" -c "$(json $be)" >"$o/faults.json.$be.txt" 2>&1
+	done
+	"$T/karena-trace" -T -c "$(json dev)" >"$o/trace.json.dev.txt" 2>&1
+fi
 
 for rep in $(seq "$reps"); do
 	progs | while IFS='|' read -r name cmd; do

@@ -303,6 +303,36 @@ static int fill_objects(char **o, int n, size_t sz)
 }
 
 /*
+ * fill_objects(), then free all but every @keep_every-th object (all of
+ * them for 0; freed slots become NULL) and malloc_trim(0).
+ */
+static int fill_keep_trim(char **o, int n, size_t sz, int keep_every)
+{
+	if (!fill_objects(o, n, sz))
+		return 0;
+	for (int i = 0; i < n; i++)
+		if (!keep_every || i % keep_every) {
+			free(o[i]);
+			o[i] = NULL;
+		}
+	malloc_trim(0);
+	return 1;
+}
+
+/* Allocate and write the NULL slots of o again, as fill_objects() did. */
+static int refill_objects(char **o, int n, size_t sz)
+{
+	for (int i = 0; i < n; i++)
+		if (!o[i]) {
+			o[i] = malloc(sz);
+			if (!o[i])
+				return 0;
+			memset(o[i], i | 1, sz);
+		}
+	return 1;
+}
+
+/*
  * A heap given back with malloc_trim() and filled again, one small span at
  * a time, comes back on huge blocks: the backend makes the whole 2 MiB
  * blocks an eager Unused dropped Ready again (lib/os_dev.c, "Whole
@@ -323,13 +353,10 @@ TEST(trimmed_blocks_come_back_huge)
 	NEED_DEV();
 	if (!huge_blocks())
 		SKIP(return, "no huge blocks on this kernel or module");
-	ASSERT_TRUE(fill_objects(o, NO, OS));
-	for (i = 0; i < NO; i++)
-		free(o[i]);
-	malloc_trim(0);
+	ASSERT_TRUE(fill_keep_trim(o, NO, OS, 0));
 	f0 = kar_sysfs("faults");
 	h0 = kar_sysfs("faults_huge");
-	ASSERT_TRUE(fill_objects(o, NO, OS));
+	ASSERT_TRUE(refill_objects(o, NO, OS));
 	f1 = kar_sysfs("faults");
 	h1 = kar_sysfs("faults_huge");
 	TH_LOG("refill of %d pages after malloc_trim: %ld faults, %ld huge",
@@ -352,19 +379,6 @@ TEST(trimmed_blocks_come_back_huge)
  * block released whole (not 4 KiB faults).  The old library cut every
  * block with a live span: 8 splits, thousands of faults.
  */
-static int fill_keep_trim(char **o, int n, size_t sz, int keep_every)
-{
-	if (!fill_objects(o, n, sz))
-		return 0;
-	for (int i = 0; i < n; i++)
-		if (i % keep_every) {
-			free(o[i]);
-			o[i] = NULL;
-		}
-	malloc_trim(0);
-	return 1;
-}
-
 TEST(trim_keeps_huge_blocks)
 {
 	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
@@ -379,12 +393,7 @@ TEST(trim_keeps_huge_blocks)
 	ASSERT_TRUE(fill_keep_trim(o, NO, OS, 2048));
 	s1 = kar_sysfs("huge_splits");
 	f0 = kar_sysfs("faults");
-	for (i = 0; i < NO; i++)
-		if (!o[i]) {
-			o[i] = malloc(OS);
-			ASSERT_NE(NULL, o[i]);
-			memset(o[i], i | 1, OS);
-		}
+	ASSERT_TRUE(refill_objects(o, NO, OS));
 	f1 = kar_sysfs("faults");
 	TH_LOG("malloc_trim: %ld huge blocks cut; refill of %d pages: %ld faults",
 	       s1 - s0, PAGES, f1 - f0);
