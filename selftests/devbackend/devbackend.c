@@ -235,8 +235,13 @@ TEST(scavenger_release_is_lazy)
 	       (unsigned long long)rel >> 10);
 	if (lazy_mode()) {
 		ASSERT_LT(l0, l1);
-		/* all of it lazy, or given back at once (huge blocks) */
-		ASSERT_LE(rel / 4096, (l1 - l0) + (held0 - held1));
+		/*
+		 * all of it lazy, or given back at once (huge blocks); the
+		 * heap's own bookkeeping may back a new page or two of the
+		 * device meanwhile (6.12 with the per-thread lists of
+		 * lib/tcache.c: 1023 of 1024), so allow one 64 KiB span
+		 */
+		ASSERT_LE(rel / 4096, (l1 - l0) + (held0 - held1) + 16);
 	} else {
 		ASSERT_EQ(l0, l1);
 	}
