@@ -32,7 +32,9 @@
  *    cache owns go back to them (span_free_local and mcache_span_freed,
  *    as the owner's free did before, no atomic), other threads' objects
  *    go to mcentral's transfer cache as one batch, or back to their spans
- *    (span_free_remote_list) when that is full.
+ *    (span_free_remote_list) when that is full; when the list's first
+ *    object is another thread's (a consumer's frees), the whole list goes
+ *    on as one batch, without a look-up per object.
  * When a current list runs out, malloc's refill takes a batch from the
  * transfer cache into it, else goes on with the spans (mcache_refill).
  * Thread exit and karena_release() return every object on the lists to
@@ -50,7 +52,8 @@
 /*
  * The list of no class: allocCount 0, so every push takes the slow path
  * (which stores 0 again: threads race on it, and a decrement that
- * overtook the store only leaves it more negative).
+ * overtook the store only leaves it more negative; on x86-64 the
+ * decrement is one instruction, elsewhere a plain read-modify-write).
  */
 HIDDEN struct mspan tcache_none = { .state = SPAN_INUSE, .list = LIST_TCACHE };
 
