@@ -11,6 +11,7 @@
  * and calloc zeroes memory that comes back from a lazy release.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -24,20 +25,28 @@
 #include "kselftest_harness.h"
 #include "karena.h"
 
+/*
+ * A module counter.  Read with open/read into a stack buffer, not stdio:
+ * fopen's FILE and buffer come from the heap under test, and their spans
+ * moving in and out of the heap between two reads would move the page
+ * counts the tests compare.
+ */
 static long kar_sysfs(const char *name)
 {
-	char path[128];
-	long v = -1;
-	FILE *f;
+	char path[128], buf[32];
+	ssize_t n;
+	int fd;
 
 	snprintf(path, sizeof(path), "/sys/kernel/karena/%s", name);
-	f = fopen(path, "r");
-	if (!f)
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
 		return -1;
-	if (fscanf(f, "%ld", &v) != 1)
-		v = -1;
-	fclose(f);
-	return v;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return strtol(buf, NULL, 10);
 }
 
 /* The pathname of the mapping holding addr, "" if anonymous, NULL if none. */
