@@ -90,10 +90,9 @@ done
 if [ -x "$here/devbackend" ]; then
 	run_tap devbackend "$here/devbackend"
 	run_tap devbackend_uring env KARENA_URING=1 "$here/devbackend"
-	for t in scavenger_release_is_lazy calloc_after_lazy_release_is_zero; do
-		run_tap devbackend_eager env KARENA_LAZY_RELEASE=0 \
-			"$here/devbackend" -t "$t"
-	done
+	# The whole file again with the eager release: 6.1's
+	# kselftest_harness.h has no -t filter (it would run it all anyway).
+	run_tap devbackend_eager env KARENA_LAZY_RELEASE=0 "$here/devbackend"
 else
 	ok 1 devbackend "not built (make -C selftests/devbackend)"
 fi
