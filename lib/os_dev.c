@@ -26,7 +26,7 @@
  *             KARENA_IOC_TRANSITION with the matching KARENA_OP_*
  *   huge_backed
  *             KARENA_IOC_QUERY of one page: KARENA_PAGE_HUGE_BACKED
- *             (the heap's scavenger does not cut such a block, mheap.c)
+ *             (the heap's release does not cut such a block, mgcscavenge.c)
  *   free      munmap
  *   batch     KARENA_IOC_VEC, up to KARENA_VEC_MAX ranges per call, or with
  *             KARENA_URING=1 one KARENA_URING_VEC io_uring command per

@@ -347,6 +347,26 @@ static int refill_objects(char **o, int n, size_t sz)
 }
 
 /*
+ * Free every object of o, checking first that it still holds what
+ * fill_objects() wrote (its last byte): the index of the first that does
+ * not, or -1.  Freed slots become NULL.
+ */
+static int free_checked_objects(char **o, int n, size_t sz)
+{
+	int bad = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (!o[i])
+			continue;
+		if (bad < 0 && o[i][sz - 1] != (char)(i | 1))
+			bad = i;
+		free(o[i]);
+		o[i] = NULL;
+	}
+	return bad;
+}
+
+/*
  * A heap given back with malloc_trim() and filled again, one small span at
  * a time, comes back on huge blocks: the backend makes the whole 2 MiB
  * blocks an eager Unused dropped Ready again (lib/os_dev.c, "Whole
@@ -362,7 +382,6 @@ TEST(trimmed_blocks_come_back_huge)
 	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
 	static char *o[NO];
 	long f0, f1, h0, h1;
-	int i;
 
 	NEED_DEV();
 	if (!huge_blocks())
@@ -377,10 +396,7 @@ TEST(trimmed_blocks_come_back_huge)
 	       PAGES, f1 - f0, h1 - h0);
 	ASSERT_LE(4, h1 - h0);
 	ASSERT_GT(PAGES / 2, f1 - f0);
-	for (i = 0; i < NO; i++) {
-		ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
-		free(o[i]);
-	}
+	ASSERT_EQ(-1, free_checked_objects(o, NO, OS));
 }
 
 /*
@@ -398,7 +414,6 @@ TEST(trim_keeps_huge_blocks)
 	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
 	static char *o[NO];
 	long s0, s1, f0, f1;
-	int i;
 
 	NEED_DEV();
 	if (!huge_blocks())
@@ -413,10 +428,7 @@ TEST(trim_keeps_huge_blocks)
 	       s1 - s0, PAGES, f1 - f0);
 	ASSERT_EQ(0, s1 - s0);
 	ASSERT_GT(PAGES / 4, f1 - f0);
-	for (i = 0; i < NO; i++) {
-		ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
-		free(o[i]);
-	}
+	ASSERT_EQ(-1, free_checked_objects(o, NO, OS));
 }
 
 /*
@@ -447,11 +459,7 @@ TEST(scavenger_cuts_kept_blocks_later)
 	TH_LOG("scavenger released %llu KiB after malloc_trim, in %d ms",
 	       (unsigned long long)(r1 - r0) >> 10, i * 100);
 	ASSERT_LE(8u << 20, r1 - r0);
-	for (i = 0; i < NO; i++)
-		if (o[i]) {
-			ASSERT_EQ((char)(i | 1), o[i][OS - 1]);
-			free(o[i]);
-		}
+	ASSERT_EQ(-1, free_checked_objects(o, NO, OS));
 }
 
 /*
