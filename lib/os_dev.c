@@ -269,44 +269,12 @@ static int fresh_add(void *addr, size_t len, int op)
 	return err;
 }
 
-/* Under fresh_lock: a region overlapping [a, b); *inside: it holds all of it. */
-static struct fresh *fresh_overlap(uintptr_t a, uintptr_t b, bool *inside)
-{
-	for (int i = 0; i < FRESH_MAX; i++) {
-		struct fresh *f = &fresh[i];
-
-		if (f->end > 1 && f->start < b && a < f->end) {
-			*inside = f->start <= a && b <= f->end;
-			return f;
-		}
-	}
-	return NULL;
-}
-
-/*
- * Make the Prepared, unbacked pages [a, b) (one mapping) Ready and fresh
- * again.  Inside a region still remembered, its bits; else a new region.
- * On any failure the pages stay Prepared, which is what the heap assumes.
- */
-static void fresh_refresh(uintptr_t a, uintptr_t b)
+/* Make [a, b) of remembered region f Ready and fresh; f->left counts it. */
+static void fresh_refresh_inside(struct fresh *f, uintptr_t a, uintptr_t b)
 {
 	size_t psz = dev_page(), n = (b - a) / psz, i0, i;
-	struct fresh *f;
-	bool inside = false;
-	int err;
+	int err = dev_transition((void *)a, b - a, KARENA_OP_USED, 0);
 
-	fresh_lock();
-	f = fresh_overlap(a, b, &inside);
-	if (f && inside)
-		f->left += n;	/* not retired meanwhile */
-	fresh_unlock();
-	if (!f) {
-		fresh_add((void *)a, b - a, KARENA_OP_USED);
-		return;
-	}
-	if (!inside)
-		return;
-	err = dev_transition((void *)a, b - a, KARENA_OP_USED, 0);
 	fresh_lock();
 	if (err) {
 		f->left -= n;
@@ -320,6 +288,34 @@ static void fresh_refresh(uintptr_t a, uintptr_t b)
 }
 
 /*
+ * Make the Prepared, unbacked pages [a, b) (one mapping) Ready and fresh
+ * again, piece by piece: the pieces inside a region still remembered get
+ * their bits back, the pieces outside every region become new regions.
+ * (A run released whole can reach into a region whose pages the heap
+ * has not all Used yet, e.g. the top of the heap's last Map.)  On any
+ * failure a piece's pages stay Prepared, which is what the heap assumes.
+ */
+static void fresh_refresh(uintptr_t a, uintptr_t b)
+{
+	while (a < b) {
+		uintptr_t next, e;
+		struct fresh *f;
+
+		fresh_lock();
+		f = fresh_find(a, &next);
+		e = f ? (f->end < b ? f->end : b) : (next < b ? next : b);
+		if (f)
+			f->left += (e - a) / dev_page();	/* not retired meanwhile */
+		fresh_unlock();
+		if (f)
+			fresh_refresh_inside(f, a, e);
+		else
+			fresh_add((void *)a, e - a, KARENA_OP_USED);
+		a = e;
+	}
+}
+
+/*
  * Whole blocks.  The module backs a 2 MiB block (HUGE_BLOCK, aligned) with
  * one huge page mapped by one PMD when its first fault finds all of it
  * Ready and hinted; a block first faulted while partly Prepared gets 4 KiB
@@ -328,8 +324,9 @@ static void fresh_refresh(uintptr_t a, uintptr_t b)
  * an eager Unused dropped would come back on 4 KiB faults.  Instead the
  * blocks wholly inside an eager Unused are made Ready again at once (no
  * page: they hold no memory until touched) and remembered as fresh, like
- * a new region: the heap's Used of them only clears their bits, and the
- * next fault in such a block maps all of it.  The same trade as fresh
+ * a new region (or, inside a region still remembered, given their bits
+ * back): the heap's Used of them only clears their bits, and the next
+ * fault in such a block maps all of it.  The same trade as fresh
  * regions: no strict-mode fault on a stray touch of such a free page,
  * and they count as Ready against max_ready.  Only with the heap's huge
  * hint on (karena_hugepage): without huge blocks it would save nothing.
