@@ -37,6 +37,7 @@
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
+#include <linux/overflow.h>
 #include <linux/percpu.h>
 #include <linux/percpu_counter.h>
 #include <linux/refcount.h>
@@ -209,6 +210,22 @@ struct karena_ent {
 	bool lazy;			/* Prepared, lazily released */
 };
 
+/*
+ * xas_get_mark() inline for an entry of a leaf node: its mark bitmap is
+ * read as xas_next() reads its slots (a call per mark would cost more
+ * than the rest of a page's decode).
+ */
+static inline bool karena_xas_get_mark(const struct xa_state *xas,
+				       xa_mark_t mark)
+{
+	struct xa_node *node = xas->xa_node;
+
+	if (xas_not_node(node))
+		return xas_get_mark(xas, mark);
+	return test_bit(xas->xa_offset,
+			node->marks[(__force unsigned int)mark]);
+}
+
 static inline void karena_decode(struct xa_state *xas, void *entry,
 				 struct karena_ent *e)
 {
@@ -225,10 +242,10 @@ static inline void karena_decode(struct xa_state *xas, void *entry,
 		e->huge = v & KAR_V_HUGE;
 	} else {
 		e->page = entry;
-		e->state = xas_get_mark(xas, KAR_MARK_PREP) ?
+		e->state = karena_xas_get_mark(xas, KAR_MARK_PREP) ?
 			KARENA_STATE_PREPARED : KARENA_STATE_READY;
-		e->huge = xas_get_mark(xas, KAR_MARK_HUGE);
-		e->cow = xas_get_mark(xas, KAR_MARK_COW);
+		e->huge = karena_xas_get_mark(xas, KAR_MARK_HUGE);
+		e->cow = karena_xas_get_mark(xas, KAR_MARK_COW);
 		e->lazy = e->state == KARENA_STATE_PREPARED &&
 			  test_bit(KAR_PG_LAZY, &e->page->flags);
 	}
@@ -349,13 +366,85 @@ void karena_batch_zap(struct karena_batch *b, unsigned long start,
 void karena_batch_unmap(struct karena_batch *b, struct mm_struct *mm);
 void karena_batch_release(struct karena_file *kf, struct karena_batch *b);
 
+/* range.c */
+int karena_ranges_from_user(const struct karena_range __user *ur,
+			    unsigned int count, struct karena_krange *kr);
+struct karena_space *karena_range_lookup(struct file *file,
+					 struct mm_struct *mm,
+					 unsigned long start, unsigned long end,
+					 struct vm_area_struct **hint);
+
+/*
+ * @ur checked (op, flags, page alignment, no overflow, below TASK_SIZE)
+ * into @r: 0 or -EINVAL.
+ */
+static inline int karena_range_from_user(const struct karena_range *ur,
+					 struct karena_krange *r)
+{
+	u64 end;
+
+	if (ur->reserved || ur->op < KARENA_OP_RESERVE ||
+	    ur->op > KARENA_OP_MAX || (ur->flags & ~KARENA_F_ALL))
+		return -EINVAL;
+	if ((ur->flags & KARENA_F_LAZY) && ur->op != KARENA_OP_UNUSED)
+		return -EINVAL;
+	if (!ur->len || !PAGE_ALIGNED(ur->start) || !PAGE_ALIGNED(ur->len))
+		return -EINVAL;
+	if (check_add_overflow(ur->start, ur->len, &end) || end > TASK_SIZE)
+		return -EINVAL;
+	r->start = ur->start;
+	r->npages = ur->len >> PAGE_SHIFT;
+	r->op = ur->op;
+	r->flags = ur->flags;
+	return 0;
+}
+
+/*
+ * The space of @file in @mm when one VMA of it holds all of [start, end),
+ * or NULL.  A range across two mappings, even adjacent ones, is refused
+ * like a range that leaves the file's mappings.  mmap_lock held (VMAs
+ * cannot change), so @hint, if given, keeps the last VMA found: the next
+ * range inside it needs no lookup.
+ */
+static inline struct karena_space *
+karena_range_space(struct file *file, struct mm_struct *mm,
+		   unsigned long start, unsigned long end,
+		   struct vm_area_struct **hint)
+{
+	struct vm_area_struct *vma = hint ? *hint : NULL;
+
+	if (vma && start >= vma->vm_start && end <= vma->vm_end)
+		return vma->vm_private_data;
+	return karena_range_lookup(file, mm, start, end, hint);
+}
+
+/* run.c */
+/*
+ * Ranges of one space applied in place one after the other under one
+ * hold of its store lock (run.c).
+ */
+struct karena_run {
+	struct karena_space *sp;	/* whose store lock is held, or NULL */
+	struct xa_state xas;
+	unsigned long pages;		/* applied under this hold */
+	long d_resident;		/* counts added when let go */
+	long d_counted;
+	long d_lazy;			/* pages karena_apply_lazy() kept */
+	bool lazy_update;		/* karena_lazy_update() when let go */
+};
+
+#define KAR_RUN_PAGES		1024UL	/* a run lets go after these */
+#define KAR_DIRECT_PAGES	1024	/* longest range applied in place */
+
+void karena_run_count(struct karena_run *run, struct karena_space *sp,
+		      long d_resident, long d_counted, bool lazy);
+void karena_run_end(struct karena_run *run);
+void *karena_run_seek(struct karena_run *run, struct karena_space *sp,
+		      unsigned long index);
+bool karena_run_lazy_unused(struct karena_run *run, struct karena_space *sp,
+			    const struct karena_krange *r);
+
 /* transition.c */
-struct karena_space *karena_range_space(struct file *file,
-					struct mm_struct *mm,
-					unsigned long start, unsigned long end,
-					struct vm_area_struct **hint);
-int karena_range_from_user(const struct karena_range *ur,
-			   struct karena_krange *r);
 int karena_apply_range(struct file *file, struct mm_struct *mm,
 		       const struct karena_krange *r, u64 *pages);
 int karena_apply_vec(struct file *file, struct mm_struct *mm, u64 uranges,

@@ -117,14 +117,13 @@ static void karena_scan(struct karena_space *sp, unsigned long first,
 
 /*
  * The same for a short range with the store locked, visiting every index
- * from the one @xas is set to up to @last: leaves @xas on @last, decoded
- * in @e.
+ * from the one @xas is on (holding @entry) up to @last: leaves @xas on
+ * @last, decoded in @e.
  */
-static void karena_scan_locked(struct xa_state *xas, unsigned long last,
-			       struct karena_plan *pl, struct karena_ent *e)
+static void karena_scan_locked(struct xa_state *xas, void *entry,
+			       unsigned long last, struct karena_plan *pl,
+			       struct karena_ent *e)
 {
-	void *entry = xas_load(xas);
-
 	memset(pl, 0, sizeof(*pl));
 	for (;;) {
 		karena_decode(xas, entry, e);
@@ -167,92 +166,6 @@ static int karena_reserve_slots(struct karena_space *sp, unsigned long first,
 	while (idx-- > first)
 		xa_release(&sp->store, idx);
 	return ret == -EINTR ? ret : -ENOMEM;
-}
-
-/*
- * Ranges of one space applied in place one after the other (a vector's
- * ranges, karena_apply_direct()) under one hold of its store lock: the
- * lock is taken once, and the next range is reached from the previous one
- * by stepping through the node rather than walking the tree again.  Let
- * go after KAR_RUN_PAGES pages, before a range that takes the staged
- * path, and at the end of the call.
- */
-struct karena_run {
-	struct karena_space *sp;	/* whose store lock is held, or NULL */
-	struct xa_state xas;
-	unsigned long pages;		/* applied under this hold */
-	long d_resident;		/* counts added when let go */
-	long d_counted;
-	bool lazy_update;		/* karena_lazy_update() when let go */
-};
-
-#define KAR_RUN_PAGES	1024UL
-
-/*
- * Count the changes of @sp's resident and RssFile pages, at once or when
- * the run lets go of @sp's store lock (lazy.c's list lock is not taken
- * under it).
- */
-static void karena_run_count(struct karena_run *run, struct karena_space *sp,
-			     long d_resident, long d_counted, bool lazy)
-{
-	if (run->sp == sp) {
-		run->d_resident += d_resident;
-		run->d_counted += d_counted;
-		run->lazy_update |= lazy;
-		return;
-	}
-	atomic_long_add(d_resident, &sp->nr_resident);
-	karena_rss_count(sp, d_counted);
-	if (lazy)
-		karena_lazy_update(sp);
-}
-
-/* Let go of the store lock, if held, and count what the run changed. */
-static void karena_run_end(struct karena_run *run)
-{
-	struct karena_space *sp = run->sp;
-
-	if (!sp)
-		return;
-	xas_unlock(&run->xas);
-	run->sp = NULL;
-	karena_run_count(run, sp, run->d_resident, run->d_counted,
-			 run->lazy_update);
-	run->d_resident = 0;
-	run->d_counted = 0;
-	run->lazy_update = false;
-}
-
-/*
- * Hold @sp's store lock and set the run's xa_state to @index: a step
- * through the leaf node when @index follows the last index there, else a
- * walk from the root.
- */
-static struct xa_state *karena_run_seek(struct karena_run *run,
-					struct karena_space *sp,
-					unsigned long index)
-{
-	struct xa_state *xas = &run->xas;
-
-	if (run->sp != sp || run->pages >= KAR_RUN_PAGES) {
-		karena_run_end(run);
-		cond_resched();
-		*xas = (struct xa_state)__XA_STATE(&sp->store, index, 0, 0);
-		xas_lock(xas);
-		run->sp = sp;
-		run->pages = 0;
-		return xas;
-	}
-	if (xas_valid(xas) && xas->xa_node && !xas->xa_node->shift &&
-	    index > xas->xa_index &&
-	    index >> XA_CHUNK_SHIFT == xas->xa_index >> XA_CHUNK_SHIFT) {
-		while (xas->xa_index < index)
-			xas_next(xas);
-	} else {
-		xas_set(xas, index);
-	}
-	return xas;
 }
 
 /* One range being applied: what the steps of karena_apply_one() share. */
@@ -510,9 +423,6 @@ static void karena_apply_store(struct karena_apply *a)
 	xas_unlock(&xas);
 }
 
-/* Longest range the direct path applies (holding the store lock). */
-#define KAR_DIRECT_PAGES	1024
-
 /* Can the range change in place: nothing to allocate, no block to cut? */
 static bool karena_apply_in_place(const struct karena_apply *a)
 {
@@ -537,15 +447,16 @@ static bool karena_apply_in_place(const struct karena_apply *a)
  */
 static int karena_apply_direct(struct karena_apply *a)
 {
-	struct xa_state *xas;
+	struct xa_state *xas = &a->run->xas;
 	struct karena_ent e;
+	void *entry;
 	int ret;
 
 	if (a->populate || a->r->npages > KAR_DIRECT_PAGES ||
 	    (a->lazy && !a->sp->lazy_on))
 		return -EAGAIN;
-	xas = karena_run_seek(a->run, a->sp, a->first);
-	karena_scan_locked(xas, a->last, &a->pl, &e);
+	entry = karena_run_seek(a->run, a->sp, a->first);
+	karena_scan_locked(xas, entry, a->last, &a->pl, &e);
 	ret = karena_apply_legal(a);
 	if (!ret && !karena_apply_in_place(a))
 		ret = -EAGAIN;
@@ -670,16 +581,16 @@ static int karena_apply_one(struct karena_file *kf, struct karena_space *sp,
 
 /*
  * Apply @count ranges in order, stopping at the first that fails (the
- * ones before it stay applied).  Both locks are taken once for the whole
- * call; the PTEs of dropped pages are zapped once the ranges are done
- * (adjacent ranges merged) and the pages released after unlocking.
- * @ranges are validated here; @done and @pages report progress.
+ * ones before it stay applied): the first @good are checked, range @good
+ * (if < @count) is bad.  Both locks are taken once for the whole call;
+ * the PTEs of dropped pages are zapped once the ranges are done (adjacent
+ * ranges merged) and the pages released after unlocking.  @done and
+ * @pages report progress.
  */
 static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 			       const struct karena_krange *kr,
-			       const struct karena_range *ur,
-			       unsigned int count, unsigned int *done,
-			       u64 *pages)
+			       unsigned int count, unsigned int good,
+			       unsigned int *done, u64 *pages)
 {
 	struct karena_file *kf = file->private_data;
 	struct karena_run run = { };
@@ -695,34 +606,33 @@ static int karena_apply_ranges(struct file *file, struct mm_struct *mm,
 		return -EINTR;
 	mutex_lock(&kf->lock);
 	for (i = 0; i < count; i++) {
-		struct karena_krange r;
+		const struct karena_krange *r = &kr[i];
 		struct karena_space *sp;
 
 		if (i && fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
 		}
-		if (kr)
-			r = kr[i];
-		else
-			ret = karena_range_from_user(&ur[i], &r);
-		if (ret)
-			break;
-		sp = karena_range_space(file, mm, r.start,
-					r.start + (r.npages << PAGE_SHIFT),
-					&hint);
-		if (!sp) {
-			karena_count(KAR_C_TRANSITION_ERRORS, 1);
-			trace_karena_transition(r.start, r.npages, r.op,
-						r.flags, -EINVAL);
+		if (i == good) {
 			ret = -EINVAL;
 			break;
 		}
-		ret = karena_apply_one(kf, sp, &r, &b, &run);
+		sp = karena_range_space(file, mm, r->start,
+					r->start + (r->npages << PAGE_SHIFT),
+					&hint);
+		if (!sp) {
+			karena_count(KAR_C_TRANSITION_ERRORS, 1);
+			trace_karena_transition(r->start, r->npages, r->op,
+						r->flags, -EINVAL);
+			ret = -EINVAL;
+			break;
+		}
+		if (!karena_run_lazy_unused(&run, sp, r))
+			ret = karena_apply_one(kf, sp, r, &b, &run);
 		if (ret)
 			break;
 		*done = i + 1;
-		*pages += r.npages;
+		*pages += r->npages;
 		if (!run.sp)
 			cond_resched();
 	}
@@ -740,7 +650,7 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 {
 	unsigned int done;
 
-	return karena_apply_ranges(file, mm, r, NULL, 1, &done, pages);
+	return karena_apply_ranges(file, mm, r, 1, 1, &done, pages);
 }
 
 /*
@@ -751,20 +661,18 @@ int karena_apply_range(struct file *file, struct mm_struct *mm,
 int karena_apply_vec(struct file *file, struct mm_struct *mm, u64 uranges,
 		     unsigned int count, unsigned int *done, u64 *pages)
 {
-	size_t size = array_size(count, sizeof(struct karena_range));
-	struct karena_range *ranges;
+	struct karena_krange *kr;
 	int ret;
 
 	*done = 0;
 	*pages = 0;
-	ranges = kvmalloc(size, GFP_KERNEL_ACCOUNT);
-	if (!ranges)
+	kr = kvmalloc_array(count, sizeof(*kr), GFP_KERNEL_ACCOUNT);
+	if (!kr)
 		return -ENOMEM;
-	if (copy_from_user(ranges, u64_to_user_ptr(uranges), size))
-		ret = -EFAULT;
-	else
-		ret = karena_apply_ranges(file, mm, NULL, ranges, count, done,
+	ret = karena_ranges_from_user(u64_to_user_ptr(uranges), count, kr);
+	if (ret >= 0)
+		ret = karena_apply_ranges(file, mm, kr, count, ret, done,
 					  pages);
-	kvfree(ranges);
+	kvfree(kr);
 	return ret;
 }

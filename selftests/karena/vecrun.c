@@ -2,7 +2,8 @@
 /*
  * karena vector selftests: vectors of many small ranges, the shape the
  * library's scavenger sends, applied in place under one hold of the
- * store lock (kmod/transition.c, karena_apply_direct() and its run).
+ * store lock (kmod/transition.c karena_apply_direct(), kmod/run.c: runs and
+ * the lazy Unused of plain Ready pages).
  *
  * What a vector guarantees, whatever path each range takes: its ranges
  * are applied in the order given (unsorted, overlapping and in different
@@ -340,6 +341,162 @@ TEST_F(vecrun, staged_and_direct_ranges_mixed)
 	EXPECT_EQ(self->ps, st.lazy_bytes);
 	EXPECT_EQ(-1, kt_first_nonzero(self->p, 4 * self->ps));
 	EXPECT_TRUE(kt_page_ok(self->p, 8, SEED));
+}
+
+/*
+ * Lazy ranges of several pages, one across two leaf nodes: each is
+ * checked whole before any page changes, so a range with a page that is
+ * not Ready (its last) fails with all its pages as they were; the ranges
+ * before it stay applied, the one after it is not looked at.
+ */
+TEST_F(vecrun, lazy_multi_page_range_all_or_nothing)
+{
+	struct karena_stats st0, st;
+	struct karena_vec v;
+	long i;
+
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, 23), self->ps,
+			      KARENA_OP_UNUSED));
+	ASSERT_EQ(0, kt_stats(self->fd, &st0));
+	kt_range(&self->r[0], pg(self, 0), 8 * self->ps, KARENA_OP_UNUSED,
+		 KARENA_F_LAZY);
+	kt_range(&self->r[1], pg(self, 60), 8 * self->ps, KARENA_OP_UNUSED,
+		 KARENA_F_LAZY);
+	kt_range(&self->r[2], pg(self, 16), 8 * self->ps, KARENA_OP_UNUSED,
+		 KARENA_F_LAZY);
+	kt_range(&self->r[3], pg(self, 24), 8 * self->ps, KARENA_OP_UNUSED,
+		 KARENA_F_LAZY);
+	EXPECT_EQ(EINVAL, vec(self, 4, &v));
+	EXPECT_EQ(2, v.done);
+	EXPECT_EQ(16, v.pages);
+	EXPECT_EQ(-EINVAL, v.error);
+	EXPECT_EQ(-1, FIRST_WRONG(self, i_ < 8 || (i_ >= 60 && i_ < 68) ?
+				  Q_LAZY : i_ == 23 ? Q_PREP : Q_READY));
+	ASSERT_EQ(0, kt_stats(self->fd, &st));
+	EXPECT_EQ(16 * self->ps, st.lazy_bytes - st0.lazy_bytes);
+	EXPECT_EQ(16 * self->ps, st0.resident_bytes - st.resident_bytes);
+	EXPECT_EQ(16 * self->ps, st.prepared_bytes - st0.prepared_bytes);
+	EXPECT_EQ(2, st.transitions[KARENA_OP_UNUSED] -
+		     st0.transitions[KARENA_OP_UNUSED]);
+	EXPECT_EQ(1, st.transition_errors - st0.transition_errors);
+	/* Taken back with their contents. */
+	kt_range(&self->r[0], pg(self, 0), 8 * self->ps, KARENA_OP_USED, 0);
+	kt_range(&self->r[1], pg(self, 60), 8 * self->ps, KARENA_OP_USED, 0);
+	ASSERT_EQ(0, vec(self, 2, &v));
+	for (i = 0; i < 72; i++)
+		EXPECT_TRUE(i == 23 || kt_page_ok(self->p, i, SEED))
+			TH_LOG("page %ld", i);
+}
+
+/*
+ * Single-page lazy ranges over pages a lazy Unused cannot simply keep,
+ * among ones it can: a page still shared with a fork child (released
+ * eagerly: the child keeps its contents), a Ready page never touched
+ * (Prepared, no page) and a page with the HUGEPAGE hint (kept, hint
+ * kept).
+ */
+TEST_F(vecrun, lazy_ranges_over_shared_untouched_and_hinted_pages)
+{
+	const unsigned char qh = Q_MASK | KARENA_PAGE_HUGE;
+	struct karena_stats st0, st;
+	struct karena_vec v;
+	int go[2], i;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(10);
+		/* The parent's release left the child's pages alone. */
+		_exit(kt_check(self->p, 8, SEED) == -1 ? 0 : 11);
+	}
+	close(go[0]);
+	/* Written after fork: the parent's own pages again, but page 5. */
+	for (i = 0; i < 8; i++)
+		if (i != 5)
+			self->p[i * self->ps] = (char)(SEED + i);
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, 1), self->ps,
+			      KARENA_OP_HUGEPAGE));
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, 3), self->ps,
+			      KARENA_OP_FAULT));
+	ASSERT_EQ(0, kt_trans(self->fd, pg(self, 3), self->ps,
+			      KARENA_OP_ALLOC));
+	ASSERT_EQ(0, kt_stats(self->fd, &st0));
+	for (i = 0; i < 7; i++)
+		kt_range(&self->r[i], pg(self, i), self->ps, KARENA_OP_UNUSED,
+			 KARENA_F_LAZY);
+	ASSERT_EQ(0, vec(self, 7, &v));
+	EXPECT_EQ(7, v.done);
+	for (i = 0; i < 7; i++)
+		EXPECT_EQ(i == 1 ? Q_LAZY | KARENA_PAGE_HUGE :
+			  i == 3 || i == 5 ? Q_PREP : Q_LAZY,
+			  kt_state_of(self->fd, pg(self, i)) & qh)
+			TH_LOG("page %d", i);
+	ASSERT_EQ(0, kt_stats(self->fd, &st));
+	EXPECT_EQ(5 * self->ps, st.lazy_bytes - st0.lazy_bytes);
+	/* 5 kept and 1 dropped are no longer resident Ready pages. */
+	EXPECT_EQ(6 * self->ps, st0.resident_bytes - st.resident_bytes);
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	EXPECT_EQ(0, kt_wait(pid));
+}
+
+/*
+ * Bad ranges in a vector of lazy ranges: a reserved field, an unknown
+ * flag, a zero length each stop it there (the ranges before applied); an
+ * array whose end cannot be read fails whole with EFAULT, also when a
+ * bad range comes before the unreadable one: nothing is applied.
+ */
+TEST_F(vecrun, bad_fields_and_unreadable_tail)
+{
+	char *two = mmap(NULL, 2 * self->ps, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct karena_range *r;
+	struct karena_vec v;
+	int k;
+
+	for (k = 0; k < 3; k++) {
+		long base = 8 * k;
+
+		kt_range(&self->r[0], pg(self, base), self->ps,
+			 KARENA_OP_UNUSED, KARENA_F_LAZY);
+		kt_range(&self->r[1], pg(self, base + 2), self->ps,
+			 KARENA_OP_UNUSED, KARENA_F_LAZY);
+		kt_range(&self->r[2], pg(self, base + 4), self->ps,
+			 KARENA_OP_UNUSED, KARENA_F_LAZY);
+		kt_range(&self->r[3], pg(self, base + 6), self->ps,
+			 KARENA_OP_UNUSED, KARENA_F_LAZY);
+		if (k == 0)
+			self->r[2].reserved = 1;
+		else if (k == 1)
+			self->r[2].flags |= 1U << 7;
+		else
+			self->r[2].len = 0;
+		EXPECT_EQ(EINVAL, vec(self, 4, &v));
+		EXPECT_EQ(2, v.done);
+		EXPECT_EQ(2, v.pages);
+		EXPECT_EQ(-EINVAL, v.error);
+	}
+	EXPECT_EQ(-1, FIRST_WRONG(self, i_ < 24 && i_ % 8 < 4 && !(i_ % 2) ?
+				  Q_LAZY : Q_READY));
+
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, munmap(two + self->ps, self->ps));
+	r = (struct karena_range *)(two + self->ps) - 2;
+	kt_range(&r[0], pg(self, 100), self->ps, KARENA_OP_UNUSED,
+		 KARENA_F_LAZY);
+	kt_range(&r[1], pg(self, 102), self->ps, KARENA_OP_UNUSED,
+		 KARENA_F_LAZY);
+	r[1].reserved = 1;
+	EXPECT_EQ(EFAULT, kt_vec(self->fd, r, 3, &v));
+	EXPECT_EQ(0, v.done);
+	EXPECT_EQ(0, v.pages);
+	EXPECT_EQ(Q_READY, kt_state_of(self->fd, pg(self, 100)) & Q_MASK);
+	munmap(two, self->ps);
 }
 
 TEST_HARNESS_MAIN
