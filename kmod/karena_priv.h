@@ -35,6 +35,7 @@
 #include <linux/lockdep.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/mmap_lock.h>
 #include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/overflow.h>
@@ -413,6 +414,7 @@ karena_range_space(struct file *file, struct mm_struct *mm,
 {
 	struct vm_area_struct *vma = hint ? *hint : NULL;
 
+	mmap_assert_locked(mm);
 	if (vma && start >= vma->vm_start && end <= vma->vm_end)
 		return vma->vm_private_data;
 	return karena_range_lookup(file, mm, start, end, hint);
@@ -429,7 +431,7 @@ struct karena_run {
 	unsigned long pages;		/* applied under this hold */
 	long d_resident;		/* counts added when let go */
 	long d_counted;
-	long d_lazy;			/* pages karena_apply_lazy() kept */
+	long d_lazy;			/* pages karena_run_lazy_unused() kept */
 	bool lazy_update;		/* karena_lazy_update() when let go */
 };
 

@@ -152,6 +152,7 @@ bool karena_run_lazy_unused(struct karena_run *run, struct karena_space *sp,
 	    !sp->lazy_on || r->npages > KAR_DIRECT_PAGES)
 		return false;
 	entry = karena_run_seek(run, sp, first);
+	lockdep_assert_held(&sp->store.xa_lock);
 	for (idx = first; ; idx++) {
 		page = karena_lazy_keepable(xas, entry);
 		if (!page)
