@@ -317,19 +317,25 @@ static int fill_objects(char **o, int n, size_t sz)
 }
 
 /*
- * fill_objects(), then free all but every @keep_every-th object (all of
- * them for 0; freed slots become NULL) and malloc_trim(0).
+ * Free all but every @keep_every-th object of o (all of them for 0; freed
+ * slots become NULL) and malloc_trim(0).
  */
-static int fill_keep_trim(char **o, int n, size_t sz, int keep_every)
+static void free_keep_trim(char **o, int n, int keep_every)
 {
-	if (!fill_objects(o, n, sz))
-		return 0;
 	for (int i = 0; i < n; i++)
 		if (!keep_every || i % keep_every) {
 			free(o[i]);
 			o[i] = NULL;
 		}
 	malloc_trim(0);
+}
+
+/* fill_objects(), then free_keep_trim(). */
+static int fill_keep_trim(char **o, int n, size_t sz, int keep_every)
+{
+	if (!fill_objects(o, n, sz))
+		return 0;
+	free_keep_trim(o, n, keep_every);
 	return 1;
 }
 
@@ -343,6 +349,18 @@ static int refill_objects(char **o, int n, size_t sz)
 				return 0;
 			memset(o[i], i | 1, sz);
 		}
+	return 1;
+}
+
+/* refill_objects(), counting the module's faults (and huge ones) meanwhile. */
+static int refill_counted(char **o, int n, size_t sz, long *faults, long *huge)
+{
+	long f0 = kar_sysfs("faults"), h0 = kar_sysfs("faults_huge");
+
+	if (!refill_objects(o, n, sz))
+		return 0;
+	*faults = kar_sysfs("faults") - f0;
+	*huge = kar_sysfs("faults_huge") - h0;
 	return 1;
 }
 
@@ -381,21 +399,17 @@ TEST(trimmed_blocks_come_back_huge)
 {
 	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
 	static char *o[NO];
-	long f0, f1, h0, h1;
+	long faults, huge;
 
 	NEED_DEV();
 	if (!huge_blocks())
 		SKIP(return, "no huge blocks on this kernel or module");
 	ASSERT_TRUE(fill_keep_trim(o, NO, OS, 0));
-	f0 = kar_sysfs("faults");
-	h0 = kar_sysfs("faults_huge");
-	ASSERT_TRUE(refill_objects(o, NO, OS));
-	f1 = kar_sysfs("faults");
-	h1 = kar_sysfs("faults_huge");
+	ASSERT_TRUE(refill_counted(o, NO, OS, &faults, &huge));
 	TH_LOG("refill of %d pages after malloc_trim: %ld faults, %ld huge",
-	       PAGES, f1 - f0, h1 - h0);
-	ASSERT_LE(4, h1 - h0);
-	ASSERT_GT(PAGES / 2, f1 - f0);
+	       PAGES, faults, huge);
+	ASSERT_LE(4, huge);
+	ASSERT_GT(PAGES / 2, faults);
 	ASSERT_EQ(-1, free_checked_objects(o, NO, OS));
 }
 
@@ -414,7 +428,7 @@ TEST(trim_refreshes_blocks_next_to_fresh_top)
 	enum { MAXO = 32768, OS = 1024 };
 	static char *o[MAXO];
 	struct karena_heap_stats st = { .size = sizeof(st) };
-	long f0, f1, h0, h1, pages;
+	long faults, huge, pages;
 	uint64_t sys0;
 	int n = 0, extra = -1;
 
@@ -438,21 +452,13 @@ TEST(trim_refreshes_blocks_next_to_fresh_top)
 	}
 	ASSERT_EQ(0, extra) TH_LOG("heap_sys %llu after %d objects",
 				   (unsigned long long)st.heap_sys, n);
-	for (int i = 0; i < n; i++) {
-		free(o[i]);
-		o[i] = NULL;
-	}
-	malloc_trim(0);
+	free_keep_trim(o, n, 0);
 	pages = (long)n * OS / 4096;
-	f0 = kar_sysfs("faults");
-	h0 = kar_sysfs("faults_huge");
-	ASSERT_TRUE(refill_objects(o, n, OS));
-	f1 = kar_sysfs("faults");
-	h1 = kar_sysfs("faults_huge");
+	ASSERT_TRUE(refill_counted(o, n, OS, &faults, &huge));
 	TH_LOG("refill of %ld pages after malloc_trim: %ld faults, %ld huge",
-	       pages, f1 - f0, h1 - h0);
-	ASSERT_LE(2, h1 - h0);
-	ASSERT_GT(pages / 4, f1 - f0);
+	       pages, faults, huge);
+	ASSERT_LE(2, huge);
+	ASSERT_GT(pages / 4, faults);
 	ASSERT_EQ(-1, free_checked_objects(o, n, OS));
 }
 
@@ -470,7 +476,7 @@ TEST(trim_keeps_huge_blocks)
 {
 	enum { NO = 16384, OS = 1024, PAGES = NO * OS / 4096 };
 	static char *o[NO];
-	long s0, s1, f0, f1;
+	long s0, s1, faults, huge;
 
 	NEED_DEV();
 	if (!huge_blocks())
@@ -478,13 +484,11 @@ TEST(trim_keeps_huge_blocks)
 	s0 = kar_sysfs("huge_splits");
 	ASSERT_TRUE(fill_keep_trim(o, NO, OS, 2048));
 	s1 = kar_sysfs("huge_splits");
-	f0 = kar_sysfs("faults");
-	ASSERT_TRUE(refill_objects(o, NO, OS));
-	f1 = kar_sysfs("faults");
+	ASSERT_TRUE(refill_counted(o, NO, OS, &faults, &huge));
 	TH_LOG("malloc_trim: %ld huge blocks cut; refill of %d pages: %ld faults",
-	       s1 - s0, PAGES, f1 - f0);
+	       s1 - s0, PAGES, faults);
 	ASSERT_EQ(0, s1 - s0);
-	ASSERT_GT(PAGES / 4, f1 - f0);
+	ASSERT_GT(PAGES / 4, faults);
 	ASSERT_EQ(-1, free_checked_objects(o, NO, OS));
 }
 
