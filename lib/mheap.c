@@ -18,7 +18,10 @@
  *
  * Page allocator: free runs are mspans in state FREE, kept in exact-size
  * bins for 1..127 pages (with a bitmask of non-empty bins) and one
- * address-ordered list of bigger runs searched best fit.  Only the first
+ * address-ordered list of bigger runs.  A request takes the head of the
+ * smallest non-empty bin that fits (the run freed last: its pages are
+ * likely still backed); failing that, a big run by placement
+ * (free_find_big below).  Only the first
  * and last page of a free run are kept in the page map; freeing a span
  * coalesces it at once with free neighbours found through those entries.
  * Splitting a run and allocating from it Uses exactly the scavenged pages
@@ -340,6 +343,33 @@ HIDDEN void free_remove(struct mspan *s)
 	span_list_remove(&mheap_.large, s);
 }
 
+/*
+ * Placement of a request no bin serves: the lowest-addressed big run that
+ * fits and has no released page, else the lowest-addressed that fits.
+ * Address order (first fit, Go's page allocator) packs the heap low and
+ * leaves its top free, so the memory in use at the peak lies in fewer
+ * 2 MiB blocks: where one huge page backs a block, the blocks touched are
+ * the footprint.  Backed runs first (TCMalloc's filler prefers the pages
+ * it already backs): reusing a run still backed costs no fault, and the
+ * run a program freed a moment ago does not stay resident beside a
+ * released one the program faults back in.  (Best fit peaks higher on
+ * bench large: 192 MiB against 178 on the mmap backend.)
+ */
+static struct mspan *free_find_big(size_t npages)
+{
+	struct mspan *first = NULL;
+
+	for (struct mspan *s = mheap_.large.head; s; s = s->next) {
+		if (s->npages < npages)
+			continue;
+		if (!s->nscav)
+			return s;
+		if (!first)
+			first = s;
+	}
+	return first;
+}
+
 static struct mspan *free_find(size_t npages)
 {
 	if (npages < FREE_BINS) {
@@ -352,12 +382,7 @@ static struct mspan *free_find(size_t npages)
 				return mheap_.free[w * 64 + (size_t)__builtin_ctzll(m)].head;
 		}
 	}
-	struct mspan *best = NULL;
-
-	for (struct mspan *s = mheap_.large.head; s; s = s->next)
-		if (s->npages >= npages && (!best || s->npages < best->npages))
-			best = s;
-	return best;
+	return free_find_big(npages);
 }
 
 static inline uint32_t newer_tick(uint32_t a, uint32_t b)

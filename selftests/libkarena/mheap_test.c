@@ -46,29 +46,43 @@ TEST(arenas_are_64MiB_aligned_and_registered)
 	karena_free(p);
 }
 
-/* Get three page-adjacent spans of a, b, c pages. */
-static int adjacent_triple(struct mspan **out, size_t a, size_t b, size_t c)
+/* Get n (<= 8) page-adjacent spans of np[0], np[1], ... pages, in order. */
+static int adjacent_spans(struct mspan **out, const size_t *np, int n)
 {
-	struct mspan *keep[64];
+	struct mspan *keep[64 + 8];
 	int nkeep = 0, ok = 0;
 
 	while (nkeep < 60) {
-		struct mspan *x = mheap_alloc(a, 1, 0);
-		struct mspan *y = mheap_alloc(b, 1, 0);
-		struct mspan *z = mheap_alloc(c, 1, 0);
+		int i, adj = 1;
 
-		if (!x || !y || !z)
-			break;
-		if (y->start == x->start + a * P && z->start == y->start + b * P) {
-			out[0] = x, out[1] = y, out[2] = z;
+		for (i = 0; i < n; i++) {
+			out[i] = mheap_alloc(np[i], 1, 0);
+			if (!out[i])
+				break;
+			if (i && out[i]->start != out[i - 1]->start + np[i - 1] * P)
+				adj = 0;
+		}
+		if (i == n && adj) {
 			ok = 1;
 			break;
 		}
-		keep[nkeep++] = x, keep[nkeep++] = y, keep[nkeep++] = z;
+		const int all = i == n;	/* else out of memory */
+
+		while (i)
+			keep[nkeep++] = out[--i];
+		if (!all)
+			break;
 	}
 	while (nkeep)
 		mheap_free(keep[--nkeep]);
 	return ok;
+}
+
+static int adjacent_triple(struct mspan **out, size_t a, size_t b, size_t c)
+{
+	const size_t np[3] = { a, b, c };
+
+	return adjacent_spans(out, np, 3);
 }
 
 TEST(free_runs_coalesce_with_both_neighbours)
@@ -120,6 +134,84 @@ TEST(split_leaves_remainder_free)
 	mheap_free(s);
 	mheap_free(t[0]);
 	mheap_free(t[2]);
+}
+
+/*
+ * Spans t[0..4] of 1, a, 1, b, 1 pages, page-adjacent in that order: t[1]
+ * and t[3], once freed, are runs of exactly a and b pages at *lo < *hi.
+ */
+static int runs_between_guards(struct mspan **t, size_t a, size_t b,
+			       uintptr_t *lo, uintptr_t *hi)
+{
+	const size_t np[5] = { 1, a, 1, b, 1 };
+
+	if (!adjacent_spans(t, np, 5))
+		return 0;
+	*lo = t[1]->start;
+	*hi = t[3]->start;
+	return 1;
+}
+
+/* Free s (a span the test took) and the guards of runs_between_guards. */
+static void free_span_and_guards(struct mspan *s, struct mspan **t)
+{
+	mheap_free(s);
+	mheap_free(t[0]);
+	mheap_free(t[2]);
+	mheap_free(t[4]);
+}
+
+/*
+ * Placement (mheap.c, free_find_big): a request no bin serves takes the
+ * lowest-addressed big free run that fits and has no released page, not
+ * the smallest (best fit), so the heap packs low.  Runs of 200 and 150
+ * pages, in that order: 140 pages come from the 200-page run (or from a
+ * run lower still).  Best fit took the 150-page run above it.
+ */
+TEST(big_runs_first_fit_lowest_address)
+{
+	struct mspan *t[5], *s;
+	uintptr_t lo, hi;
+
+	karena_free(karena_malloc(1));
+	ASSERT_TRUE(runs_between_guards(t, 200, 150, &lo, &hi));
+	mheap_free(t[1]);
+	mheap_free(t[3]);
+	ASSERT_EQ(200, mheap_free_span_containing(lo)->npages);
+	ASSERT_EQ(150, mheap_free_span_containing(hi)->npages);
+	s = mheap_alloc(140, 1, 0);
+	ASSERT_NE(NULL, s);
+	TH_LOG("runs at +0 and +%zu pages: 140 pages at %+ld",
+	       (size_t)((hi - lo) / P), (long)(s->start - lo) / (long)P);
+	ASSERT_LE(s->start, lo);
+	free_span_and_guards(s, t);
+}
+
+/*
+ * ... and a run still backed before a released one: a 150-page run
+ * released (a scavenge that may cut huge blocks, so on the device
+ * backend too) below a 200-page run freed after it: 140 pages come from
+ * the backed run, which costs no fault and lets the released one stay
+ * out of RSS.  Best fit and plain first fit both took the released run.
+ */
+TEST(big_runs_backed_first)
+{
+	struct mspan *t[5], *s;
+	uintptr_t lo, hi;
+
+	karena_free(karena_malloc(1));
+	ASSERT_TRUE(runs_between_guards(t, 150, 200, &lo, &hi));
+	mheap_free(t[1]);
+	mheap_scavenge_cut(SIZE_MAX, 0, false);
+	ASSERT_EQ(150, mheap_free_span_containing(lo)->nscav);
+	mheap_free(t[3]);
+	ASSERT_EQ(0, mheap_free_span_containing(hi)->nscav);
+	s = mheap_alloc(140, 1, 0);
+	ASSERT_NE(NULL, s);
+	TH_LOG("released run at +0, backed at +%zu pages: 140 pages at %+ld",
+	       (size_t)((hi - lo) / P), (long)(s->start - lo) / (long)P);
+	ASSERT_EQ(hi, s->start);
+	free_span_and_guards(s, t);
 }
 
 TEST(large_object_has_own_span)
