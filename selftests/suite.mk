@@ -2,6 +2,8 @@
 # selftests/suite.mk: the build every suite's Makefile shares (as the
 # kernel's selftests share lib.mk).  A suite sets, then includes this:
 #   PROGS      programs, each built from PROG.c by the rule below
+#   EXTRA_<P>  more files program P is built from (its .c files are
+#              compiled with P.c; headers are only prerequisites)
 #   PROG_DEPS  what every program depends on besides PROG.c (headers)
 #   LDLIBS     libraries to link
 #   CFLAGS     extra flags (between SUITE_CFLAGS and SUITE_INCLUDES below)
@@ -30,8 +32,9 @@ SUITE_INCLUDES	:= -isystem $(KSFT_INCLUDE) -I$(TOP)/kmod/uapi -I$(SUITE_DIR)/com
 
 all: $(PROGS)
 
-$(PROGS): %: %.c $(PROG_DEPS)
-	$(CC) $(SUITE_CFLAGS) $(CFLAGS) $(SUITE_INCLUDES) -o $@ $< $(LDLIBS)
+.SECONDEXPANSION:
+$(PROGS): %: %.c $$(EXTRA_$$@) $(PROG_DEPS)
+	$(CC) $(SUITE_CFLAGS) $(CFLAGS) $(SUITE_INCLUDES) -o $@ $< $(filter %.c,$(EXTRA_$@)) $(LDLIBS)
 
 $(HARNESS):
 	$(TOP)/scripts/ksrc.sh
