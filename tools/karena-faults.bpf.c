@@ -68,8 +68,11 @@ int page_fault_user(struct trace_event_raw_x86_exceptions___karena *ctx)
 	if (!karena_traced(tgid))
 		return 0;
 	p = proc_get(tgid);
-	if (p)
+	if (p) {
+		/* a process without karena faults: its comm after an exec */
+		bpf_get_current_comm(p->comm, sizeof(p->comm));
 		__sync_fetch_and_add(&p->user_faults, 1);
+	}
 	bpf_map_update_elem(&inflight, &tid, &page, BPF_ANY);
 	return 0;
 }

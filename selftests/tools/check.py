@@ -167,6 +167,21 @@ def t_faults_touch():
     return r
 
 
+def t_faults_comm_after_exec():
+    """The command's shell ends by exec'ing true, which takes no karena
+    fault: the report names it true, not sh (nor karena-faults, the name
+    the tool's child had before its first exec)."""
+    if not ran("faults.json"):
+        return False
+    f = final(lines("faults.json"))
+    if not expect(f, "no final report"):
+        return False
+    comms = [p["comm"] for p in f["processes"]]
+    diag("faults.json processes:", comms)
+    return expect("true" in comms and "sh" not in comms,
+                  "the shell that exec'd true is not named true")
+
+
 def t_faults_segv(kind, field):
     w, p = faults_of(kind)
     if not p:
@@ -364,6 +379,8 @@ TESTS = [
      t_trace_drain, None),
     ("karena-faults: 48 Ready faults on 48 touched pages, others counted apart",
      t_faults_touch, None),
+    ("karena-faults: a process without karena faults is named after its exec (true)",
+     t_faults_comm_after_exec, None),
     ("karena-faults: 5 SIGSEGV on Reserved pages",
      lambda: t_faults_segv("segv", "sigsegv_reserved"), None),
     ("karena-faults: 4 SIGSEGV on Prepared pages (strict)",
